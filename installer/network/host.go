@@ -1,0 +1,109 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Interface is one of the host's network interfaces with its IPv4 addresses.
+type Interface struct {
+	Name     string
+	Up       bool
+	Loopback bool
+	Addrs    []netip.Prefix // address/bits as configured, e.g. 192.0.2.2/24
+}
+
+// HostNetwork reads the host's network state. Implementations never change anything.
+type HostNetwork interface {
+	// Routes returns every IPv4 kernel route, default routes of the main table included.
+	Routes() ([]Route, error)
+	// Interfaces returns the host's interfaces in index order.
+	Interfaces() ([]Interface, error)
+}
+
+// Taken lists everything on the host a cluster range must not overlap: kernel routes and the
+// subnets of interface addresses (an address configured without a prefix route still counts).
+func Taken(h HostNetwork) ([]Route, error) {
+	routes, err := h.Routes()
+	if err != nil {
+		return nil, fmt.Errorf("read host routes: %w", err)
+	}
+	ifaces, err := h.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("read host interfaces: %w", err)
+	}
+	for _, i := range ifaces {
+		for _, a := range i.Addrs {
+			routes = append(routes, Route{Dst: a.Masked(), Interface: i.Name, Address: true})
+		}
+	}
+	return routes, nil
+}
+
+// Node is the interface and address the cluster's node advertises.
+type Node struct {
+	Interface string
+	Address   netip.Addr
+}
+
+// SelectNode picks the node address: the first IPv4 address of the named interface, or of the
+// interface that carries the default route when name is empty.
+func SelectNode(h HostNetwork, name string) (Node, error) {
+	ifaces, err := h.Interfaces()
+	if err != nil {
+		return Node{}, fmt.Errorf("read host interfaces: %w", err)
+	}
+	if name == "" {
+		routes, err := h.Routes()
+		if err != nil {
+			return Node{}, fmt.Errorf("read host routes: %w", err)
+		}
+		if name, err = defaultInterface(routes); err != nil {
+			return Node{}, err
+		}
+	}
+	i := slices.IndexFunc(ifaces, func(i Interface) bool { return i.Name == name })
+	if i < 0 {
+		return Node{}, fmt.Errorf("network interface %q does not exist; choose one of: %s", name, candidates(ifaces))
+	}
+	iface := ifaces[i]
+	switch {
+	case iface.Loopback:
+		return Node{}, fmt.Errorf("network interface %q is the loopback; choose one of: %s", name, candidates(ifaces))
+	case !iface.Up:
+		return Node{}, fmt.Errorf("network interface %q is down; bring it up or choose one of: %s", name, candidates(ifaces))
+	case len(iface.Addrs) == 0:
+		return Node{}, fmt.Errorf("network interface %q has no IPv4 address; choose one of: %s", name, candidates(ifaces))
+	}
+	return Node{Interface: name, Address: iface.Addrs[0].Addr()}, nil
+}
+
+func defaultInterface(routes []Route) (string, error) {
+	best, metric := "", 0
+	for _, r := range routes {
+		if isDefault(r.Dst) && r.Interface != "" && (best == "" || r.Metric < metric) {
+			best, metric = r.Interface, r.Metric
+		}
+	}
+	if best == "" {
+		return "", errors.New("the host has no default route to pick the node address from; pass --network-interface NAME")
+	}
+	return best, nil
+}
+
+// candidates lists the interfaces that could carry the node address.
+func candidates(ifaces []Interface) string {
+	var names []string
+	for _, i := range ifaces {
+		if i.Up && !i.Loopback && len(i.Addrs) > 0 {
+			names = append(names, i.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "(none: no interface is up with an IPv4 address)"
+	}
+	return strings.Join(names, ", ")
+}
