@@ -1,0 +1,107 @@
+// Package host is the one seam between mission-control and the machine it installs on. Every
+// change to the host goes through a Host: System makes it for real, Recorder only records it, so
+// that a dry run and the unit tests see exactly the actions a real install would take.
+package host
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+)
+
+// Reader is the read-only part of a Host. Reads never change the host.
+type Reader interface {
+	// ReadFile returns the contents of the file at path.
+	ReadFile(path string) ([]byte, error)
+	// Exists reports whether path exists; a dangling symlink exists.
+	Exists(path string) (bool, error)
+	// ReadDir returns the names of a directory's entries, sorted.
+	ReadDir(path string) ([]string, error)
+	// Sysctl returns the value of a kernel parameter, e.g. "net.ipv4.ip_forward".
+	Sysctl(key string) (string, error)
+}
+
+// Host reads and changes the machine. Every change takes the step's context, so that a Recorder
+// can attribute it (see WithStep) and long commands can be cancelled. All changes are idempotent
+// where the operation allows it: repeating one leaves the host as the first call did.
+type Host interface {
+	Reader
+	// MkdirAll creates path and missing parents with perm; existing directories are left as they are.
+	MkdirAll(ctx context.Context, path string, perm fs.FileMode) error
+	// WriteFile replaces the file at path with data and perm atomically: readers see the old
+	// or the new contents, never a mix. The parent directory must exist.
+	WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error
+	// RemoveAll removes path and everything under it. A missing path is not an error.
+	RemoveAll(ctx context.Context, path string) error
+	// Run runs a command to completion and returns its combined output. A command that fails or
+	// cannot start returns an *ExecError.
+	Run(ctx context.Context, cmd Command) ([]byte, error)
+	// SetSysctl sets a kernel parameter.
+	SetSysctl(ctx context.Context, key, value string) error
+	// Mount mounts source on target with the given filesystem type and comma-separated options.
+	Mount(ctx context.Context, source, target, fstype, options string) error
+	// Unmount unmounts target. A target that is not a mount point is not an error.
+	Unmount(ctx context.Context, target string) error
+}
+
+// Command is a program to run with its arguments and extra environment.
+type Command struct {
+	Name string
+	Args []string
+	Env  []string // KEY=value pairs added to the inherited environment
+}
+
+// String renders the command as a shell would read it.
+func (c Command) String() string {
+	words := make([]string, 0, len(c.Env)+1+len(c.Args))
+	for _, w := range append(append(append(words, c.Env...), c.Name), c.Args...) {
+		words = append(words, quote(w))
+	}
+	return strings.Join(words, " ")
+}
+
+func quote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ExecError is a command that failed, with what it printed.
+type ExecError struct {
+	Cmd    string
+	Output []byte
+	Err    error
+}
+
+func (e *ExecError) Error() string {
+	msg := fmt.Sprintf("run %s: %v", e.Cmd, e.Err)
+	if last := lastLine(e.Output); last != "" {
+		msg += ": " + last
+	}
+	return msg
+}
+
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// lastLine is the last non-empty line of a command's output: usually its error message.
+func lastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+type stepKey struct{}
+
+// WithStep returns a context that attributes host changes to the named step.
+func WithStep(ctx context.Context, step string) context.Context {
+	return context.WithValue(ctx, stepKey{}, step)
+}
+
+// StepOf returns the step a context belongs to, or "".
+func StepOf(ctx context.Context) string {
+	s, _ := ctx.Value(stepKey{}).(string)
+	return s
+}

@@ -1,0 +1,329 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Op is one change a Recorder recorded, in the form dry-run output and golden files show.
+type Op struct {
+	Step    string `json:"step,omitempty"`
+	Kind    string `json:"op"` // mkdir, write, remove, run, sysctl, mount, unmount
+	Path    string `json:"path,omitempty"`
+	Mode    string `json:"mode,omitempty"`
+	Size    int    `json:"size,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	Content string `json:"content,omitempty"` // text files only; binary ones are known by size and digest
+	Command string `json:"command,omitempty"`
+	Value   string `json:"value,omitempty"` // sysctl value, or mount source, type and options
+}
+
+// String is the op as one line of a dry-run plan.
+func (o Op) String() string {
+	switch o.Kind {
+	case "mkdir":
+		return fmt.Sprintf("mkdir %s (%s)", o.Path, o.Mode)
+	case "write":
+		return fmt.Sprintf("write %s (%s, %d bytes)", o.Path, o.Mode, o.Size)
+	case "run":
+		return "run " + o.Command
+	case "sysctl":
+		return fmt.Sprintf("sysctl %s=%s", o.Path, o.Value)
+	case "mount":
+		return fmt.Sprintf("mount %s on %s", o.Value, o.Path)
+	default:
+		return o.Kind + " " + o.Path
+	}
+}
+
+type nodeKind int
+
+const (
+	removed nodeKind = iota
+	file
+	dir
+)
+
+type node struct {
+	kind  nodeKind
+	data  []byte
+	fresh bool // a directory created by the recorder: base entries under it do not show
+}
+
+// Recorder is a Host that changes nothing. It records every change as an Op and keeps an overlay
+// of what it "changed", so that later reads in the same run see the host as a real install would
+// have left it; everything else is read from its base. Like System, it records only real changes:
+// creating an existing directory or removing a missing path is not an Op.
+type Recorder struct {
+	base   Reader
+	mu     sync.Mutex
+	ops    []Op
+	nodes  map[string]node
+	sysctl map[string]string
+}
+
+var _ Host = (*Recorder)(nil)
+
+// NewRecorder returns a Recorder over base: System{} to plan against this machine, Empty{} for a
+// fresh one.
+func NewRecorder(base Reader) *Recorder {
+	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}}
+}
+
+// Ops returns the changes recorded so far, in order.
+func (r *Recorder) Ops() []Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ops)
+}
+
+func (r *Recorder) record(ctx context.Context, op Op) {
+	op.Step = StepOf(ctx)
+	r.ops = append(r.ops, op)
+}
+
+// state returns the overlay's view of p: its own node, or removed when an ancestor was removed.
+func (r *Recorder) state(p string) (node, bool) {
+	if n, ok := r.nodes[p]; ok {
+		return n, true
+	}
+	for a := filepath.Dir(p); ; a = filepath.Dir(a) {
+		if n, ok := r.nodes[a]; ok {
+			if n.kind == removed {
+				return n, true
+			}
+			if n.fresh {
+				return node{kind: removed}, true // nothing exists in a directory the recorder made
+			}
+		}
+		if a == "/" || a == "." {
+			return node{}, false
+		}
+	}
+}
+
+// ReadFile implements Reader.
+func (r *Recorder) ReadFile(path string) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	n, ok := r.state(p)
+	switch {
+	case !ok:
+		return r.base.ReadFile(p)
+	case n.kind == file:
+		return slices.Clone(n.data), nil
+	case n.kind == dir:
+		return nil, &fs.PathError{Op: "read", Path: p, Err: errors.New("is a directory")}
+	default:
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
+}
+
+// Exists implements Reader.
+func (r *Recorder) Exists(path string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exists(filepath.Clean(path))
+}
+
+func (r *Recorder) exists(p string) (bool, error) {
+	if n, ok := r.state(p); ok {
+		return n.kind != removed, nil
+	}
+	return r.base.Exists(p)
+}
+
+// ReadDir implements Reader.
+func (r *Recorder) ReadDir(path string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	n, ok := r.state(p)
+	if ok && n.kind != dir {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
+	var names []string
+	if !ok || !n.fresh {
+		base, err := r.base.ReadDir(p)
+		if err != nil && !ok {
+			return nil, err
+		}
+		for _, name := range base {
+			if e, err := r.exists(filepath.Join(p, name)); err == nil && e {
+				names = append(names, name)
+			}
+		}
+	}
+	for q, child := range r.nodes {
+		if filepath.Dir(q) == p && q != p && child.kind != removed {
+			names = append(names, filepath.Base(q))
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Sysctl implements Reader.
+func (r *Recorder) Sysctl(key string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.sysctl[key]; ok {
+		return v, nil
+	}
+	return r.base.Sysctl(key)
+}
+
+// MkdirAll implements Host.
+func (r *Recorder) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	var missing []string
+	for a := p; ; a = filepath.Dir(a) {
+		e, err := r.exists(a)
+		if err != nil {
+			return fmt.Errorf("create directory %s: %w", p, err)
+		}
+		if e {
+			if n, ok := r.state(a); ok && n.kind == file {
+				return fmt.Errorf("create directory %s: %s is a file", p, a)
+			}
+			break
+		}
+		missing = append(missing, a)
+		if a == "/" || a == "." {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	for _, a := range missing {
+		r.nodes[a] = node{kind: dir, fresh: true}
+	}
+	r.record(ctx, Op{Kind: "mkdir", Path: p, Mode: mode(perm)})
+	return nil
+}
+
+// WriteFile implements Host.
+func (r *Recorder) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	if e, err := r.exists(filepath.Dir(p)); err != nil || !e {
+		return fmt.Errorf("write %s: %w", p, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist})
+	}
+	r.nodes[p] = node{kind: file, data: slices.Clone(data)}
+	sum := sha256.Sum256(data)
+	op := Op{Kind: "write", Path: p, Mode: mode(perm), Size: len(data), SHA256: hex.EncodeToString(sum[:])}
+	if utf8.Valid(data) && !strings.ContainsRune(string(data), 0) {
+		op.Content = string(data)
+	}
+	r.record(ctx, op)
+	return nil
+}
+
+// RemoveAll implements Host.
+func (r *Recorder) RemoveAll(ctx context.Context, path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	if e, err := r.exists(p); err != nil || !e {
+		return err
+	}
+	for q := range r.nodes {
+		if strings.HasPrefix(q, p+"/") {
+			delete(r.nodes, q)
+		}
+	}
+	r.nodes[p] = node{kind: removed}
+	r.record(ctx, Op{Kind: "remove", Path: p})
+	return nil
+}
+
+// Run implements Host. Nothing runs, and the output is empty.
+func (r *Recorder) Run(ctx context.Context, cmd Command) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(ctx, Op{Kind: "run", Command: cmd.String()})
+	return nil, nil
+}
+
+// SetSysctl implements Host.
+func (r *Recorder) SetSysctl(ctx context.Context, key, value string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := sysctlPath(key); err != nil {
+		return err
+	}
+	cur, known := r.sysctl[key]
+	if !known {
+		v, err := r.base.Sysctl(key)
+		cur, known = v, err == nil
+	}
+	if known && cur == value {
+		return nil
+	}
+	r.sysctl[key] = value
+	r.record(ctx, Op{Kind: "sysctl", Path: key, Value: value})
+	return nil
+}
+
+// Mount implements Host.
+func (r *Recorder) Mount(ctx context.Context, source, target, fstype, options string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	what := source + " (" + fstype
+	if options != "" {
+		what += ", " + options
+	}
+	r.record(ctx, Op{Kind: "mount", Path: filepath.Clean(target), Value: what + ")"})
+	return nil
+}
+
+// Unmount implements Host.
+func (r *Recorder) Unmount(ctx context.Context, target string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(ctx, Op{Kind: "unmount", Path: filepath.Clean(target)})
+	return nil
+}
+
+func mode(perm fs.FileMode) string { return fmt.Sprintf("%04o", perm.Perm()) }
+
+// Empty is a Reader of a machine with nothing on it: no files, no sysctls. A Recorder over it
+// records an install on a fresh host.
+type Empty struct{}
+
+var _ Reader = Empty{}
+
+// ReadFile implements Reader.
+func (Empty) ReadFile(path string) ([]byte, error) {
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+
+// Exists implements Reader: only the root exists.
+func (Empty) Exists(path string) (bool, error) { return filepath.Clean(path) == "/", nil }
+
+// ReadDir implements Reader.
+func (Empty) ReadDir(path string) ([]string, error) {
+	if filepath.Clean(path) == "/" {
+		return nil, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+
+// Sysctl implements Reader.
+func (Empty) Sysctl(key string) (string, error) {
+	return "", fmt.Errorf("read sysctl %s: %w", key, fs.ErrNotExist)
+}

@@ -1,0 +1,147 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRecorderOverlay(t *testing.T) {
+	base := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(base, "keep"), []byte("base"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(base, "old/sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(base, "old/sub/f"), []byte("x"), 0o644))
+
+	r := NewRecorder(System{})
+	ctx := WithStep(context.Background(), "demo")
+	must(t, r.MkdirAll(ctx, filepath.Join(base, "new/a"), 0o700))
+	must(t, r.MkdirAll(ctx, filepath.Join(base, "new"), 0o700)) // exists now: no op
+	must(t, r.WriteFile(ctx, filepath.Join(base, "new/a/cfg"), []byte("hello\n"), 0o600))
+	must(t, r.RemoveAll(ctx, filepath.Join(base, "old")))
+	must(t, r.RemoveAll(ctx, filepath.Join(base, "missing"))) // nothing to remove: no op
+
+	if got, err := r.ReadFile(filepath.Join(base, "new/a/cfg")); err != nil || string(got) != "hello\n" {
+		t.Errorf("recorded file reads %q, %v", got, err)
+	}
+	if got, err := r.ReadFile(filepath.Join(base, "keep")); err != nil || string(got) != "base" {
+		t.Errorf("base file reads %q, %v", got, err)
+	}
+	if _, err := r.ReadFile(filepath.Join(base, "old/sub/f")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("file under a removed directory: %v, want not exist", err)
+	}
+	if e, _ := r.Exists(filepath.Join(base, "old/sub")); e {
+		t.Error("removed directory still exists")
+	}
+	names, err := r.ReadDir(base)
+	if err != nil || !reflect.DeepEqual(names, []string{"keep", "new"}) {
+		t.Errorf("ReadDir(base) = %v, %v", names, err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "new")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("the recorder changed the real file system")
+	}
+	if _, err := os.Stat(filepath.Join(base, "old/sub/f")); err != nil {
+		t.Fatal("the recorder changed the real file system")
+	}
+
+	// Recreating a removed directory does not bring its old contents back.
+	must(t, r.MkdirAll(ctx, filepath.Join(base, "old"), 0o755))
+	if names, _ := r.ReadDir(filepath.Join(base, "old")); len(names) != 0 {
+		t.Errorf("recreated directory lists %v", names)
+	}
+
+	var kinds []string
+	for _, op := range r.Ops() {
+		if op.Step != "demo" {
+			t.Errorf("op %v not attributed to its step", op)
+		}
+		kinds = append(kinds, op.Kind+" "+strings.TrimPrefix(op.Path, base))
+	}
+	want := []string{"mkdir /new/a", "write /new/a/cfg", "remove /old", "mkdir /old"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Errorf("ops = %v, want %v", kinds, want)
+	}
+	if op := r.Ops()[1]; op.Content != "hello\n" || op.Mode != "0600" || op.Size != 6 || len(op.SHA256) != 64 {
+		t.Errorf("write op = %+v", op)
+	}
+}
+
+func TestRecorderRefusesWhatTheHostWould(t *testing.T) {
+	r := NewRecorder(Empty{})
+	ctx := context.Background()
+	if err := r.WriteFile(ctx, "/data/file", nil, 0o600); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("write without parent: %v, want not exist", err)
+	}
+	must(t, r.MkdirAll(ctx, "/data", 0o700))
+	must(t, r.WriteFile(ctx, "/data/file", []byte{0, 1, 2}, 0o600))
+	if err := r.MkdirAll(ctx, "/data/file/sub", 0o700); err == nil {
+		t.Error("mkdir through a file succeeded")
+	}
+	if _, err := r.ReadFile("/data"); err == nil {
+		t.Error("reading a directory succeeded")
+	}
+	ops := r.Ops()
+	if ops[1].Content != "" || ops[1].Size != 3 {
+		t.Errorf("binary write op = %+v, want size only", ops[1])
+	}
+}
+
+func TestRecorderSysctlAndCommands(t *testing.T) {
+	r := NewRecorder(System{})
+	ctx := context.Background()
+	cur, err := System{}.Sysctl("net.ipv4.ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, r.SetSysctl(ctx, "net.ipv4.ip_forward", cur)) // unchanged: no op
+	other := map[string]string{"0": "1", "1": "0"}[cur]
+	must(t, r.SetSysctl(ctx, "net.ipv4.ip_forward", other))
+	if v, _ := r.Sysctl("net.ipv4.ip_forward"); v != other {
+		t.Errorf("recorded sysctl reads %q, want %q", v, other)
+	}
+	if err := r.SetSysctl(ctx, "../../etc/passwd", "x"); err == nil {
+		t.Error("a path-like sysctl key was accepted")
+	}
+	out, err := r.Run(ctx, Command{Name: "k0s", Args: []string{"reset", "--data-dir", "/var/lib/my dir"}, Env: []string{"A=b"}})
+	if err != nil || out != nil {
+		t.Errorf("Run = %q, %v", out, err)
+	}
+	must(t, r.Mount(ctx, "tmpfs", "/mnt/x", "tmpfs", "size=1m"))
+	must(t, r.Unmount(ctx, "/mnt/x"))
+	var lines []string
+	for _, op := range r.Ops() {
+		lines = append(lines, op.String())
+	}
+	want := []string{
+		"sysctl net.ipv4.ip_forward=" + other,
+		"run A=b k0s reset --data-dir '/var/lib/my dir'",
+		"mount tmpfs (tmpfs, size=1m) on /mnt/x",
+		"unmount /mnt/x",
+	}
+	if !reflect.DeepEqual(lines, want) {
+		t.Errorf("ops:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	if e, _ := (Empty{}).Exists("/"); !e {
+		t.Error("the root must exist")
+	}
+	if e, _ := (Empty{}).Exists("/etc"); e {
+		t.Error("/etc exists on an empty host")
+	}
+	if _, err := (Empty{}).Sysctl("net.ipv4.ip_forward"); err == nil {
+		t.Error("an empty host has a sysctl")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

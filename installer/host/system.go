@@ -1,0 +1,194 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// System is the real host. It is the only code in mission-control that changes the machine
+// (a test enforces that).
+type System struct{}
+
+var _ Host = System{}
+
+// ReadFile implements Reader.
+func (System) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// Exists implements Reader.
+func (System) Exists(path string) (bool, error) {
+	_, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// ReadDir implements Reader.
+func (System) ReadDir(path string) ([]string, error) {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, nil
+}
+
+func sysctlPath(key string) (string, error) {
+	if key == "" || strings.ContainsAny(key, "/ ") || strings.Contains(key, "..") {
+		return "", fmt.Errorf("invalid sysctl key %q", key)
+	}
+	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/"), nil
+}
+
+// Sysctl implements Reader.
+func (System) Sysctl(key string) (string, error) {
+	p, err := sysctlPath(key)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("read sysctl %s: %w", key, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// MkdirAll implements Host.
+func (System) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
+	if err := os.MkdirAll(path, perm); err != nil {
+		return fmt.Errorf("create directory %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFile implements Host: a temporary file in the same directory, synced, then renamed over
+// path, so a crash leaves either the old or the new file.
+func (System) WriteFile(_ context.Context, path string, data []byte, perm fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// RemoveAll implements Host.
+func (System) RemoveAll(_ context.Context, path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
+}
+
+// Run implements Host.
+func (System) Run(ctx context.Context, c Command) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, &ExecError{Cmd: c.String(), Output: out, Err: err}
+	}
+	return out, nil
+}
+
+// SetSysctl implements Host.
+func (System) SetSysctl(_ context.Context, key, value string) error {
+	p, err := sysctlPath(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("set sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// mountFlags maps the options mount(8) turns into flags; the rest is passed as filesystem data.
+var mountFlags = map[string]uintptr{
+	"ro": syscall.MS_RDONLY, "nosuid": syscall.MS_NOSUID, "nodev": syscall.MS_NODEV,
+	"noexec": syscall.MS_NOEXEC, "bind": syscall.MS_BIND, "rbind": syscall.MS_BIND | syscall.MS_REC,
+	"private": syscall.MS_PRIVATE, "rprivate": syscall.MS_PRIVATE | syscall.MS_REC,
+}
+
+// Mount implements Host.
+func (System) Mount(_ context.Context, source, target, fstype, options string) error {
+	var flags uintptr
+	var data []string
+	for o := range strings.SplitSeq(options, ",") {
+		if f, ok := mountFlags[o]; ok {
+			flags |= f
+		} else if o != "" {
+			data = append(data, o)
+		}
+	}
+	if err := syscall.Mount(source, target, fstype, flags, strings.Join(data, ",")); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", source, target, err)
+	}
+	return nil
+}
+
+// Unmount implements Host.
+func (System) Unmount(_ context.Context, target string) error {
+	mounted, err := isMountPoint(target)
+	if err != nil || !mounted {
+		return err
+	}
+	if err := syscall.Unmount(target, 0); err != nil {
+		return fmt.Errorf("unmount %s: %w", target, err)
+	}
+	return nil
+}
+
+// isMountPoint looks target up in this process's mount table.
+func isMountPoint(target string) (bool, error) {
+	table, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false, fmt.Errorf("read mount table: %w", err)
+	}
+	clean := filepath.Clean(target)
+	for line := range bytes.SplitSeq(table, []byte("\n")) {
+		fields := strings.Fields(string(line))
+		if len(fields) > 4 && unescapeMountPath(fields[4]) == clean {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPath(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}

@@ -1,0 +1,98 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/datastax/mission-control/internal/testenv"
+)
+
+func TestSystemFiles(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	h := System{}
+	p := filepath.Join(dir, "a/b/c.yaml")
+	must(t, h.MkdirAll(ctx, filepath.Dir(p), 0o700))
+	must(t, h.WriteFile(ctx, p, []byte("one"), 0o600))
+	must(t, h.WriteFile(ctx, p, []byte("two"), 0o640)) // replaces, takes the new mode
+	got, err := h.ReadFile(p)
+	if err != nil || string(got) != "two" {
+		t.Fatalf("ReadFile = %q, %v", got, err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode = %v, %v", fi.Mode(), err)
+	}
+	names, err := h.ReadDir(filepath.Dir(p))
+	if err != nil || len(names) != 1 || names[0] != "c.yaml" {
+		t.Fatalf("ReadDir = %v, %v (a temporary file left behind?)", names, err)
+	}
+	if err := h.WriteFile(ctx, filepath.Join(dir, "missing/x"), nil, 0o600); err == nil {
+		t.Fatal("write without a parent directory succeeded")
+	}
+	must(t, h.RemoveAll(ctx, filepath.Join(dir, "a")))
+	must(t, h.RemoveAll(ctx, filepath.Join(dir, "a"))) // already gone
+	if e, err := h.Exists(p); e || err != nil {
+		t.Fatalf("Exists after RemoveAll = %v, %v", e, err)
+	}
+}
+
+func TestSystemRun(t *testing.T) {
+	ctx := context.Background()
+	out, err := System{}.Run(ctx, Command{Name: "sh", Args: []string{"-c", "echo $GREETING"}, Env: []string{"GREETING=hi"}})
+	if err != nil || string(out) != "hi\n" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+	_, err = System{}.Run(ctx, Command{Name: "sh", Args: []string{"-c", "echo working; echo 'no such thing' >&2; exit 3"}})
+	var ee *ExecError
+	if !errors.As(err, &ee) {
+		t.Fatalf("error %v is not an *ExecError", err)
+	}
+	if want := "run sh -c 'echo working; echo '\\''no such thing'\\'' >&2; exit 3': exit status 3: no such thing"; err.Error() != want {
+		t.Errorf("error = %q\nwant    %q", err, want)
+	}
+	if _, err := (System{}).Run(ctx, Command{Name: "/nonexistent/tool"}); !errors.As(err, &ee) {
+		t.Errorf("missing program: %v", err)
+	}
+}
+
+func TestSystemSysctlAndMount(t *testing.T) {
+	testenv.Require(t, testenv.Root)
+	ctx := context.Background()
+	h := System{}
+	cur, err := h.Sysctl("net.ipv4.ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, h.SetSysctl(ctx, "net.ipv4.ip_forward", cur)) // the same value: exercises the write, changes nothing
+	if _, err := h.Sysctl("no.such.key"); err == nil {
+		t.Error("reading a missing sysctl succeeded")
+	}
+
+	target := t.TempDir()
+	must(t, h.Mount(ctx, "mc-test", target, "tmpfs", "nosuid,nodev,size=1m"))
+	t.Cleanup(func() { _ = h.Unmount(ctx, target) })
+	if mounted, err := isMountPoint(target); err != nil || !mounted {
+		t.Fatalf("not mounted after Mount: %v", err)
+	}
+	must(t, h.WriteFile(ctx, filepath.Join(target, "f"), []byte("x"), 0o600))
+	must(t, h.Unmount(ctx, target))
+	must(t, h.Unmount(ctx, target)) // not mounted any more: no error
+	if e, _ := h.Exists(filepath.Join(target, "f")); e {
+		t.Error("the file written on the tmpfs is still visible after unmount")
+	}
+}
+
+func TestCommandString(t *testing.T) {
+	c := Command{Name: "k0s", Args: []string{"--flag=a,b", "", "it's"}}
+	if got, want := c.String(), `k0s --flag=a,b '' 'it'\''s'`; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+	if !strings.Contains((&ExecError{Cmd: "x", Err: errors.New("boom"), Output: []byte("a\n\nlast\n\n")}).Error(), "boom: last") {
+		t.Error("ExecError does not end with the output's last line")
+	}
+}
