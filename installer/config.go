@@ -1,0 +1,156 @@
+// Package installer installs and resets mission-control on a host: an ordered plan of named,
+// idempotent steps over a host.Host, with progress journaled in the data dir so that a re-run
+// resumes and reset can undo a partial install.
+package installer
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/runtime"
+)
+
+// Modes install can set up.
+const (
+	ModeControlPlane = license.ModeControlPlane
+	ModeDataPlane    = license.ModeDataPlane
+)
+
+// Defaults for install's flags.
+const (
+	DefaultDataDir     = "/var/lib/mission-control"
+	DefaultReleaseName = "mission-control"
+)
+
+// Config is everything install is asked to do. Flags map onto it one to one.
+type Config struct {
+	LicenseFile          string // --license
+	CIDR                 string // --cidr; empty when PodCIDR and ServiceCIDR are given
+	PodCIDR              string // --pod-cidr
+	ServiceCIDR          string // --service-cidr
+	Mode                 string // --mode
+	DataDir              string // --data-dir
+	AirgapBundle         string // --airgap-bundle
+	NetworkInterface     string // --network-interface; empty: the default route's
+	ReleaseName          string // --release-name
+	IgnoreHostPreflights bool   // --ignore-host-preflights
+}
+
+// DefaultConfig is install's configuration when no flag is given.
+func DefaultConfig() Config {
+	return Config{
+		CIDR:        network.DefaultCIDR,
+		Mode:        ModeControlPlane,
+		DataDir:     DefaultDataDir,
+		ReleaseName: DefaultReleaseName,
+	}
+}
+
+// Paths derives every mission-control path from the data dir.
+type Paths struct {
+	DataDir string
+}
+
+// Journal is the install journal: each step's progress.
+func (p Paths) Journal() string { return filepath.Join(p.DataDir, "journal.json") }
+
+// State is the record of what was installed, read by status, reset and re-runs.
+func (p Paths) State() string { return filepath.Join(p.DataDir, "install.yaml") }
+
+// Runtime places the embedded Kubernetes' files.
+func (p Paths) Runtime() runtime.Layout { return runtime.Layout{DataDir: p.DataDir} }
+
+// Paths returns the config's paths.
+func (c Config) Paths() Paths { return Paths{DataDir: c.DataDir} }
+
+// systemDirs may never be a data dir: reset removes the data dir.
+var systemDirs = []string{
+	"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
+	"/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin",
+	"/usr/lib", "/usr/local", "/usr/local/bin", "/usr/sbin", "/var", "/var/lib", "/var/log",
+	"/var/run", "/var/tmp",
+}
+
+var (
+	safePath        = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
+	dns1123Label    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	interfaceName   = regexp.MustCompile(`^[^/\s:]{1,15}$`)
+	maxReleaseChars = 53 // Helm's limit on release names
+)
+
+// Validate checks the config without touching the host and returns every problem, each a
+// one-line message naming the flag and the fix.
+func (c Config) Validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.LicenseFile == "" {
+		add("--license is required: pass the license file you were issued, e.g. --license license.yaml")
+	}
+	errs = append(errs, c.ValidateTarget()...)
+	switch {
+	case c.ReleaseName == "":
+		add("--release-name is empty: use a DNS label such as %s", DefaultReleaseName)
+	case len(c.ReleaseName) > maxReleaseChars || !dns1123Label.MatchString(c.ReleaseName):
+		add("--release-name %q is not a DNS label of at most %d characters (lowercase letters, digits, '-'), e.g. %s", c.ReleaseName, maxReleaseChars, DefaultReleaseName)
+	}
+	return errs
+}
+
+// ValidateTarget checks what preflights need: the mode, the data dir, the node interface and the
+// network ranges.
+func (c Config) ValidateTarget() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Mode != ModeControlPlane && c.Mode != ModeDataPlane {
+		add("--mode %q is not a mode: use %s or %s", c.Mode, ModeControlPlane, ModeDataPlane)
+	}
+	if err := validateDataDir(c.DataDir); err != nil {
+		errs = append(errs, err)
+	}
+	if c.NetworkInterface != "" && !interfaceName.MatchString(c.NetworkInterface) {
+		add("--network-interface %q is not an interface name; list them with: ip -br link", c.NetworkInterface)
+	}
+	if _, err := c.NetworkPlan(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func validateDataDir(dir string) error {
+	switch {
+	case dir == "":
+		return fmt.Errorf("--data-dir is empty: use a dedicated directory such as %s", DefaultDataDir)
+	case !filepath.IsAbs(dir):
+		return fmt.Errorf("--data-dir %q is relative: use an absolute path such as %s", dir, DefaultDataDir)
+	case !safePath.MatchString(dir):
+		return fmt.Errorf("--data-dir %q may contain only letters, digits, '/', '.', '_' and '-'", dir)
+	case filepath.Clean(dir) != dir:
+		return fmt.Errorf("--data-dir %q is not a clean path: write it as %s", dir, filepath.Clean(dir))
+	case slices.Contains(systemDirs, dir):
+		return fmt.Errorf("--data-dir %s is a system directory, and reset removes the data dir: use a dedicated one such as %s", dir, DefaultDataDir)
+	}
+	return nil
+}
+
+// NetworkPlan splits --cidr, or takes --pod-cidr and --service-cidr as given.
+func (c Config) NetworkPlan() (network.Plan, error) {
+	switch {
+	case c.CIDR != "" && (c.PodCIDR != "" || c.ServiceCIDR != ""):
+		return network.Plan{}, errors.New("--cidr cannot be combined with --pod-cidr or --service-cidr: give either --cidr, or both --pod-cidr and --service-cidr")
+	case c.CIDR != "":
+		p, err := network.Split(c.CIDR)
+		if err != nil {
+			return network.Plan{}, fmt.Errorf("--cidr: %w", err)
+		}
+		return p, nil
+	case c.PodCIDR == "" && c.ServiceCIDR == "":
+		return network.Plan{}, fmt.Errorf("no network range: pass --cidr, e.g. --cidr %s", network.DefaultCIDR)
+	default:
+		return network.Explicit(c.PodCIDR, c.ServiceCIDR)
+	}
+}

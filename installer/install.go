@@ -1,0 +1,158 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/progress"
+)
+
+// Env is the machine an install or reset runs against and how it reports.
+type Env struct {
+	// Host makes the changes: host.System{} for real, a *host.Recorder for a dry run.
+	Host host.Host
+	// JournalHost writes the install journal. For a real run it is Host; a dry run gives it a
+	// recorder of its own, so that journaling does not clutter the plan.
+	JournalHost host.Host
+	Network     network.HostNetwork
+	// Facts gathers the host facts preflights judge.
+	Facts    func(preflight.Input) (preflight.Facts, error)
+	Now      func() time.Time
+	Version  string
+	Log      *slog.Logger
+	Progress progress.Reporter
+}
+
+// Install installs mission-control as configured.
+type Install struct {
+	Config Config
+	Env    Env
+	// Confirm, if set, is asked once, after the checks and before the first change.
+	Confirm func(*StepContext) error
+}
+
+// Run validates the config, then runs the plan. It returns the results of the steps that ran and
+// the step context, whose check results (license, network plan, preflights) describe the install.
+func (i *Install) Run(ctx context.Context) ([]Result, *StepContext, error) {
+	if errs := i.Config.Validate(); len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	sc := i.stepContext()
+	journal, err := OpenJournal(i.Env.JournalHost, sc.Paths.Journal())
+	if err != nil {
+		return nil, sc, err
+	}
+	runner := Runner{Journal: journal, Progress: i.Env.Progress, BeforeChanges: i.Confirm}
+	results, err := runner.Install(ctx, sc, Plan(i.Config))
+	return results, sc, err
+}
+
+func (i *Install) stepContext() *StepContext {
+	return &StepContext{
+		Config:  i.Config,
+		Paths:   i.Config.Paths(),
+		Host:    i.Env.Host,
+		Network: i.Env.Network,
+		Facts:   i.Env.Facts,
+		Now:     i.Env.Now,
+		Version: i.Env.Version,
+		Log:     i.Env.Log,
+	}
+}
+
+// Reset removes an install from the data dir, partial or complete.
+type Reset struct {
+	DataDir string
+	Env     Env
+	// Confirm, if set, is asked before anything is removed, with what was installed (the zero
+	// State when the install stopped before recording it).
+	Confirm func(State) error
+}
+
+// Run undoes every step of the install recorded in the data dir. It refuses a data dir that does
+// not hold a mission-control install, and returns ErrNotInstalled when there is nothing to reset.
+func (r *Reset) Run(ctx context.Context) ([]Result, error) {
+	if err := validateDataDir(r.DataDir); err != nil {
+		return nil, err
+	}
+	paths := Paths{DataDir: r.DataDir}
+	names, err := r.Env.Host.ReadDir(r.DataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotInstalled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir %s: %w", r.DataDir, err)
+	}
+	state, err := LoadState(r.Env.Host, paths)
+	switch {
+	case errors.Is(err, ErrNotInstalled) && len(names) == 0:
+		return nil, ErrNotInstalled
+	case errors.Is(err, ErrNotInstalled) && !slices.Contains(names, "journal.json"):
+		return nil, fmt.Errorf("--data-dir %s holds no mission-control install (no install.yaml or journal.json): refusing to remove it", r.DataDir)
+	case err != nil && !errors.Is(err, ErrNotInstalled):
+		// A damaged state file must not keep reset from cleaning up.
+		r.Env.Log.Warn("install state unreadable; resetting from the data dir alone", "error", err)
+	}
+	if r.Confirm != nil {
+		if err := r.Confirm(state); err != nil {
+			return nil, err
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir = r.DataDir
+	if state.Mode != "" {
+		cfg.Mode, cfg.ReleaseName = state.Mode, state.ReleaseName
+	}
+	i := Install{Config: cfg, Env: r.Env}
+	runner := Runner{Progress: r.Env.Progress}
+	return runner.Reset(ctx, i.stepContext(), Plan(cfg))
+}
+
+// Status is what status reports about an install.
+type Status struct {
+	Installed bool           `json:"installed"`
+	DataDir   string         `json:"dataDir"`
+	State     *State         `json:"state,omitempty"`
+	Steps     []JournalEntry `json:"steps,omitempty"`
+	// Complete is true when every changing step of the plan has succeeded.
+	Complete bool `json:"complete"`
+}
+
+// ReadStatus reads the install recorded in the data dir.
+func ReadStatus(h host.Host, dataDir string) (Status, error) {
+	if err := validateDataDir(dataDir); err != nil {
+		return Status{}, err
+	}
+	paths := Paths{DataDir: dataDir}
+	st := Status{DataDir: dataDir}
+	journal, err := OpenJournal(h, paths.Journal())
+	if err != nil {
+		return st, err
+	}
+	st.Steps = journal.Entries()
+	state, err := LoadState(h, paths)
+	switch {
+	case errors.Is(err, ErrNotInstalled):
+		st.Installed = len(st.Steps) > 0 // an install that stopped before recording itself
+		return st, nil
+	case err != nil:
+		return st, err
+	}
+	st.Installed, st.State = true, &state
+	st.Complete = true
+	cfg := DefaultConfig()
+	for _, s := range Plan(cfg) {
+		if !s.Check && journal.State(s.Name) != Succeeded {
+			st.Complete = false
+		}
+	}
+	return st, nil
+}

@@ -1,0 +1,434 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/progress"
+)
+
+var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// devKey is the committed development signing key, which default builds trust.
+func devKey(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../examples/development-license.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeLicense signs a license with the development key and returns its path.
+func writeLicense(t *testing.T, mutate func(*license.Spec)) string {
+	t.Helper()
+	key, err := license.ParsePrivateKey(devKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := license.Spec{
+		LicenseID: "L-TEST-0001", Customer: "Test Corp",
+		IssuedAt: testNow.Add(-time.Hour), ExpiresAt: testNow.AddDate(1, 0, 0),
+		Entitlements: license.Entitlements{Modes: []string{ModeControlPlane, ModeDataPlane}, MaxNodes: 1},
+	}
+	if mutate != nil {
+		mutate(&spec)
+	}
+	l, err := license.Sign(spec, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := l.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "license.yaml")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type fakeNetwork struct {
+	routes []network.Route
+	ifaces []network.Interface
+}
+
+func (f fakeNetwork) Routes() ([]network.Route, error)         { return f.routes, nil }
+func (f fakeNetwork) Interfaces() ([]network.Interface, error) { return f.ifaces, nil }
+
+var testNetwork = fakeNetwork{
+	routes: []network.Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eth0"},
+		{Dst: netip.MustParsePrefix("192.0.2.0/24"), Interface: "eth0"},
+		{Dst: netip.MustParsePrefix("10.0.0.0/16"), Interface: "eth1"},
+	},
+	ifaces: []network.Interface{
+		{Name: "lo", Up: true, Loopback: true, Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}},
+		{Name: "eth0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+		{Name: "eth1", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/16")}},
+	},
+}
+
+var roomyHost = preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/",
+	Node: network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")}}
+
+// fixture is an install against a Recorder over this machine, with a data dir that does not
+// exist yet. The journal goes to the same recorder, so a second run sees the first one's journal.
+type fixture struct {
+	cfg   Config
+	rec   *host.Recorder
+	facts preflight.Facts
+}
+
+func newFixture(t *testing.T) *fixture {
+	cfg := DefaultConfig()
+	cfg.LicenseFile = writeLicense(t, nil)
+	cfg.DataDir = filepath.Join(t.TempDir(), "mc")
+	return &fixture{cfg: cfg, rec: host.NewRecorder(host.System{}), facts: roomyHost}
+}
+
+func (f *fixture) env(h host.Host) Env {
+	return Env{
+		Host: h, JournalHost: h, Network: testNetwork,
+		Facts:    func(preflight.Input) (preflight.Facts, error) { return f.facts, nil },
+		Now:      func() time.Time { return testNow },
+		Version:  "v0.0.0-test",
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Progress: progress.New(io.Discard, progress.Quiet),
+	}
+}
+
+func (f *fixture) install(t *testing.T) ([]Result, error) {
+	t.Helper()
+	i := Install{Config: f.cfg, Env: f.env(f.rec)}
+	res, _, err := i.Run(context.Background())
+	return res, err
+}
+
+func outcomes(results []Result) string {
+	var s []string
+	for _, r := range results {
+		s = append(s, r.Step+"="+string(r.Outcome))
+	}
+	return strings.Join(s, " ")
+}
+
+func opLines(ops []host.Op, dataDir string) []string {
+	var lines []string
+	for _, op := range ops {
+		if strings.HasSuffix(op.Path, "journal.json") {
+			continue
+		}
+		lines = append(lines, op.Step+": "+op.Kind+" "+strings.ReplaceAll(op.Path, dataDir, "$DATA")+" "+op.Mode)
+	}
+	return lines
+}
+
+func TestInstallPlan(t *testing.T) {
+	f := newFixture(t)
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=ok write-install-state=ok write-runtime-config=ok"
+	if got := outcomes(results); got != want {
+		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
+	}
+	gotOps := opLines(f.rec.Ops(), f.cfg.DataDir)
+	wantOps := []string{
+		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
+		"prepare-data-dir: mkdir $DATA/etc 0700",
+		"write-install-state: write $DATA/install.yaml 0600",
+		"write-runtime-config: write $DATA/etc/k0s.yaml 0600",
+	}
+	if !reflect.DeepEqual(gotOps, wantOps) {
+		t.Errorf("ops:\n%s\nwant\n%s", strings.Join(gotOps, "\n"), strings.Join(wantOps, "\n"))
+	}
+	state, err := LoadState(f.rec, f.cfg.Paths())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantState := State{Version: "v0.0.0-test", Mode: "control-plane", ReleaseName: "mission-control", DataDir: f.cfg.DataDir,
+		CIDR: "10.244.0.0/16", PodCIDR: "10.244.0.0/17", ServiceCIDR: "10.244.128.0/17",
+		NetworkInterface: "eth0", NodeAddress: "192.0.2.2", LicenseID: "L-TEST-0001"}
+	if state != wantState {
+		t.Errorf("state = %+v\nwant    %+v", state, wantState)
+	}
+	k0sYAML, _ := f.rec.ReadFile(f.cfg.Paths().Runtime().ConfigFile())
+	for _, want := range []string{"podCIDR: 10.244.0.0/17", "serviceCIDR: 10.244.128.0/17", "address: 192.0.2.2", "default_pull_policy: Never", "provider: custom"} {
+		if !strings.Contains(string(k0sYAML), want) {
+			t.Errorf("k0s config lacks %q:\n%s", want, k0sYAML)
+		}
+	}
+	if _, err := os.Stat(f.cfg.DataDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("an install on a recorder created the real data dir")
+	}
+}
+
+// TestRerunChangesNothing runs the install twice on one recorder: the second run must skip
+// every changing step and record no change at all.
+func TestRerunChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.rec.Ops())
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=skipped write-install-state=skipped write-runtime-config=skipped"
+	if got := outcomes(results); got != want {
+		t.Errorf("second run:\n%s\nwant\n%s", got, want)
+	}
+	if extra := f.rec.Ops()[before:]; len(extra) > 0 {
+		t.Errorf("second run changed the host: %v", extra)
+	}
+}
+
+// failingHost fails writes to one path.
+type failingHost struct {
+	host.Host
+	path string
+}
+
+func (h failingHost) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error {
+	if strings.HasSuffix(path, h.path) {
+		return errors.New("disk full")
+	}
+	return h.Host.WriteFile(ctx, path, data, perm)
+}
+
+func TestResumeAfterFailure(t *testing.T) {
+	f := newFixture(t)
+	i := Install{Config: f.cfg, Env: f.env(failingHost{Host: f.rec, path: "k0s.yaml"})}
+	results, _, err := i.Run(context.Background())
+	if err == nil || err.Error() != "write-runtime-config: disk full" {
+		t.Fatalf("error = %v, want write-runtime-config: disk full", err)
+	}
+	if got := results[len(results)-1]; got.Outcome != OutcomeFailed || got.Error != "disk full" {
+		t.Errorf("last result = %+v", got)
+	}
+	j, _ := OpenJournal(f.rec, f.cfg.Paths().Journal())
+	if j.State("write-install-state") != Succeeded || j.State("write-runtime-config") != Failed {
+		t.Errorf("journal = %+v", j.Entries())
+	}
+	st, err := ReadStatus(f.rec, f.cfg.DataDir)
+	if err != nil || !st.Installed || st.Complete {
+		t.Errorf("status after a failed install = %+v, %v; want installed, not complete", st, err)
+	}
+
+	// Someone removed the recorded state meanwhile: the journal says succeeded, Done says no.
+	if err := f.rec.RemoveAll(context.Background(), f.cfg.Paths().State()); err != nil {
+		t.Fatal(err)
+	}
+	results, err = f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=skipped write-install-state=ok write-runtime-config=ok"
+	if got := outcomes(results); got != want {
+		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
+	}
+	if st, _ := ReadStatus(f.rec, f.cfg.DataDir); !st.Complete {
+		t.Errorf("status after resuming = %+v, want complete", st)
+	}
+}
+
+func TestReinstall(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.CIDR = "10.50.0.0/16"
+	_, err := f.install(t)
+	want := "check-install-state: mission-control is already installed in " + f.cfg.DataDir +
+		" with pod range 10.244.0.0/17 (requested 10.50.0.0/17), service range 10.244.128.0/17 (requested 10.50.128.0/17): run mission-control reset first to reinstall differently"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
+	}
+
+	r := Reset{DataDir: f.cfg.DataDir, Env: f.env(f.rec)}
+	results, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(results); got != "write-runtime-config=ok write-install-state=ok prepare-data-dir=ok" {
+		t.Errorf("reset: %s", got)
+	}
+	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
+		t.Fatal("reset left the data dir")
+	}
+	if _, err := f.install(t); err != nil {
+		t.Fatalf("install on the new range after reset: %v", err)
+	}
+	if s, _ := LoadState(f.rec, f.cfg.Paths()); s.PodCIDR != "10.50.0.0/17" {
+		t.Errorf("reinstalled state = %+v", s)
+	}
+}
+
+func TestResetRefusals(t *testing.T) {
+	f := newFixture(t)
+	r := Reset{DataDir: f.cfg.DataDir, Env: f.env(f.rec)}
+	if _, err := r.Run(context.Background()); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("reset of a missing data dir: %v, want ErrNotInstalled", err)
+	}
+	foreign := t.TempDir()
+	if err := os.WriteFile(filepath.Join(foreign, "precious"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.DataDir = foreign
+	if _, err := r.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "holds no mission-control install") {
+		t.Errorf("reset of a foreign directory: %v", err)
+	}
+	for _, dir := range []string{"/", "/etc", "relative", "/var/lib"} {
+		r.DataDir = dir
+		if _, err := r.Run(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "--data-dir") {
+			t.Errorf("reset --data-dir %s: %v", dir, err)
+		}
+	}
+	if len(f.rec.Ops()) > 0 {
+		t.Errorf("refused resets changed the host: %v", f.rec.Ops())
+	}
+}
+
+func TestInstallRefusesForeignDataDir(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.DataDir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(f.cfg.DataDir, "precious"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.install(t)
+	if err == nil || !strings.Contains(err.Error(), "is not empty and holds no mission-control install") {
+		t.Fatalf("error = %v", err)
+	}
+	if len(f.rec.Ops()) > 0 {
+		t.Errorf("changed the host: %v", f.rec.Ops())
+	}
+}
+
+func TestPreflightFailures(t *testing.T) {
+	f := newFixture(t)
+	f.facts.MemoryBytes = 1 << 30
+	f.facts.Listening = []int{6443}
+	_, err := f.install(t)
+	want := "host-preflights: memory: 1.0 GiB; control-plane mode needs at least 4.0 GiB (use a host with more memory); " +
+		"port 6443: in use; mission-control needs it for the Kubernetes API (stop the program listening on it (find it with: ss -ltnp 'sport = :6443')); " +
+		"fix them, or pass --ignore-host-preflights to install anyway (see mission-control preflight)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
+	}
+	if len(f.rec.Ops()) > 0 {
+		t.Fatalf("changed the host: %v", f.rec.Ops())
+	}
+	f.cfg.IgnoreHostPreflights = true
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := results[2].Detail; !strings.HasPrefix(d, "IGNORED 2 of 16 checks failed: memory, port 6443") {
+		t.Errorf("preflight detail = %q", d)
+	}
+}
+
+func TestConfirmation(t *testing.T) {
+	f := newFixture(t)
+	asked := 0
+	i := Install{Config: f.cfg, Env: f.env(f.rec), Confirm: func(sc *StepContext) error {
+		asked++
+		if sc.Plan.PodCIDR.String() != "10.244.0.0/17" || sc.License == nil {
+			t.Errorf("confirmation asked before the checks finished: %+v", sc)
+		}
+		return errors.New("declined")
+	}}
+	if _, _, err := i.Run(context.Background()); err == nil || err.Error() != "declined" {
+		t.Fatalf("error = %v", err)
+	}
+	if asked != 1 || len(f.rec.Ops()) > 0 {
+		t.Fatalf("asked %d times; ops %v", asked, f.rec.Ops())
+	}
+	i.Confirm = func(*StepContext) error { asked++; return nil }
+	if _, _, err := i.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := i.Run(context.Background()); err != nil { // nothing left to change: not asked
+		t.Fatal(err)
+	}
+	if asked != 2 {
+		t.Errorf("asked %d times, want 2", asked)
+	}
+}
+
+func TestLicenseAndNetworkRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(t *testing.T, c *Config)
+		wantErr string
+	}{
+		{"missing license file", func(t *testing.T, c *Config) { c.LicenseFile = "/nonexistent/license.yaml" },
+			"verify-license: license file /nonexistent/license.yaml does not exist"},
+		{"expired", func(t *testing.T, c *Config) {
+			c.LicenseFile = writeLicense(t, func(s *license.Spec) { s.ExpiresAt = testNow.Add(-time.Minute); s.IssuedAt = testNow.AddDate(-1, 0, 0) })
+		}, "L-TEST-0001 expired on 2026-11-22T11:59:00Z"},
+		{"mode", func(t *testing.T, c *Config) {
+			c.LicenseFile = writeLicense(t, func(s *license.Spec) { s.Entitlements.Modes = []string{ModeControlPlane} })
+			c.Mode = ModeDataPlane
+		}, "does not entitle data-plane mode"},
+		{"airgap not entitled", func(t *testing.T, c *Config) { c.AirgapBundle = "/tmp/bundle.airgap" }, "does not entitle air-gapped installs"},
+		{"airgap not available", func(t *testing.T, c *Config) {
+			c.LicenseFile = writeLicense(t, func(s *license.Spec) { s.Entitlements.Airgap = true })
+			c.AirgapBundle = "/tmp/bundle.airgap"
+		}, "verify-airgap-bundle: --airgap-bundle: air-gapped installs are not available in this build yet"},
+		{"overlap", func(t *testing.T, c *Config) { c.CIDR = "10.0.0.0/16" },
+			"plan-network: pod range 10.0.0.0/17 overlaps host route 10.0.0.0/16 on eth1; choose a free range, e.g. --cidr 10.1.0.0/16"},
+		{"interface", func(t *testing.T, c *Config) { c.NetworkInterface = "eth7" }, `plan-network: network interface "eth7" does not exist`},
+		{"invalid", func(t *testing.T, c *Config) { c.Mode = "both"; c.ReleaseName = "Bad_Name" },
+			"--mode \"both\" is not a mode: use control-plane or data-plane\n--release-name \"Bad_Name\" is not a DNS label"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.mutate(t, &f.cfg)
+			_, err := f.install(t)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v\nwant it to contain %s", err, tt.wantErr)
+			}
+			if len(f.rec.Ops()) > 0 {
+				t.Fatalf("changed the host: %v", f.rec.Ops())
+			}
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	f := newFixture(t)
+	st, err := ReadStatus(f.rec, f.cfg.DataDir)
+	if err != nil || st.Installed {
+		t.Fatalf("status before install = %+v, %v", st, err)
+	}
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	st, err = ReadStatus(f.rec, f.cfg.DataDir)
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 3 {
+		t.Fatalf("status after install = %+v, %v", st, err)
+	}
+	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {
+		t.Errorf("journal entry = %+v", st.Steps[0])
+	}
+}

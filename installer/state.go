@@ -1,0 +1,94 @@
+package installer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+// State is the record of an install, written to the data dir. Status, reset and re-runs read it,
+// so that they need no flags repeated.
+type State struct {
+	Version          string `json:"version"` // of the mission-control that installed
+	Mode             string `json:"mode"`
+	ReleaseName      string `json:"releaseName"`
+	DataDir          string `json:"dataDir"`
+	CIDR             string `json:"cidr,omitempty"`
+	PodCIDR          string `json:"podCIDR"`
+	ServiceCIDR      string `json:"serviceCIDR"`
+	NetworkInterface string `json:"networkInterface"`
+	NodeAddress      string `json:"nodeAddress"`
+	LicenseID        string `json:"licenseID"`
+}
+
+// stateOf is the state the install being run will record.
+func stateOf(sc *StepContext) State {
+	s := State{
+		Version:          sc.Version,
+		Mode:             sc.Config.Mode,
+		ReleaseName:      sc.Config.ReleaseName,
+		DataDir:          sc.Config.DataDir,
+		PodCIDR:          sc.Plan.PodCIDR.String(),
+		ServiceCIDR:      sc.Plan.ServiceCIDR.String(),
+		NetworkInterface: sc.Node.Interface,
+		NodeAddress:      sc.Node.Address.String(),
+	}
+	if sc.Plan.CIDR.IsValid() {
+		s.CIDR = sc.Plan.CIDR.String()
+	}
+	if sc.License != nil {
+		s.LicenseID = sc.License.Spec.LicenseID
+	}
+	return s
+}
+
+func (s State) marshal() ([]byte, error) {
+	b, err := yaml.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode install state: %w", err)
+	}
+	return append([]byte("# Written by mission-control install. Do not edit: reset and install again to change it.\n"), b...), nil
+}
+
+// ErrNotInstalled means the data dir holds no install.
+var ErrNotInstalled = errors.New("mission-control is not installed")
+
+// LoadState reads the install state from the data dir. It returns ErrNotInstalled when there is none.
+func LoadState(r host.Reader, p Paths) (State, error) {
+	data, err := r.ReadFile(p.State())
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, ErrNotInstalled
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read install state: %w", err)
+	}
+	var s State
+	if err := yaml.UnmarshalStrict(data, &s); err != nil {
+		return State{}, fmt.Errorf("install state %s is damaged (%s): run mission-control reset", p.State(), strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return s, nil
+}
+
+// conflicts lists how a new install differs from the recorded one in ways a re-run cannot
+// reconcile: the runtime was built on the recorded values.
+func (s State) conflicts(next State) []string {
+	var diffs []string
+	for _, f := range []struct{ name, old, new string }{
+		{"mode", s.Mode, next.Mode},
+		{"release name", s.ReleaseName, next.ReleaseName},
+		{"pod range", s.PodCIDR, next.PodCIDR},
+		{"service range", s.ServiceCIDR, next.ServiceCIDR},
+		{"node address", s.NodeAddress, next.NodeAddress},
+		{"mission-control version", s.Version, next.Version},
+	} {
+		if f.old != f.new {
+			diffs = append(diffs, fmt.Sprintf("%s %s (requested %s)", f.name, f.old, f.new))
+		}
+	}
+	return diffs
+}

@@ -1,0 +1,63 @@
+package installer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+)
+
+// Step is one named unit of an install.
+//
+// A check step only reads the host: it runs on every install, dry runs included, and is never
+// journaled, because what it checks (the license's expiry, the host's routes) can change between
+// runs. Any other step changes the host and must be idempotent; the runner skips it on a re-run
+// only when the journal says it succeeded and Done confirms its effect is still in place.
+type Step struct {
+	// Name is the stable kebab-case key of the step in the journal, e.g. "write-runtime-config".
+	Name string
+	// Title is what progress shows, e.g. "Write the runtime configuration".
+	Title string
+	// Check marks a read-only step.
+	Check bool
+	// Run does the step's work through sc.Host.
+	Run func(ctx context.Context, sc *StepContext) error
+	// Done, if set, reports whether the step's effect is already in place.
+	Done func(ctx context.Context, sc *StepContext) (bool, error)
+	// Undo, if set, removes the step's effect; reset calls it even after a partial run, so it
+	// must cope with the effect being partly or wholly absent.
+	Undo func(ctx context.Context, sc *StepContext) error
+}
+
+// StepContext is what steps share: the inputs, the host, and what earlier steps found.
+type StepContext struct {
+	Config  Config
+	Paths   Paths
+	Host    host.Host
+	Network network.HostNetwork
+	// Facts gathers the host facts preflights judge.
+	Facts func(preflight.Input) (preflight.Facts, error)
+	// Now is the clock licenses are checked against.
+	Now func() time.Time
+	// Version is this binary's version, recorded in the install state.
+	Version string
+	Log     *slog.Logger
+
+	// Found by the check steps, for the steps after them.
+	License    *license.License
+	Plan       network.Plan
+	Node       network.Node
+	Preflights preflight.Report
+
+	detail string
+}
+
+// Detail sets the one-line result progress shows for the current step.
+func (sc *StepContext) Detail(format string, args ...any) {
+	sc.detail = fmt.Sprintf(format, args...)
+}

@@ -1,0 +1,240 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/runtime"
+)
+
+// Plan is the whole install, in order. Checks come first, so that bad input or an unfit host is
+// refused before anything changes; later issues add the runtime's and the charts' steps.
+func Plan(cfg Config) []Step {
+	steps := []Step{verifyLicense(), planNetwork(), hostPreflights(), checkInstallState()}
+	if cfg.AirgapBundle != "" {
+		steps = append(steps, airgapBundle())
+	}
+	return append(steps, prepareDataDir(), writeInstallState(), writeRuntimeConfig())
+}
+
+func verifyLicense() Step {
+	return Step{
+		Name:  "verify-license",
+		Title: "Verify the license",
+		Check: true,
+		Run: func(_ context.Context, sc *StepContext) error {
+			path := sc.Config.LicenseFile
+			data, err := sc.Host.ReadFile(path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("license file %s does not exist: pass the path of the license file you were issued", path)
+			case errors.Is(err, fs.ErrPermission):
+				return fmt.Errorf("license file %s is not readable: check its permissions, or run with sudo", path)
+			case err != nil:
+				return fmt.Errorf("read license file %s: %w", path, err)
+			}
+			l, err := license.Parse(data)
+			if err == nil {
+				err = l.Verify(license.Trusted(), sc.Now())
+			}
+			if err == nil {
+				err = l.Entitles(sc.Config.Mode, sc.Config.AirgapBundle != "")
+			}
+			if err != nil {
+				return fmt.Errorf("license %s: %w", path, err)
+			}
+			sc.License = l
+			sc.Detail("%s for %s, %s mode, expires %s", l.Spec.LicenseID, l.Spec.Customer, sc.Config.Mode, l.Spec.ExpiresAt.UTC().Format(time.DateOnly))
+			return nil
+		},
+	}
+}
+
+func planNetwork() Step {
+	return Step{
+		Name:  "plan-network",
+		Title: "Plan the cluster network",
+		Check: true,
+		Run: func(_ context.Context, sc *StepContext) error {
+			plan, err := sc.Config.NetworkPlan()
+			if err != nil {
+				return err
+			}
+			taken, err := network.Taken(sc.Network)
+			if err != nil {
+				return err
+			}
+			if err := plan.CheckHost(taken); err != nil {
+				return err
+			}
+			node, err := network.SelectNode(sc.Network, sc.Config.NetworkInterface)
+			if err != nil {
+				return err
+			}
+			sc.Plan, sc.Node = plan, node
+			sc.Detail("pods %s, services %s, node %s on %s", plan.PodCIDR, plan.ServiceCIDR, node.Address, node.Interface)
+			return nil
+		},
+	}
+}
+
+func hostPreflights() Step {
+	return Step{
+		Name:  "host-preflights",
+		Title: "Run host preflights",
+		Check: true,
+		Run: func(_ context.Context, sc *StepContext) error {
+			in := preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, NetworkInterface: sc.Config.NetworkInterface, Network: sc.Plan}
+			facts, err := sc.Facts(in)
+			if err != nil {
+				return fmt.Errorf("gather host facts: %w", err)
+			}
+			sc.Preflights = preflight.Evaluate(in, facts)
+			failed := sc.Preflights.Failed()
+			if len(failed) == 0 {
+				sc.Detail("%s", sc.Preflights.Summary())
+				return nil
+			}
+			problems := make([]string, len(failed))
+			for i, f := range failed {
+				problems[i] = fmt.Sprintf("%s: %s (%s)", f.Check, f.Message, f.Remedy)
+			}
+			if sc.Config.IgnoreHostPreflights {
+				sc.Log.Warn("IGNORING FAILED HOST PREFLIGHTS because of --ignore-host-preflights; the install may not work", "failed", strings.Join(problems, "; "))
+				sc.Detail("IGNORED %s", sc.Preflights.Summary())
+				return nil
+			}
+			return fmt.Errorf("%s; fix them, or pass --ignore-host-preflights to install anyway (see mission-control preflight)", strings.Join(problems, "; "))
+		},
+	}
+}
+
+func checkInstallState() Step {
+	return Step{
+		Name:  "check-install-state",
+		Title: "Check for an existing install",
+		Check: true,
+		Run: func(_ context.Context, sc *StepContext) error {
+			dir := sc.Config.DataDir
+			prev, err := LoadState(sc.Host, sc.Paths)
+			switch {
+			case err == nil:
+				if diffs := prev.conflicts(stateOf(sc)); len(diffs) > 0 {
+					return fmt.Errorf("mission-control is already installed in %s with %s: run mission-control reset first to reinstall differently", dir, strings.Join(diffs, ", "))
+				}
+				sc.Detail("resuming the install in %s", dir)
+				return nil
+			case !errors.Is(err, ErrNotInstalled):
+				return err
+			}
+			names, err := sc.Host.ReadDir(dir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				sc.Detail("new install in %s", dir)
+				return nil
+			case err != nil:
+				return fmt.Errorf("--data-dir %s: %w", dir, err)
+			case len(names) == 0:
+				sc.Detail("new install in the empty directory %s", dir)
+				return nil
+			case slices.Contains(names, "journal.json"):
+				sc.Detail("resuming an unfinished install in %s", dir)
+				return nil
+			}
+			return fmt.Errorf("--data-dir %s is not empty and holds no mission-control install: choose an empty or new directory", dir)
+		},
+	}
+}
+
+func airgapBundle() Step {
+	return Step{
+		Name:  "verify-airgap-bundle",
+		Title: "Verify the air-gap bundle",
+		Check: true,
+		Run: func(context.Context, *StepContext) error {
+			return errors.New("--airgap-bundle: air-gapped installs are not available in this build yet; install without --airgap-bundle")
+		},
+	}
+}
+
+func prepareDataDir() Step {
+	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.Runtime().EtcDir()} }
+	return Step{
+		Name:  "prepare-data-dir",
+		Title: "Prepare the data directory",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			for _, d := range dirs(sc) {
+				if err := sc.Host.MkdirAll(ctx, d, 0o700); err != nil {
+					return err
+				}
+			}
+			sc.Detail("%s", sc.Paths.DataDir)
+			return nil
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			for _, d := range dirs(sc) {
+				if ok, err := sc.Host.Exists(d); !ok || err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		},
+		// Reset undoes steps in reverse, so this runs last and takes whatever is left with it.
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			sc.Detail("removed %s", sc.Paths.DataDir)
+			return sc.Host.RemoveAll(ctx, sc.Paths.DataDir)
+		},
+	}
+}
+
+func writeInstallState() Step {
+	return writeFile("write-install-state", "Record the install", func(sc *StepContext) string { return sc.Paths.State() },
+		func(sc *StepContext) ([]byte, error) { return stateOf(sc).marshal() })
+}
+
+func writeRuntimeConfig() Step {
+	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.Runtime().ConfigFile() },
+		func(sc *StepContext) ([]byte, error) {
+			return runtime.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
+		})
+}
+
+// writeFile is a step that writes one generated file (mode 0600: they may hold addresses and
+// identities), done when the file already has exactly that content.
+func writeFile(name, title string, path func(*StepContext) string, content func(*StepContext) ([]byte, error)) Step {
+	return Step{
+		Name:  name,
+		Title: title,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			data, err := content(sc)
+			if err != nil {
+				return err
+			}
+			sc.Detail("%s", path(sc))
+			return sc.Host.WriteFile(ctx, path(sc), data, 0o600)
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			want, err := content(sc)
+			if err != nil {
+				return false, err
+			}
+			have, err := sc.Host.ReadFile(path(sc))
+			if errors.Is(err, fs.ErrNotExist) {
+				return false, nil
+			}
+			return err == nil && bytes.Equal(have, want), err
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			return sc.Host.RemoveAll(ctx, path(sc))
+		},
+	}
+}

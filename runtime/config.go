@@ -1,0 +1,89 @@
+// Package runtime is mission-control's embedded Kubernetes: a single-node k0s whose configuration
+// is derived from the install plan, with its files laid out under the mission-control data dir.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+
+	k0s "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Pinned versions of the runtime. The build fetches (or, air-gapped, builds) exactly these.
+const (
+	KubernetesVersion = "v1.33.4"
+	PauseImage        = "localhost/mission-control/pause"
+	PauseVersion      = "3.10"
+)
+
+// Layout places the runtime's files under the mission-control data dir, so that removing the
+// data dir removes them.
+type Layout struct {
+	DataDir string
+}
+
+// EtcDir holds the configuration files mission-control writes for the runtime.
+func (l Layout) EtcDir() string { return filepath.Join(l.DataDir, "etc") }
+
+// ConfigFile is k0s' cluster configuration.
+func (l Layout) ConfigFile() string { return filepath.Join(l.EtcDir(), "k0s.yaml") }
+
+// K0sDataDir is k0s' own data dir (--data-dir): binaries, PKI, etcd, containerd state.
+func (l Layout) K0sDataDir() string { return filepath.Join(l.DataDir, "k0s") }
+
+// Config is what the runtime's configuration is derived from.
+type Config struct {
+	PodCIDR     netip.Prefix
+	ServiceCIDR netip.Prefix
+	NodeAddress netip.Addr
+}
+
+// file is the configuration mission-control writes: only what it decides. k0s fills in the rest
+// with its defaults when it reads the file, exactly as Render checks below.
+func (c Config) file() *k0s.ClusterConfig {
+	addr := c.NodeAddress.String()
+	return &k0s.ClusterConfig{
+		TypeMeta:   metav1.TypeMeta{APIVersion: k0s.GroupVersion.String(), Kind: "ClusterConfig"},
+		ObjectMeta: metav1.ObjectMeta{Name: "k0s"},
+		Spec: &k0s.ClusterSpec{
+			API: &k0s.APISpec{Address: addr, SANs: []string{addr, "127.0.0.1", "localhost"}},
+			Network: &k0s.Network{
+				Provider:    "custom", // mission-control sets up pod networking itself
+				PodCIDR:     c.PodCIDR.String(),
+				ServiceCIDR: c.ServiceCIDR.String(),
+			},
+			// k0s --single would otherwise pick kine.
+			Storage: &k0s.StorageSpec{Type: k0s.EtcdStorageType, Etcd: &k0s.EtcdConfig{PeerAddress: addr}},
+			// Images come from the local store only: nothing may reach for a registry.
+			Images: &k0s.ClusterImages{
+				DefaultPullPolicy: "Never",
+				Pause:             &k0s.ImageSpec{Image: PauseImage, Version: PauseVersion},
+			},
+			Telemetry: &k0s.ClusterTelemetry{Enabled: new(false)},
+		},
+	}
+}
+
+// Render returns the k0s configuration file. It reads the file back the way k0s will (defaults,
+// then the file) and runs k0s' own validation, so a config k0s would refuse is never written.
+func (c Config) Render() ([]byte, error) {
+	if !c.PodCIDR.IsValid() || !c.ServiceCIDR.IsValid() || !c.NodeAddress.IsValid() {
+		return nil, errors.New("runtime config needs the pod range, the service range and the node address")
+	}
+	out, err := yaml.Marshal(c.file())
+	if err != nil {
+		return nil, fmt.Errorf("encode k0s config: %w", err)
+	}
+	parsed, err := k0s.ConfigFromBytes(out)
+	if err != nil {
+		return nil, fmt.Errorf("k0s cannot read the runtime config: %w", err)
+	}
+	if errs := parsed.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("k0s refuses the runtime config: %w", errors.Join(errs...))
+	}
+	return append([]byte("# Written by mission-control install. Do not edit: reinstall to change it.\n"), out...), nil
+}

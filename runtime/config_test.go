@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	k0s "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
+)
+
+func TestRenderReadsBackInK0s(t *testing.T) {
+	c := Config{
+		PodCIDR:     netip.MustParsePrefix("10.50.0.0/17"),
+		ServiceCIDR: netip.MustParsePrefix("10.50.128.0/17"),
+		NodeAddress: netip.MustParseAddr("192.0.2.2"),
+	}
+	out, err := c.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := k0s.ConfigFromBytes(out)
+	if err != nil {
+		t.Fatalf("k0s cannot read the rendered config: %v\n%s", err, out)
+	}
+	s := cfg.Spec
+	checks := map[string][2]string{
+		"network.podCIDR":            {s.Network.PodCIDR, "10.50.0.0/17"},
+		"network.serviceCIDR":        {s.Network.ServiceCIDR, "10.50.128.0/17"},
+		"network.provider":           {s.Network.Provider, "custom"},
+		"api.address":                {s.API.Address, "192.0.2.2"},
+		"storage.type":               {string(s.Storage.Type), "etcd"},
+		"storage.etcd.peerAddress":   {s.Storage.Etcd.PeerAddress, "192.0.2.2"},
+		"images.default_pull_policy": {s.Images.DefaultPullPolicy, "Never"},
+		"images.pause":               {s.Images.Pause.URI(), PauseImage + ":" + PauseVersion},
+		"api.port (k0s default)":     {strconv.Itoa(s.API.Port), "6443"},
+	}
+	for field, v := range checks {
+		if v[0] != v[1] {
+			t.Errorf("%s = %q, want %q", field, v[0], v[1])
+		}
+	}
+	if s.Telemetry.IsEnabled() {
+		t.Error("telemetry is enabled")
+	}
+	if !strings.Contains(strings.Join(s.API.SANs, ","), "192.0.2.2") {
+		t.Errorf("SANs %v lack the node address", s.API.SANs)
+	}
+}
+
+func TestRenderNeedsThePlan(t *testing.T) {
+	if _, err := (Config{NodeAddress: netip.MustParseAddr("192.0.2.2")}).Render(); err == nil {
+		t.Fatal("rendered a config without network ranges")
+	}
+}
+
+func TestLayout(t *testing.T) {
+	l := Layout{DataDir: "/var/lib/mission-control"}
+	if l.ConfigFile() != "/var/lib/mission-control/etc/k0s.yaml" || l.K0sDataDir() != "/var/lib/mission-control/k0s" {
+		t.Errorf("layout = %s, %s", l.ConfigFile(), l.K0sDataDir())
+	}
+}
