@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+)
+
+var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+type fakeNetwork struct{}
+
+func (fakeNetwork) Routes() ([]network.Route, error) {
+	return []network.Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eth0"},
+		{Dst: netip.MustParsePrefix("192.0.2.0/24"), Interface: "eth0"},
+		{Dst: netip.MustParsePrefix("10.0.5.0/24"), Interface: "eth1"},
+	}, nil
+}
+
+func (fakeNetwork) Interfaces() ([]network.Interface, error) {
+	return []network.Interface{
+		{Name: "lo", Up: true, Loopback: true, Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}},
+		{Name: "eth0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+		{Name: "eth1", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.5.9/24")}},
+	}, nil
+}
+
+// testDeps is a fixed machine: a roomy host with the network above, run as root, at testNow.
+func testDeps() Deps {
+	return Deps{
+		Network: fakeNetwork{},
+		Facts: func(in preflight.Input) (preflight.Facts, error) {
+			f := preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/var/lib"}
+			var err error
+			if f.Taken, err = network.Taken(fakeNetwork{}); err != nil {
+				return f, err
+			}
+			if f.Node, err = network.SelectNode(fakeNetwork{}, in.NetworkInterface); err != nil {
+				f.NodeError = err.Error()
+			}
+			return f, nil
+		},
+		Now:         func() time.Time { return testNow },
+		Geteuid:     func() int { return 0 },
+		Interactive: func(io.Reader) bool { return false },
+	}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, deps Deps, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, args, deps)
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+const exampleLicense = "../../examples/license.yaml"
+
+// signLicense writes a license signed with the development key, changed by mutate.
+func signLicense(t *testing.T, mutate func(*license.Spec)) string {
+	t.Helper()
+	keyPEM, err := os.ReadFile("../../examples/development-license.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := license.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := license.Spec{
+		LicenseID: "L-CLI-1", Customer: "CLI Test",
+		IssuedAt: testNow.AddDate(0, -1, 0), ExpiresAt: testNow.AddDate(1, 0, 0),
+		Entitlements: license.Entitlements{Modes: []string{"control-plane", "data-plane"}, MaxNodes: 1},
+	}
+	if mutate != nil {
+		mutate(&spec)
+	}
+	l, err := license.Sign(spec, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := l.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeTemp(t, string(data))
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "license.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

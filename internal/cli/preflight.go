@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/installer/preflight"
+)
+
+func newPreflightCmd(streams Streams, deps Deps) *cobra.Command {
+	cfg := installer.DefaultConfig()
+	var out output
+	c := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check whether this host can run mission-control, changing nothing",
+		Long: `Run the host preflights install runs: CPUs, memory and disk for the mode, the ports the platform
+binds, the network ranges against the host's routes and addresses, and the node address. Each
+check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
+		Example: `  # Check this host for a control plane on the default range:
+  mission-control preflight
+
+  # Check it for a data plane on 10.0.0.0/16, as JSON:
+  mission-control preflight --mode data-plane --cidr 10.0.0.0/16 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			resolveCIDRFlags(c.Flags(), &cfg)
+			if errs := cfg.ValidateTarget(); len(errs) > 0 {
+				return errors.Join(errs...)
+			}
+			plan, _ := cfg.NetworkPlan() // validated above
+			in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface, Network: plan}
+			facts, err := deps.Facts(in)
+			if err != nil {
+				return fmt.Errorf("gather host facts: %w", err)
+			}
+			report := preflight.Evaluate(in, facts)
+			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
+				return err
+			}
+			if len(report.Failed()) > 0 {
+				return fmt.Errorf("host preflights failed: %s", report.Summary())
+			}
+			return nil
+		},
+	}
+	bindHostFlags(c.Flags(), &cfg)
+	bindOutput(c, &out)
+	return c
+}
+
+func writeTable(w io.Writer, r preflight.Report) error {
+	fmt.Fprintf(w, "%-16s %-6s %s\n", "CHECK", "RESULT", "DETAIL")
+	for _, res := range r.Results {
+		detail := res.Message
+		if res.Remedy != "" {
+			detail += " -> " + res.Remedy
+		}
+		fmt.Fprintf(w, "%-16s %-6s %s\n", res.Check, strings.ToUpper(string(res.Status)), detail)
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary())
+	return err
+}

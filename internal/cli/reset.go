@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/internal/version"
+)
+
+type resetOptions struct {
+	dataDir string
+	yes     bool
+	dryRun  bool
+	output  output
+}
+
+func newResetCmd(streams Streams, deps Deps, g *globalFlags) *cobra.Command {
+	o := &resetOptions{dataDir: installer.DefaultDataDir}
+	c := &cobra.Command{
+		Use:   "reset",
+		Short: "Remove mission-control from this host, so that it can be installed again",
+		Long: `Remove everything install created, in reverse order, including what a failed or interrupted
+install left behind, and finally the data dir. Reset refuses a data dir that holds no
+mission-control install, and succeeds with nothing to do when there is no install.`,
+		Example: `  # Remove the install, after confirming:
+  sudo mission-control reset
+
+  # See what would be removed:
+  mission-control reset --dry-run
+
+  # Remove an install with a custom data dir, without a prompt:
+  sudo mission-control reset --data-dir /data/mission-control --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runReset(c.Context(), streams, deps, g, o)
+		},
+	}
+	c.Flags().StringVar(&o.dataDir, "data-dir", o.dataDir, "data dir of the install to remove (e.g. --data-dir /data/mission-control)")
+	c.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation (e.g. for scripts)")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be removed; change nothing")
+	bindOutput(c, &o.output)
+	return c
+}
+
+type resetSummary struct {
+	DryRun  bool               `json:"dryRun,omitempty"`
+	Reset   bool               `json:"reset"`
+	DataDir string             `json:"dataDir"`
+	Steps   []installer.Result `json:"steps,omitempty"`
+	Changes []host.Op          `json:"changes,omitempty"`
+}
+
+func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o *resetOptions) error {
+	env := installer.Env{Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.logger(streams.Err)}
+	r := installer.Reset{DataDir: o.dataDir, Env: env}
+	var rec *host.Recorder
+	if o.dryRun {
+		rec = host.NewRecorder(host.System{})
+		r.Env.Host, r.Env.JournalHost = rec, rec
+		r.Env.Progress = progress.New(streams.Err, progress.Quiet)
+	} else {
+		r.Env.Host, r.Env.JournalHost = host.System{}, host.System{}
+		r.Env.Progress = g.progress(streams.Err, o.output)
+		r.Confirm = func(s installer.State) error {
+			what := "the mission-control install"
+			if s.Mode != "" {
+				what = fmt.Sprintf("mission-control (%s, pods %s, services %s)", s.Mode, s.PodCIDR, s.ServiceCIDR)
+			}
+			return confirm(streams, deps, o.yes, "reset", fmt.Sprintf("Remove %s and everything in %s?\n", what, o.dataDir))
+		}
+	}
+	results, err := r.Run(ctx)
+	summary := resetSummary{DryRun: o.dryRun, DataDir: o.dataDir, Steps: results}
+	switch {
+	case errors.Is(err, installer.ErrNotInstalled):
+		return o.output.print(streams.Out, summary, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "Nothing to reset: mission-control is not installed in %s.\n", o.dataDir)
+			return err
+		})
+	case err != nil:
+		return err
+	}
+	summary.Reset = !o.dryRun
+	if rec != nil {
+		summary.Changes = rec.Ops()
+	}
+	return o.output.print(streams.Out, summary, func(w io.Writer) error {
+		if o.dryRun {
+			fmt.Fprintln(w, "Dry run: nothing was changed. Reset would:")
+			for _, op := range summary.Changes {
+				fmt.Fprintf(w, "  %-22s %s\n", op.Step, op)
+			}
+			return nil
+		}
+		_, err := fmt.Fprintf(w, "Reset complete: mission-control was removed from %s. The host is ready for a new install.\n", o.dataDir)
+		return err
+	})
+}

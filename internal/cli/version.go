@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/version"
+	"github.com/datastax/mission-control/runtime"
+)
+
+type versionInfo struct {
+	Version           string `json:"version"`
+	Commit            string `json:"commit"`
+	Go                string `json:"go"`
+	Kubernetes        string `json:"kubernetes"`
+	LicenseKey        string `json:"licenseKey"`
+	DevelopmentLicKey bool   `json:"developmentLicenseKey"`
+}
+
+func newVersionCmd(streams Streams) *cobra.Command {
+	var out output
+	c := &cobra.Command{
+		Use:     "version",
+		Short:   "Show the version of mission-control and what it bundles",
+		Example: "  mission-control version\n  mission-control version -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			v := versionInfo{
+				Version: version.Version, Commit: version.Commit, Go: version.GoVersion(),
+				Kubernetes: runtime.KubernetesVersion, LicenseKey: license.KeyID(license.Trusted()),
+				DevelopmentLicKey: license.TrustsDevelopmentKey(),
+			}
+			return out.print(streams.Out, v, func(w io.Writer) error {
+				key := v.LicenseKey
+				if v.DevelopmentLicKey {
+					key += " (DEVELOPMENT key: this build accepts demo licenses; not for production)"
+				}
+				_, err := fmt.Fprintf(w, "mission-control %s (commit %s, %s)\nkubernetes:  %s\nlicense key: %s\n", v.Version, v.Commit, v.Go, v.Kubernetes, key)
+				return err
+			})
+		},
+	}
+	bindOutput(c, &out)
+	return c
+}
