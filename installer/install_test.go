@@ -16,6 +16,7 @@ import (
 
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/progress"
@@ -23,44 +24,14 @@ import (
 
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
-// devKey is the committed development signing key, which default builds trust.
-func devKey(t *testing.T) []byte {
-	t.Helper()
-	b, err := os.ReadFile("../examples/development-license.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// writeLicense signs a license with the development key and returns its path.
+// writeLicense writes a valid development-signed license, changed by mutate.
 func writeLicense(t *testing.T, mutate func(*license.Spec)) string {
 	t.Helper()
-	key, err := license.ParsePrivateKey(devKey(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := license.Spec{
-		LicenseID: "L-TEST-0001", Customer: "Test Corp",
-		IssuedAt: testNow.Add(-time.Hour), ExpiresAt: testNow.AddDate(1, 0, 0),
-		Entitlements: license.Entitlements{Modes: []string{ModeControlPlane, ModeDataPlane}, MaxNodes: 1},
-	}
+	spec := licensetest.Spec("L-TEST-0001", testNow)
 	if mutate != nil {
 		mutate(&spec)
 	}
-	l, err := license.Sign(spec, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := l.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "license.yaml")
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return licensetest.Write(t, spec)
 }
 
 type fakeNetwork struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 )
@@ -71,34 +72,14 @@ func run(t *testing.T, deps Deps, stdin string, args ...string) result {
 
 const exampleLicense = "../../examples/license.yaml"
 
-// signLicense writes a license signed with the development key, changed by mutate.
+// signLicense writes a valid development-signed license, changed by mutate.
 func signLicense(t *testing.T, mutate func(*license.Spec)) string {
 	t.Helper()
-	keyPEM, err := os.ReadFile("../../examples/development-license.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := license.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := license.Spec{
-		LicenseID: "L-CLI-1", Customer: "CLI Test",
-		IssuedAt: testNow.AddDate(0, -1, 0), ExpiresAt: testNow.AddDate(1, 0, 0),
-		Entitlements: license.Entitlements{Modes: []string{"control-plane", "data-plane"}, MaxNodes: 1},
-	}
+	spec := licensetest.Spec("L-CLI-1", testNow)
 	if mutate != nil {
 		mutate(&spec)
 	}
-	l, err := license.Sign(spec, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := l.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeTemp(t, string(data))
+	return licensetest.Write(t, spec)
 }
 
 func writeTemp(t *testing.T, content string) string {
