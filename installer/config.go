@@ -56,11 +56,18 @@ type Paths struct {
 	DataDir string
 }
 
+// Files in the data dir that mark it as mission-control's: reset removes only a data dir that
+// holds one of them.
+const (
+	journalFile = "journal.json"
+	stateFile   = "install.yaml"
+)
+
 // Journal is the install journal: each step's progress.
-func (p Paths) Journal() string { return filepath.Join(p.DataDir, "journal.json") }
+func (p Paths) Journal() string { return filepath.Join(p.DataDir, journalFile) }
 
 // State is the record of what was installed, read by status, reset and re-runs.
-func (p Paths) State() string { return filepath.Join(p.DataDir, "install.yaml") }
+func (p Paths) State() string { return filepath.Join(p.DataDir, stateFile) }
 
 // Runtime places the embedded Kubernetes' files.
 func (p Paths) Runtime() runtime.Layout { return runtime.Layout{DataDir: p.DataDir} }

@@ -95,7 +95,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	switch {
 	case errors.Is(err, ErrNotInstalled) && len(names) == 0:
 		return nil, ErrNotInstalled
-	case errors.Is(err, ErrNotInstalled) && !slices.Contains(names, "journal.json"):
+	case errors.Is(err, ErrNotInstalled) && !slices.Contains(names, journalFile):
 		return nil, fmt.Errorf("--data-dir %s holds no mission-control install (no install.yaml or journal.json): refusing to remove it", r.DataDir)
 	case err != nil && !errors.Is(err, ErrNotInstalled):
 		// A damaged state file must not keep reset from cleaning up.

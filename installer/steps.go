@@ -146,7 +146,7 @@ func checkInstallState() Step {
 			case len(names) == 0:
 				sc.Detail("new install in the empty directory %s", dir)
 				return nil
-			case slices.Contains(names, "journal.json"):
+			case slices.Contains(names, journalFile):
 				sc.Detail("resuming an unfinished install in %s", dir)
 				return nil
 			}
