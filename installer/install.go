@@ -13,6 +13,7 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/payload"
 )
 
 // Env is the machine an install or reset runs against and how it reports.
@@ -29,6 +30,12 @@ type Env struct {
 	Version  string
 	Log      *slog.Logger
 	Progress progress.Reporter
+	// Payload returns the runtime payload (payload.Embedded in a real binary).
+	Payload func() (*payload.Payload, error)
+	// Self is the path of the running mission-control binary, copied into the data dir.
+	Self string
+	// Cluster waits for the runtime: LiveCluster for real, PlannedCluster in a dry run.
+	Cluster Cluster
 }
 
 // Install installs mission-control as configured.
@@ -57,14 +64,18 @@ func (i *Install) Run(ctx context.Context) ([]Result, *StepContext, error) {
 
 func (i *Install) stepContext() *StepContext {
 	return &StepContext{
-		Config:  i.Config,
-		Paths:   i.Config.Paths(),
-		Host:    i.Env.Host,
-		Network: i.Env.Network,
-		Facts:   i.Env.Facts,
-		Now:     i.Env.Now,
-		Version: i.Env.Version,
-		Log:     i.Env.Log,
+		Config:   i.Config,
+		Paths:    i.Config.Paths(),
+		Host:     i.Env.Host,
+		Network:  i.Env.Network,
+		Facts:    i.Env.Facts,
+		Now:      i.Env.Now,
+		Version:  i.Env.Version,
+		Log:      i.Env.Log,
+		Payload:  i.Env.Payload,
+		Self:     i.Env.Self,
+		Cluster:  i.Env.Cluster,
+		progress: i.Env.Progress,
 	}
 }
 
@@ -147,12 +158,6 @@ func ReadStatus(h host.Host, dataDir string) (Status, error) {
 		return st, err
 	}
 	st.Installed, st.State = true, &state
-	st.Complete = true
-	cfg := DefaultConfig()
-	for _, s := range Plan(cfg) {
-		if !s.Check && journal.State(s.Name) != Succeeded {
-			st.Complete = false
-		}
-	}
+	st.Complete = journal.Complete(Plan(DefaultConfig()))
 	return st, nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/payload"
+	"github.com/datastax/mission-control/runtime/payload/payloadtest"
 )
 
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -61,16 +63,22 @@ var roomyHost = preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 5
 // fixture is an install against a Recorder over this machine, with a data dir that does not
 // exist yet. The journal goes to the same recorder, so a second run sees the first one's journal.
 type fixture struct {
-	cfg   Config
-	rec   *host.Recorder
-	facts preflight.Facts
+	cfg     Config
+	rec     *host.Recorder
+	facts   preflight.Facts
+	payload *payload.Payload
+	self    string
 }
 
 func newFixture(t *testing.T) *fixture {
 	cfg := DefaultConfig()
 	cfg.LicenseFile = writeLicense(t, nil)
 	cfg.DataDir = filepath.Join(t.TempDir(), "mc")
-	return &fixture{cfg: cfg, rec: host.NewRecorder(host.System{}), facts: roomyHost}
+	self := filepath.Join(t.TempDir(), "mission-control")
+	if err := os.WriteFile(self, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{cfg: cfg, rec: host.NewRecorder(host.System{}), facts: roomyHost, payload: payloadtest.New(t), self: self}
 }
 
 func (f *fixture) env(h host.Host) Env {
@@ -81,6 +89,9 @@ func (f *fixture) env(h host.Host) Env {
 		Version:  "v0.0.0-test",
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Progress: progress.New(io.Discard, progress.Quiet),
+		Payload:  func() (*payload.Payload, error) { return f.payload, nil },
+		Self:     f.self,
+		Cluster:  PlannedCluster{Timeout: time.Minute},
 	}
 }
 
@@ -105,7 +116,11 @@ func opLines(ops []host.Op, dataDir string) []string {
 		if strings.HasSuffix(op.Path, "journal.json") {
 			continue
 		}
-		lines = append(lines, op.Step+": "+op.Kind+" "+strings.ReplaceAll(op.Path, dataDir, "$DATA")+" "+op.Mode)
+		what := op.Path + " " + op.Mode
+		if op.Kind == "run" {
+			what = op.Command
+		}
+		lines = append(lines, op.Step+": "+op.Kind+" "+strings.ReplaceAll(what, dataDir, "$DATA"))
 	}
 	return lines
 }
@@ -116,7 +131,9 @@ func TestInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=ok write-install-state=ok write-runtime-config=ok"
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok " +
+		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
+		"wait-for-api=ok link-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
 	}
@@ -125,7 +142,31 @@ func TestInstallPlan(t *testing.T) {
 		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
 		"prepare-data-dir: mkdir $DATA/etc 0700",
 		"write-install-state: write $DATA/install.yaml 0600",
+		"record-host-state: run nft list tables",
+		"record-host-state: write $DATA/host-before.json 0600",
+		"stage-runtime: mkdir $DATA/bin 0755",
+		"stage-runtime: mkdir $DATA/k0s/bin 0755",
+		"stage-runtime: mkdir $DATA/cni/bin 0755",
+		"stage-runtime: mkdir $DATA/k0s/images 0755",
+		"stage-runtime: mkdir $DATA/log 0755",
+		"stage-runtime: mkdir $DATA/run 0755",
+		"stage-runtime: write $DATA/k0s/bin/k0s 0755",
+		"stage-runtime: write $DATA/k0s/bin/kubelet 0755",
+		"stage-runtime: write $DATA/cni/bin/bridge 0755",
+		"stage-runtime: write $DATA/k0s/images/coredns.tar 0644",
+		"stage-runtime: write $DATA/k0s/images/pause.tar 0644",
+		"stage-runtime: write $DATA/bin/mission-control 0755",
+		"stage-runtime: symlink $DATA/k0s/bin/xtables-nft-multi ",
+		"stage-runtime: symlink $DATA/k0s/bin/xtables-legacy-multi ",
+		"stage-runtime: symlink $DATA/bin/kubectl ",
 		"write-runtime-config: write $DATA/etc/k0s.yaml 0600",
+		"write-containerd-config: mkdir /etc/k0s/containerd.d 0755",
+		"write-containerd-config: write /etc/k0s/containerd.d/mission-control.toml 0600",
+		"write-cni-config: mkdir $DATA/cni/net.d 0755",
+		"write-cni-config: write $DATA/cni/net.d/10-mission-control.conflist 0600",
+		"start-runtime: start $DATA/log/k0s.log ",
+		"start-runtime: write $DATA/run/supervisor.pid 0600",
+		"link-kubeconfig: symlink $DATA/kubeconfig ",
 	}
 	if !reflect.DeepEqual(gotOps, wantOps) {
 		t.Errorf("ops:\n%s\nwant\n%s", strings.Join(gotOps, "\n"), strings.Join(wantOps, "\n"))
@@ -151,24 +192,48 @@ func TestInstallPlan(t *testing.T) {
 	}
 }
 
-// TestRerunChangesNothing runs the install twice on one recorder: the second run must skip
-// every changing step and record no change at all.
-func TestRerunChangesNothing(t *testing.T) {
+// TestSecondInstallRefused: a complete install is not run again, and nothing changes.
+func TestSecondInstallRefused(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.install(t); err != nil {
 		t.Fatal(err)
 	}
 	before := len(f.rec.Ops())
-	results, err := f.install(t)
+	_, err := f.install(t)
+	want := "check-install-state: mission-control (control-plane, pods 10.244.0.0/17, services 10.244.128.0/17) is already installed in " +
+		f.cfg.DataDir + ": run mission-control reset --data-dir " + f.cfg.DataDir + " first to reinstall"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
+	}
+	if extra := f.rec.Ops()[before:]; len(extra) > 0 {
+		t.Errorf("the refused run changed the host: %v", extra)
+	}
+}
+
+// TestStepsConfirmTheirEffects: after an install, every changing step's Done sees its effect in
+// place, so a resumed run would skip it. start-runtime is the exception here: a recorded start
+// runs no process (the end-to-end tests check it on a real one).
+func TestStepsConfirmTheirEffects(t *testing.T) {
+	f := newFixture(t)
+	i := Install{Config: f.cfg, Env: f.env(f.rec)}
+	_, sc, err := i.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=skipped write-install-state=skipped write-runtime-config=skipped"
-	if got := outcomes(results); got != want {
-		t.Errorf("second run:\n%s\nwant\n%s", got, want)
-	}
-	if extra := f.rec.Ops()[before:]; len(extra) > 0 {
-		t.Errorf("second run changed the host: %v", extra)
+	for _, s := range Plan(f.cfg) {
+		if s.Check || s.Name == "start-runtime" {
+			continue
+		}
+		if s.Done == nil {
+			t.Errorf("%s changes the host but has no Done", s.Name)
+			continue
+		}
+		if done, err := s.Done(context.Background(), sc); !done || err != nil {
+			t.Errorf("%s: Done = %v, %v after it ran", s.Name, done, err)
+		}
+		if s.Undo == nil {
+			t.Errorf("%s changes the host but has no Undo", s.Name)
+		}
 	}
 }
 
@@ -212,7 +277,9 @@ func TestResumeAfterFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok host-preflights=ok check-install-state=ok prepare-data-dir=skipped write-install-state=ok write-runtime-config=ok"
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok " +
+		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
+		"start-runtime=ok wait-for-api=ok link-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
 	}
@@ -239,7 +306,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "write-runtime-config=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "link-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -312,7 +379,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[2].Detail; !strings.HasPrefix(d, "IGNORED 2 of 16 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 16 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }
@@ -337,8 +404,8 @@ func TestConfirmation(t *testing.T) {
 	if _, _, err := i.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := i.Run(context.Background()); err != nil { // nothing left to change: not asked
-		t.Fatal(err)
+	if _, _, err := i.Run(context.Background()); err == nil { // refused before anything would change: not asked
+		t.Fatal("a second install ran")
 	}
 	if asked != 2 {
 		t.Errorf("asked %d times, want 2", asked)
@@ -396,7 +463,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = ReadStatus(f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 3 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 9 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

@@ -67,6 +67,16 @@ func (j *Journal) State(step string) StepState {
 	return ""
 }
 
+// Complete reports whether every changing step of the plan has succeeded.
+func (j *Journal) Complete(plan []Step) bool {
+	for _, s := range plan {
+		if !s.Check && j.State(s.Name) != Succeeded {
+			return false
+		}
+	}
+	return true
+}
+
 // Record sets a step's state and saves the journal.
 func (j *Journal) Record(ctx context.Context, step string, state StepState, at time.Time, stepErr error) error {
 	e := JournalEntry{Step: step, State: state, Time: at.UTC()}
@@ -122,6 +132,7 @@ type Runner struct {
 func (r *Runner) Install(ctx context.Context, sc *StepContext, steps []Step) ([]Result, error) {
 	var results []Result
 	confirmed := r.BeforeChanges == nil
+	sc.journal = r.Journal
 	for _, s := range steps {
 		stepCtx := host.WithStep(ctx, s.Name)
 		sc.detail = ""

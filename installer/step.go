@@ -10,6 +10,8 @@ import (
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/payload"
 )
 
 // Step is one named unit of an install.
@@ -47,6 +49,11 @@ type StepContext struct {
 	// Version is this binary's version, recorded in the install state.
 	Version string
 	Log     *slog.Logger
+	// Payload returns the runtime payload to stage; Self is this binary, copied into the data dir.
+	Payload func() (*payload.Payload, error)
+	Self    string
+	// Cluster waits for the runtime to serve.
+	Cluster Cluster
 
 	// Found by the check steps, for the steps after them.
 	License    *license.License
@@ -54,10 +61,20 @@ type StepContext struct {
 	Node       network.Node
 	Preflights preflight.Report
 
-	detail string
+	detail   string
+	progress progress.Reporter
+	journal  *Journal
+	resuming bool // an unfinished install of this data dir is being resumed
 }
 
 // Detail sets the one-line result progress shows for the current step.
 func (sc *StepContext) Detail(format string, args ...any) {
 	sc.detail = fmt.Sprintf(format, args...)
+}
+
+// Update shows how the current step is getting on, while it runs.
+func (sc *StepContext) Update(format string, args ...any) {
+	if sc.progress != nil {
+		sc.progress.Update(fmt.Sprintf(format, args...))
+	}
 }

@@ -1,7 +1,6 @@
 package installer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +18,12 @@ import (
 // Plan is the whole install, in order. Checks come first, so that bad input or an unfit host is
 // refused before anything changes; later issues add the runtime's and the charts' steps.
 func Plan(cfg Config) []Step {
-	steps := []Step{verifyLicense(), planNetwork(), hostPreflights(), checkInstallState()}
+	steps := []Step{verifyLicense(), planNetwork(), checkInstallState(), hostPreflights()}
 	if cfg.AirgapBundle != "" {
 		steps = append(steps, airgapBundle())
 	}
-	return append(steps, prepareDataDir(), writeInstallState(), writeRuntimeConfig())
+	steps = append(steps, prepareDataDir(), writeInstallState())
+	return append(steps, runtimeSteps()...)
 }
 
 func verifyLicense() Step {
@@ -69,7 +69,7 @@ func planNetwork() Step {
 			if err != nil {
 				return err
 			}
-			taken, err := network.Taken(sc.Network)
+			taken, err := network.Taken(sc.Network, runtime.BridgeName)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,8 @@ func hostPreflights() Step {
 		Title: "Run host preflights",
 		Check: true,
 		Run: func(_ context.Context, sc *StepContext) error {
-			in := preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, NetworkInterface: sc.Config.NetworkInterface, Network: sc.Plan}
+			in := preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, NetworkInterface: sc.Config.NetworkInterface,
+				Network: sc.Plan, OwnDevices: []string{runtime.BridgeName}, Resuming: sc.resuming}
 			facts, err := sc.Facts(in)
 			if err != nil {
 				return fmt.Errorf("gather host facts: %w", err)
@@ -131,7 +132,11 @@ func checkInstallState() Step {
 				if diffs := prev.conflicts(stateOf(sc)); len(diffs) > 0 {
 					return fmt.Errorf("mission-control is already installed in %s with %s: run mission-control reset first to reinstall differently", dir, strings.Join(diffs, ", "))
 				}
-				sc.Detail("resuming the install in %s", dir)
+				if sc.journal.Complete(Plan(sc.Config)) {
+					return fmt.Errorf("mission-control (%s, pods %s, services %s) is already installed in %s: run mission-control reset --data-dir %s first to reinstall", prev.Mode, prev.PodCIDR, prev.ServiceCIDR, dir, dir)
+				}
+				sc.resuming = true
+				sc.Detail("resuming the unfinished install in %s", dir)
 				return nil
 			case !errors.Is(err, ErrNotInstalled):
 				return err
@@ -147,6 +152,7 @@ func checkInstallState() Step {
 				sc.Detail("new install in the empty directory %s", dir)
 				return nil
 			case slices.Contains(names, journalFile):
+				sc.resuming = true
 				sc.Detail("resuming an unfinished install in %s", dir)
 				return nil
 			}
@@ -201,13 +207,6 @@ func writeInstallState() Step {
 		func(sc *StepContext) ([]byte, error) { return stateOf(sc).marshal() })
 }
 
-func writeRuntimeConfig() Step {
-	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.Runtime().ConfigFile() },
-		func(sc *StepContext) ([]byte, error) {
-			return runtime.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
-		})
-}
-
 // writeFile is a step that writes one generated file (mode 0600: they may hold addresses and
 // identities), done when the file already has exactly that content.
 func writeFile(name, title string, path func(*StepContext) string, content func(*StepContext) ([]byte, error)) Step {
@@ -227,11 +226,7 @@ func writeFile(name, title string, path func(*StepContext) string, content func(
 			if err != nil {
 				return false, err
 			}
-			have, err := sc.Host.ReadFile(path(sc))
-			if errors.Is(err, fs.ErrNotExist) {
-				return false, nil
-			}
-			return err == nil && bytes.Equal(have, want), err
+			return sameBytes(sc, path(sc), want)
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
 			return sc.Host.RemoveAll(ctx, path(sc))

@@ -6,34 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 
 	k0s "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// Pinned versions of the runtime. The build fetches (or, air-gapped, builds) exactly these.
-const (
-	KubernetesVersion = "v1.33.4"
-	PauseImage        = "localhost/mission-control/pause"
-	PauseVersion      = "3.10"
+// Pinned versions of the runtime, from versions.env. The build fetches or builds exactly these.
+var (
+	KubernetesVersion = version("KUBERNETES_VERSION")
+	K0sVersion        = version("K0S_VERSION")
+	PauseVersion      = version("PAUSE_VERSION")
+	CoreDNSVersion    = version("COREDNS_VERSION")
 )
 
-// Layout places the runtime's files under the mission-control data dir, so that removing the
-// data dir removes them.
-type Layout struct {
-	DataDir string
-}
-
-// EtcDir holds the configuration files mission-control writes for the runtime.
-func (l Layout) EtcDir() string { return filepath.Join(l.DataDir, "etc") }
-
-// ConfigFile is k0s' cluster configuration.
-func (l Layout) ConfigFile() string { return filepath.Join(l.EtcDir(), "k0s.yaml") }
-
-// K0sDataDir is k0s' own data dir (--data-dir): binaries, PKI, etcd, containerd state.
-func (l Layout) K0sDataDir() string { return filepath.Join(l.DataDir, "k0s") }
+// Images of the runtime, built from source into the payload and imported before k0s starts.
+const (
+	PauseImage     = "localhost/mission-control/pause"
+	KubeProxyImage = "localhost/mission-control/kube-proxy"
+	CoreDNSImage   = "localhost/mission-control/coredns"
+)
 
 // Config is what the runtime's configuration is derived from.
 type Config struct {
@@ -62,6 +54,8 @@ func (c Config) file() *k0s.ClusterConfig {
 			Images: &k0s.ClusterImages{
 				DefaultPullPolicy: "Never",
 				Pause:             &k0s.ImageSpec{Image: PauseImage, Version: PauseVersion},
+				KubeProxy:         &k0s.ImageSpec{Image: KubeProxyImage, Version: KubernetesVersion},
+				CoreDNS:           &k0s.ImageSpec{Image: CoreDNSImage, Version: CoreDNSVersion},
 			},
 			Telemetry: &k0s.ClusterTelemetry{Enabled: new(false)},
 		},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"syscall"
 )
 
 // Reader is the read-only part of a Host. Reads never change the host.
@@ -43,16 +44,25 @@ type Host interface {
 	Mount(ctx context.Context, source, target, fstype, options string) error
 	// Unmount unmounts target. A target that is not a mount point is not an error.
 	Unmount(ctx context.Context, target string) error
+	// Symlink makes link point at target, replacing a file or link already at link.
+	Symlink(ctx context.Context, target, link string) error
+	// Start starts a long-running command detached from this process (its own session, stdin
+	// from /dev/null, output appended to logFile) and returns its PID without waiting for it.
+	Start(ctx context.Context, cmd Command, logFile string) (int, error)
+	// Signal sends sig to process pid, or to process group -pid when pid is negative. A process
+	// that is already gone is not an error.
+	Signal(ctx context.Context, pid int, sig syscall.Signal) error
 }
 
-// Command is a program to run with its arguments and extra environment.
+// Command is a program to run with its arguments, extra environment and input.
 type Command struct {
-	Name string
-	Args []string
-	Env  []string // KEY=value pairs added to the inherited environment
+	Name  string
+	Args  []string
+	Env   []string // KEY=value pairs added to the inherited environment
+	Stdin []byte   // input, for Run; none when nil
 }
 
-// String renders the command as a shell would read it.
+// String renders the command as a shell would read it (without its input).
 func (c Command) String() string {
 	words := make([]string, 0, len(c.Env)+1+len(c.Args))
 	for _, w := range append(append(append(words, c.Env...), c.Name), c.Args...) {

@@ -9,15 +9,17 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"unicode/utf8"
 )
 
 // Op is one change a Recorder recorded, in the form dry-run output and golden files show.
 type Op struct {
 	Step    string `json:"step,omitempty"`
-	Kind    string `json:"op"` // mkdir, write, remove, run, sysctl, mount, unmount
+	Kind    string `json:"op"` // mkdir, write, remove, run, sysctl, mount, unmount, symlink, start, signal
 	Path    string `json:"path,omitempty"`
 	Mode    string `json:"mode,omitempty"`
 	Size    int    `json:"size,omitempty"`
@@ -40,6 +42,12 @@ func (o Op) String() string {
 		return fmt.Sprintf("sysctl %s=%s", o.Path, o.Value)
 	case "mount":
 		return fmt.Sprintf("mount %s on %s", o.Value, o.Path)
+	case "symlink":
+		return fmt.Sprintf("symlink %s -> %s", o.Path, o.Value)
+	case "start":
+		return fmt.Sprintf("start %s (log %s)", o.Command, o.Path)
+	case "signal":
+		return fmt.Sprintf("signal %s to pid %s", o.Value, o.Path)
 	default:
 		return o.Kind + " " + o.Path
 	}
@@ -296,6 +304,39 @@ func (r *Recorder) Unmount(ctx context.Context, target string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.record(ctx, Op{Kind: "unmount", Path: filepath.Clean(target)})
+	return nil
+}
+
+// Symlink implements Host. The overlay keeps the link as a file holding its target's path.
+func (r *Recorder) Symlink(ctx context.Context, target, link string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(link)
+	if e, err := r.exists(filepath.Dir(p)); err != nil || !e {
+		return fmt.Errorf("link %s: %w", p, &fs.PathError{Op: "symlink", Path: p, Err: fs.ErrNotExist})
+	}
+	r.nodes[p] = node{kind: file, data: []byte(target)}
+	r.record(ctx, Op{Kind: "symlink", Path: p, Value: target})
+	return nil
+}
+
+// Start implements Host. Nothing starts; the PID is 0.
+func (r *Recorder) Start(ctx context.Context, cmd Command, logFile string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(ctx, Op{Kind: "start", Command: cmd.String(), Path: filepath.Clean(logFile)})
+	return 0, nil
+}
+
+// Signal implements Host. A terminating signal makes the process gone from the overlay's /proc,
+// as it would be once it exits.
+func (r *Recorder) Signal(ctx context.Context, pid int, sig syscall.Signal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sig == syscall.SIGTERM || sig == syscall.SIGKILL || sig == syscall.SIGINT {
+		r.nodes["/proc/"+strconv.Itoa(max(pid, -pid))] = node{kind: removed}
+	}
+	r.record(ctx, Op{Kind: "signal", Path: strconv.Itoa(pid), Value: sig.String()})
 	return nil
 }
 

@@ -117,6 +117,9 @@ func (System) Run(ctx context.Context, c Command) ([]byte, error) {
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return out, &ExecError{Cmd: c.String(), Output: out, Err: err}
@@ -191,4 +194,74 @@ func isMountPoint(target string) (bool, error) {
 // unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
 func unescapeMountPath(s string) string {
 	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// Symlink implements Host.
+func (System) Symlink(_ context.Context, target, link string) error {
+	if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replace %s: %w", link, err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return fmt.Errorf("link %s to %s: %w", link, target, err)
+	}
+	return nil
+}
+
+// Start implements Host.
+func (System) Start(_ context.Context, c Command, logFile string) (int, error) {
+	log, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("open log %s: %w", logFile, err)
+	}
+	defer log.Close()
+	// Not CommandContext: the process must outlive the command that started it.
+	cmd := exec.Command(c.Name, c.Args...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, &ExecError{Cmd: c.String(), Err: err}
+	}
+	pid := cmd.Process.Pid
+	return pid, cmd.Process.Release()
+}
+
+// Signal implements Host. A negative pid signals that process group.
+func (System) Signal(_ context.Context, pid int, sig syscall.Signal) error {
+	if pid == 0 || pid == 1 || pid == -1 { // this process group, init, every process
+		return fmt.Errorf("refusing to signal pid %d", pid)
+	}
+	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s to pid %d: %w", sig, pid, err)
+	}
+	return nil
+}
+
+// Exec replaces this process with cmd, as a shell's exec does: for commands that hand the
+// terminal to another program. It returns only on failure.
+func Exec(c Command) error {
+	path, err := exec.LookPath(c.Name)
+	if err != nil {
+		return &ExecError{Cmd: c.String(), Err: err}
+	}
+	if err := syscall.Exec(path, append([]string{c.Name}, c.Args...), mergeEnv(os.Environ(), c.Env)); err != nil {
+		return &ExecError{Cmd: c.String(), Err: err}
+	}
+	return nil
+}
+
+// mergeEnv overrides base's variables with extra's; programs read the first of duplicates.
+func mergeEnv(base, extra []string) []string {
+	out := make([]string, 0, len(base)+len(extra))
+	overridden := map[string]bool{}
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		overridden[k] = true
+	}
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !overridden[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
 }

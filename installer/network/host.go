@@ -26,8 +26,10 @@ type HostNetwork interface {
 
 // Taken lists everything on the host a cluster range must not overlap: kernel routes and the
 // subnets of interface addresses (an address configured without a prefix route still counts).
-func Taken(h HostNetwork) ([]Route, error) {
-	routes, err := h.Routes()
+// Routes and addresses on the own devices (the cluster's own bridge, when an install resumes) are
+// left out.
+func Taken(h HostNetwork, own ...string) ([]Route, error) {
+	all, err := h.Routes()
 	if err != nil {
 		return nil, fmt.Errorf("read host routes: %w", err)
 	}
@@ -37,7 +39,13 @@ func Taken(h HostNetwork) ([]Route, error) {
 	}
 	for _, i := range ifaces {
 		for _, a := range i.Addrs {
-			routes = append(routes, Route{Dst: a.Masked(), Interface: i.Name, Address: true})
+			all = append(all, Route{Dst: a.Masked(), Interface: i.Name, Address: true})
+		}
+	}
+	var routes []Route
+	for _, r := range all {
+		if r.Interface == "" || !slices.Contains(own, r.Interface) {
+			routes = append(routes, r)
 		}
 	}
 	return routes, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 )
 
@@ -64,9 +65,19 @@ func (Kernel) Routes() ([]Route, error) {
 		if r.Dst, err = dst.Prefix(dstLen); err != nil {
 			return nil, fmt.Errorf("netlink route %s/%d: %w", dst, dstLen, err)
 		}
+		r.EmptyBridge = r.Interface != "" && isEmptyBridge(r.Interface)
 		routes = append(routes, r)
 	}
 	return routes, nil
+}
+
+// isEmptyBridge reports whether the interface is a bridge without ports.
+func isEmptyBridge(name string) bool {
+	if _, err := os.Stat("/sys/class/net/" + name + "/bridge"); err != nil {
+		return false
+	}
+	ports, err := os.ReadDir("/sys/class/net/" + name + "/brif")
+	return err == nil && len(ports) == 0
 }
 
 func interfaceNames() map[int]string {

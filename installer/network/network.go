@@ -129,6 +129,10 @@ type Route struct {
 	Interface string // empty for routes without an output device (blackhole, unreachable)
 	Address   bool   // true for an interface address, false for a kernel route
 	Metric    int    // route priority; lower wins among default routes
+	// EmptyBridge: the route leads into a bridge with no ports, where packets go nowhere. Such a
+	// route over the service range is a safety sink (it keeps service traffic that was not
+	// translated to a pod on the host), not a conflict.
+	EmptyBridge bool
 }
 
 func (r Route) String() string {
@@ -166,6 +170,9 @@ func (p Plan) CheckHost(routes []Route) error {
 	}{{"pod", p.PodCIDR}, {"service", p.ServiceCIDR}} {
 		for _, route := range routes {
 			if isDefault(route.Dst) || !r.cidr.Overlaps(route.Dst) {
+				continue
+			}
+			if r.name == "service" && route.EmptyBridge && r.cidr.Contains(route.Dst.Addr()) && r.cidr.Bits() <= route.Dst.Bits() {
 				continue
 			}
 			return &ConflictError{Range: r.name, CIDR: r.cidr, Route: route, Suggestion: p.suggestion(r.name, routes)}

@@ -34,7 +34,7 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	}
 	slices.Sort(f.Listening)
 	f.Listening = slices.Compact(f.Listening)
-	if f.Taken, err = network.Taken(hostNet); err != nil {
+	if f.Taken, err = network.Taken(hostNet, in.OwnDevices...); err != nil {
 		return Facts{}, err
 	}
 	if f.Node, err = network.SelectNode(hostNet, in.NetworkInterface); err != nil {

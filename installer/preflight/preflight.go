@@ -82,6 +82,11 @@ type Input struct {
 	DataDir          string
 	NetworkInterface string // empty: the default route's
 	Network          network.Plan
+	// OwnDevices are the runtime's network devices, whose routes are not conflicts.
+	OwnDevices []string
+	// Resuming: an unfinished install of this data dir may already run the runtime, whose
+	// ports are then in use by it.
+	Resuming bool
 }
 
 const gib = 1 << 30
@@ -121,7 +126,7 @@ func Evaluate(in Input, f Facts) Report {
 		judge("disk", f.DiskFreeBytes, req.disk, func(v uint64) string { return bytesGiB(v) + " free at " + f.DiskPath },
 			"the data dir "+in.DataDir, "free space there, or choose another --data-dir"),
 	)
-	r.Results = append(r.Results, portResults(f.Listening)...)
+	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), nodeResult(f))
 	return r
 }
@@ -147,11 +152,15 @@ func judge(check string, have uint64, req requirement, show func(uint64) string,
 	}
 }
 
-func portResults(listening []int) []Result {
+func portResults(listening []int, resuming bool) []Result {
 	var out []Result
 	for _, p := range Ports {
 		r := Result{Check: fmt.Sprintf("port %d", p.Port), Status: Pass, Message: "free (" + p.Use + ")"}
-		if slices.Contains(listening, p.Port) {
+		switch {
+		case !slices.Contains(listening, p.Port):
+		case resuming:
+			r.Message = "in use, by the runtime of the install being resumed (" + p.Use + ")"
+		default:
 			r.Status = Fail
 			r.Message = fmt.Sprintf("in use; mission-control needs it for the %s", p.Use)
 			r.Remedy = fmt.Sprintf("stop the program listening on it (find it with: ss -ltnp 'sport = :%d')", p.Port)

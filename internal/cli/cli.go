@@ -16,9 +16,11 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/payload"
 )
 
 // Streams are a command's standard input and outputs.
@@ -36,6 +38,13 @@ type Deps struct {
 	Geteuid func() int
 	// Interactive reports whether a person can answer a question on in.
 	Interactive func(in io.Reader) bool
+	// Base is what dry runs read the host through.
+	Base host.Reader
+	// Payload is the runtime payload; Self the path of this binary.
+	Payload func() (*payload.Payload, error)
+	Self    func() (string, error)
+	// WaitTimeout bounds each wait for the runtime.
+	WaitTimeout time.Duration
 }
 
 // SystemDeps is this machine.
@@ -46,6 +55,10 @@ func SystemDeps() Deps {
 		Now:         time.Now,
 		Geteuid:     os.Geteuid,
 		Interactive: func(in io.Reader) bool { return progress.IsTerminal(in) },
+		Base:        host.System{},
+		Payload:     payload.Embedded,
+		Self:        os.Executable,
+		WaitTimeout: 5 * time.Minute,
 	}
 }
 

@@ -62,12 +62,28 @@ dir: running install again resumes where it stopped, and reset undoes even a par
 	return c
 }
 
+// newEnv is the environment install and reset run in; the caller picks the host.
+func newEnv(streams Streams, deps Deps, g *globalFlags) (installer.Env, error) {
+	self, err := deps.Self()
+	if err != nil {
+		return installer.Env{}, fmt.Errorf("find this binary: %w", err)
+	}
+	return installer.Env{
+		Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.logger(streams.Err),
+		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: deps.WaitTimeout},
+	}, nil
+}
+
 func runInstall(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o *installOptions) error {
-	env := installer.Env{Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.logger(streams.Err)}
+	env, err := newEnv(streams, deps, g)
+	if err != nil {
+		return err
+	}
 	if o.dryRun {
-		rec := host.NewRecorder(host.System{})
-		env.Host, env.JournalHost = rec, host.NewRecorder(host.System{})
+		rec := host.NewRecorder(deps.Base)
+		env.Host, env.JournalHost = rec, host.NewRecorder(deps.Base)
 		env.Progress = progress.New(streams.Err, progress.Quiet)
+		env.Cluster = installer.PlannedCluster{Timeout: deps.WaitTimeout}
 		inst := installer.Install{Config: o.cfg, Env: env}
 		results, sc, err := inst.Run(ctx)
 		if err != nil {
@@ -158,7 +174,7 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 		case !s.Check:
 			detail = s.Title
 		}
-		fmt.Fprintf(w, "%3d. %-22s %s\n", i+1, s.Step, detail)
+		fmt.Fprintf(w, "%3d. %-24s %s\n", i+1, s.Step, detail)
 		for _, op := range s.Changes {
 			fmt.Fprintf(w, "       %s\n", op)
 			if op.Kind == "write" {

@@ -30,6 +30,8 @@ host check has passed.`,
 		newStatusCmd(streams),
 		newVersionCmd(streams),
 		newLicenseCmd(streams, deps),
+		newShellCmd(streams),
+		newSuperviseCmd(streams),
 	)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/runtime"
 )
 
 func newPreflightCmd(streams Streams, deps Deps) *cobra.Command {
@@ -33,7 +34,7 @@ check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
 				return errors.Join(errs...)
 			}
 			plan, _ := cfg.NetworkPlan() // validated above
-			in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface, Network: plan}
+			in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface, Network: plan, OwnDevices: []string{runtime.BridgeName}}
 			facts, err := deps.Facts(in)
 			if err != nil {
 				return fmt.Errorf("gather host facts: %w", err)

@@ -11,7 +11,6 @@ import (
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/internal/progress"
-	"github.com/datastax/mission-control/internal/version"
 )
 
 type resetOptions struct {
@@ -58,11 +57,14 @@ type resetSummary struct {
 }
 
 func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o *resetOptions) error {
-	env := installer.Env{Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.logger(streams.Err)}
+	env, err := newEnv(streams, deps, g)
+	if err != nil {
+		return err
+	}
 	r := installer.Reset{DataDir: o.dataDir, Env: env}
 	var rec *host.Recorder
 	if o.dryRun {
-		rec = host.NewRecorder(host.System{})
+		rec = host.NewRecorder(deps.Base)
 		r.Env.Host, r.Env.JournalHost = rec, rec
 		r.Env.Progress = progress.New(streams.Err, progress.Quiet)
 	} else {

@@ -9,11 +9,20 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/runtime"
 )
 
-// statusNotInstalled is status's exit code when there is no complete install, as with
-// `systemctl status` for a stopped unit: scripts can test it.
-const statusNotInstalled = 3
+// status's exit codes beyond 0 and 1, so that scripts can test them (as with systemctl status).
+const (
+	statusNotInstalled = 3 // no install, or an unfinished one
+	statusUnhealthy    = 4 // installed, but the runtime is not running or not Ready
+)
+
+// statusReport is what status prints.
+type statusReport struct {
+	installer.Status
+	Runtime *runtime.Health `json:"runtime,omitempty"`
+}
 
 func newStatusCmd(streams Streams) *cobra.Command {
 	dataDir := installer.DefaultDataDir
@@ -22,21 +31,30 @@ func newStatusCmd(streams Streams) *cobra.Command {
 		Use:   "status",
 		Short: "Show what is installed on this host",
 		Long: `Show the install recorded in the data dir: mode, network ranges, node address, license, and the
-progress of every install step. Exits 0 when the install is complete, 3 when there is no install
-or it did not finish.`,
+progress of every install step, and the runtime: its service, the API and the node. Exits 0 when
+the install is complete and healthy, 3 when there is no install or it did not finish, and 4 when
+the runtime is not running or not Ready.`,
 		Example: `  mission-control status
   mission-control status --data-dir /data/mission-control -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := installer.ReadStatus(host.System{}, dataDir)
 			if err != nil {
 				return err
 			}
-			if err := out.print(streams.Out, st, func(w io.Writer) error { return writeStatus(w, st) }); err != nil {
+			report := statusReport{Status: st}
+			if st.Installed {
+				health := runtime.Inspect(c.Context(), host.System{}, runtime.Layout{DataDir: dataDir})
+				report.Runtime = &health
+			}
+			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeStatus(w, report) }); err != nil {
 				return err
 			}
-			if !st.Complete {
+			switch {
+			case !st.Complete:
 				return exitError{code: statusNotInstalled}
+			case !report.Runtime.Healthy:
+				return exitError{code: statusUnhealthy}
 			}
 			return nil
 		},
@@ -46,7 +64,8 @@ or it did not finish.`,
 	return c
 }
 
-func writeStatus(w io.Writer, st installer.Status) error {
+func writeStatus(w io.Writer, report statusReport) error {
+	st := report.Status
 	if !st.Installed {
 		_, err := fmt.Fprintf(w, "mission-control is not installed in %s.\n", st.DataDir)
 		return err
@@ -61,6 +80,21 @@ func writeStatus(w io.Writer, st installer.Status) error {
 		fmt.Fprintf(w, "  network:   pods %s, services %s\n  node:      %s on %s\n", s.PodCIDR, s.ServiceCIDR, s.NodeAddress, s.NetworkInterface)
 	} else {
 		fmt.Fprintf(w, "mission-control: %s (the install stopped before recording itself)\n  data dir:  %s\n", progress, st.DataDir)
+	}
+	if rt := report.Runtime; rt != nil {
+		fmt.Fprintf(w, "Runtime:\n  service:   %s\n", rt.Service)
+		if rt.APIReady {
+			fmt.Fprintln(w, "  API:       ready")
+		} else {
+			fmt.Fprintf(w, "  API:       NOT READY (%s)\n", rt.APIProblem)
+		}
+		for _, n := range rt.Nodes {
+			ready := "Ready"
+			if !n.Ready {
+				ready = "NOT READY: " + n.Message
+			}
+			fmt.Fprintf(w, "  node:      %s %s, %s, %s, %s, pods %s\n", n.Name, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
+		}
 	}
 	fmt.Fprintln(w, "Steps:")
 	for _, e := range st.Steps {

@@ -16,6 +16,8 @@ import (
 type Reporter interface {
 	// Start announces a task by its human title.
 	Start(title string)
+	// Update tells how the current task is getting on; shown only where a line can be rewritten.
+	Update(detail string)
 	// End closes the current task; detail is an optional one-line result.
 	End(ok bool, detail string)
 }
@@ -57,6 +59,7 @@ func IsTerminal(w any) bool {
 type quiet struct{}
 
 func (quiet) Start(string)     {}
+func (quiet) Update(string)    {}
 func (quiet) End(bool, string) {}
 
 type textReporter struct {
@@ -73,6 +76,14 @@ func (r *textReporter) Start(title string) {
 	r.title, r.start = title, time.Now()
 	if r.tty {
 		fmt.Fprintf(r.w, "  • %s ...", title)
+	}
+}
+
+func (r *textReporter) Update(detail string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tty {
+		fmt.Fprintf(r.w, "\r\033[K  • %s ... %s", r.title, detail)
 	}
 }
 
@@ -106,7 +117,7 @@ type jsonReporter struct {
 type event struct {
 	Time   time.Time `json:"time"`
 	Task   string    `json:"task"`
-	Status string    `json:"status"` // started, ok, failed
+	Status string    `json:"status"` // started, progress, ok, failed
 	Detail string    `json:"detail,omitempty"`
 }
 
@@ -115,6 +126,12 @@ func (r *jsonReporter) Start(title string) {
 	defer r.mu.Unlock()
 	r.title = title
 	_ = r.enc.Encode(event{Time: r.now().UTC(), Task: title, Status: "started"})
+}
+
+func (r *jsonReporter) Update(detail string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = r.enc.Encode(event{Time: r.now().UTC(), Task: r.title, Status: "progress", Detail: detail})
 }
 
 func (r *jsonReporter) End(ok bool, detail string) {

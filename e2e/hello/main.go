@@ -1,0 +1,66 @@
+// Command hello is the end-to-end tests' workload: an HTTP server that names its pod, or, with
+// "probe", a client that resolves a name through the cluster DNS and makes an HTTPS request, to
+// prove that CoreDNS and Services work from inside a pod.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == "probe" {
+		if err := probe(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "hello from %s\n", os.Getenv("POD_NAME"))
+	})
+	if err := http.ListenAndServe(":8080", nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// probe resolves the host of url and requests it; any HTTP answer proves the path works. It
+// retries for two minutes: a Service has no endpoints until its pods are ready.
+func probe(url string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := probeOnce(url)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "probe: retrying:", err)
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func probeOnce(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	addrs, err := net.DefaultResolver.LookupHost(ctx, req.URL.Hostname())
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", req.URL.Hostname(), err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // only reachability matters
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	fmt.Printf("%s resolved to %v, answered %s\n", req.URL.Hostname(), addrs, resp.Status)
+	return nil
+}

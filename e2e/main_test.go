@@ -1,0 +1,92 @@
+//go:build e2e
+
+// Package e2e runs the real mission-control binary as root on this machine, exactly as a user
+// would, and checks what it does to the host. make test builds the binary (with the runtime
+// payload) and passes it as MC_BINARY.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	license = "../examples/license.yaml"
+	dataDir = "/var/lib/mission-control" // the default: the tests install as a user would
+)
+
+// binary is the mission-control under test.
+func binary(t testing.TB) string {
+	t.Helper()
+	b := os.Getenv("MC_BINARY")
+	if b == "" {
+		t.Fatal("MC_BINARY is not set: run the end-to-end tests with make test (it builds bin/mission-control with the runtime payload)")
+	}
+	if _, err := os.Stat(b); err != nil {
+		t.Fatalf("MC_BINARY: %v (run make build)", err)
+	}
+	abs, _ := filepath.Abs(b)
+	return abs
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func (r result) String() string {
+	return "exit " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "--- stderr\n" + r.stderr
+}
+
+// mc runs the binary and waits for it, for at most ten minutes.
+func mc(t testing.TB, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errOut, strings.NewReader("")
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run mission-control %v: %v", args, err)
+	}
+	return r
+}
+
+// startMC starts the binary without waiting for it.
+func startMC(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Stdin = strings.NewReader("")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// kill ends a process this test started, by its PID.
+func kill(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,274 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/testenv"
+)
+
+// TestRuntime installs the control plane for real on one range, checks the cluster, refuses a
+// second install, resets and checks that no trace is left; then does it all again on another
+// range, this time killing the first install mid-way and letting a re-run finish it.
+func TestRuntime(t *testing.T) {
+	testenv.Require(t, testenv.E2E, testenv.Root)
+	binary(t)
+	if exists(dataDir) {
+		t.Fatalf("%s exists: this test installs there and will not touch an existing install; reset it first", dataDir)
+	}
+	image := helloImage(t)
+	for _, tc := range []struct {
+		cidr      string
+		interrupt bool
+	}{{"10.20.0.0/16", false}, {"10.30.0.0/16", true}} {
+		t.Run(tc.cidr, func(t *testing.T) {
+			plan, err := network.Split(tc.cidr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			startNetGuard(t, tc.cidr)
+			before := takeSnapshot(t)
+			t.Cleanup(func() { // leave the machine clean even when an assertion failed
+				if exists(dataDir) {
+					t.Logf("cleaning up: %s", mc(t, "reset", "--yes"))
+				}
+			})
+
+			install := []string{"install", "--license", license, "--cidr", tc.cidr, "--yes"}
+			if tc.interrupt {
+				killMidway(t, install)
+			}
+			r := mc(t, install...)
+			if r.code != 0 {
+				t.Fatalf("install: %s\nruntime log:\n%s", r, tail(filepath.Join(dataDir, "log", "k0s.log"), 40))
+			}
+			t.Logf("install took %s", r.took.Round(100*time.Millisecond))
+
+			st := status(t)
+			if len(st.Runtime.Nodes) != 1 || !st.Runtime.Healthy || !st.Complete {
+				t.Fatalf("status after install: %+v", st)
+			}
+			if node := st.Runtime.Nodes[0]; !inRange(t, node.PodCIDR, plan.PodCIDR) {
+				t.Errorf("node pod range %s is not in %s", node.PodCIDR, plan.PodCIDR)
+			}
+
+			journal := readFile(t, filepath.Join(dataDir, "journal.json"))
+			if r := mc(t, install...); r.code != 1 || !strings.Contains(r.stderr, "is already installed in "+dataDir) || !strings.Contains(r.stderr, "mission-control reset") {
+				t.Errorf("second install: %s", r)
+			}
+			if readFile(t, filepath.Join(dataDir, "journal.json")) != journal {
+				t.Error("the refused second install changed the journal")
+			}
+
+			checkWorkload(t, image, plan.PodCIDR, plan.ServiceCIDR)
+
+			r = mc(t, "reset", "--yes")
+			if r.code != 0 {
+				t.Fatalf("reset: %s", r)
+			}
+			t.Logf("reset took %s", r.took.Round(100*time.Millisecond))
+			if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+				t.Errorf("reset left the host different from before install:\n%s", strings.Join(diff, "\n"))
+			}
+		})
+	}
+}
+
+// killMidway starts an install, kills it once the runtime service has started (the API is not
+// up yet, or just coming up), and checks that status reports the install unfinished.
+func killMidway(t *testing.T, install []string) {
+	t.Helper()
+	cmd := startMC(t, install...)
+	deadline := time.Now().Add(5 * time.Minute)
+	for !strings.Contains(readFileOrEmpty(filepath.Join(dataDir, "journal.json")), `"step": "start-runtime",
+    "state": "succeeded"`) {
+		if time.Now().After(deadline) {
+			kill(t, cmd)
+			t.Fatal("the install did not start the runtime within 5 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	kill(t, cmd)
+	if r := mc(t, "status"); r.code != 3 || !strings.Contains(r.stdout, "INCOMPLETE") {
+		t.Errorf("status of the interrupted install: %s", r)
+	}
+}
+
+type statusReport struct {
+	Complete bool `json:"complete"`
+	Runtime  struct {
+		Healthy bool `json:"healthy"`
+		Nodes   []struct {
+			Name    string `json:"name"`
+			PodCIDR string `json:"podCIDR"`
+		} `json:"nodes"`
+	} `json:"runtime"`
+}
+
+func status(t *testing.T) statusReport {
+	t.Helper()
+	r := mc(t, "status", "-o", "json")
+	var st statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 0 {
+		t.Fatalf("status -o json: %v\n%s", err, r)
+	}
+	return st
+}
+
+func inRange(t *testing.T, sub string, r netip.Prefix) bool {
+	p, err := netip.ParsePrefix(sub)
+	if err != nil {
+		t.Errorf("%q: %v", sub, err)
+		return false
+	}
+	return r.Contains(p.Addr()) && p.Bits() >= r.Bits()
+}
+
+func inRangeAddr(t *testing.T, addr string, r netip.Prefix) bool {
+	a, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		t.Errorf("%q: %v", addr, err)
+		return false
+	}
+	return r.Contains(a)
+}
+
+// helloImage builds the test workload's image tarball (not part of the product's payload).
+func helloImage(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin, tar := filepath.Join(dir, "hello"), filepath.Join(dir, "hello.tar")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./hello")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build hello: %v\n%s", err, out)
+	}
+	pack := exec.Command("go", "run", "../hack/imagebuild", "-name", "localhost/mission-control-e2e/hello:1", "-out", tar, "-entrypoint", "/hello", "/hello="+bin)
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("pack hello: %v\n%s", err, out)
+	}
+	return tar
+}
+
+const workload = `apiVersion: v1
+kind: Pod
+metadata: {name: hello, labels: {app: hello}}
+spec:
+  containers:
+  - name: hello
+    image: localhost/mission-control-e2e/hello:1
+    imagePullPolicy: Never
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hello}
+spec:
+  selector: {app: hello}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: probe}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: probe
+    image: localhost/mission-control-e2e/hello:1
+    imagePullPolicy: Never
+    args: [probe, "https://kubernetes.default.svc.cluster.local/version"]
+`
+
+// checkWorkload runs a pod from a locally built image and checks its address, the kubernetes
+// Service's address, a ClusterIP from the host (kube-proxy), and DNS plus the kubernetes
+// Service from inside a pod (CoreDNS).
+func checkWorkload(t *testing.T, image string, pods, services netip.Prefix) {
+	t.Helper()
+	data, err := os.ReadFile(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// k0s imports image tarballs added to its images directory.
+	if err := os.WriteFile(filepath.Join(dataDir, "k0s", "images", "hello.tar"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, workload, "apply", "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=180s")
+	podIP := kubectl(t, "", "get", "pod", "hello", "-o", "jsonpath={.status.podIP}")
+	if !inRangeAddr(t, podIP, pods) {
+		t.Errorf("pod IP %s is not in the pod range %s", podIP, pods)
+	}
+	apiIP := kubectl(t, "", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}")
+	if !inRangeAddr(t, apiIP, services) {
+		t.Errorf("the kubernetes Service's ClusterIP %s is not in the service range %s", apiIP, services)
+	}
+	helloIP := kubectl(t, "", "get", "service", "hello", "-o", "jsonpath={.spec.clusterIP}")
+	if body := httpGet(t, "http://"+strings.TrimSpace(helloIP)+"/"); body != "hello from hello\n" {
+		t.Errorf("GET the hello Service from the host: %q", body)
+	}
+	if out, err := exec.Command(binary(t), "shell", "--", "kubectl", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s").CombinedOutput(); err != nil {
+		t.Errorf("the probe pod did not succeed: %v\n%s\nits log:\n%s", err, out, kubectl(t, "", "logs", "probe"))
+	} else if logs := kubectl(t, "", "logs", "probe"); !strings.Contains(logs, "kubernetes.default.svc.cluster.local resolved to ["+strings.TrimSpace(apiIP)+"], answered") {
+		t.Errorf("probe from a pod: %s", logs)
+	}
+}
+
+// kubectl runs kubectl through mission-control shell, as a user would.
+func kubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), append([]string{"shell", "--", "kubectl"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		events, _ := exec.Command(binary(t), "shell", "--", "kubectl", "get", "events", "-A").CombinedOutput()
+		t.Fatalf("kubectl %v: %v\n%s\nevents:\n%s", args, err, out, events)
+	}
+	return string(out)
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	client := http.Client{Timeout: 5 * time.Second}
+	var lastErr error
+	for range 30 { // kube-proxy may take a moment to program a new Service
+		resp, err := client.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(body)
+		}
+		lastErr = err
+		time.Sleep(time.Second)
+	}
+	t.Errorf("GET %s: %v", url, lastErr)
+	return ""
+}
+
+func readFileOrEmpty(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+func tail(path string, n int) string {
+	lines := strings.Split(readFileOrEmpty(path), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprint(strings.Join(lines, "\n"))
+}

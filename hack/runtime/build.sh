@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Builds the embedded runtime's payload: k0s, the Kubernetes binaries, etcd, the node binaries and
+# the system images (pause, kube-proxy, CoreDNS), at the versions in runtime/versions.env.
+#
+#   RUNTIME_SOURCE=source   (default) build everything from the Go module proxy; node binaries
+#                           (containerd, runc, CNI plugins) and iptables come from Debian packages.
+#   RUNTIME_SOURCE=release  production: download the official k0s release K0S_RELEASE, whose binary
+#                           embeds Kubernetes, etcd, containerd and runc; the images are still built.
+#
+# Every component is cached under RUNTIME_CACHE by version and build revision, so only the first
+# build is slow (about 30 CPU-minutes); later ones take seconds.
+#
+# Usage: hack/runtime/build.sh OUT_DIR   -> OUT_DIR/payload.tar.zst and OUT_DIR/payload.json
+# (make runtime writes them into runtime/payload, where make build embeds them)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+set -a
+# shellcheck source=../../runtime/versions.env
+source "$repo/runtime/versions.env"
+set +a
+out=${1:?usage: build.sh OUT_DIR}
+cache=${RUNTIME_CACHE:-$HOME/.cache/mission-control/runtime}
+source_kind=${RUNTIME_SOURCE:-source}
+rev=r$RUNTIME_BUILD_REVISION
+export GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+mkdir -p "$cache" "$out"
+
+log() { printf '%s runtime: %s\n' "$(date +%T)" "$*" >&2; }
+
+# component NAME KEY FUNCTION: prints the cache directory of NAME at KEY, running FUNCTION DIR to
+# fill it when it is not cached yet. A failed build leaves only a .tmp directory behind.
+component() {
+	local dir="$cache/$1-$2"
+	if [ -d "$dir" ]; then
+		log "$1 $2: cached"
+	else
+		log "$1 $2: building (output in $dir.log)"
+		local start=$SECONDS
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+		if ! "$3" "$dir.tmp" >"$dir.log" 2>&1; then
+			log "$1: build failed; last lines of $dir.log:"
+			tail -20 "$dir.log" >&2
+			exit 1
+		fi
+		mv "$dir.tmp" "$dir"
+		log "$1: built in $((SECONDS - start))s"
+	fi
+	echo "$dir"
+}
+
+k8s_ldflags() {
+	local minor
+	minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+	local ld="-s -w"
+	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ld+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+		ld+=" -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=1970-01-01T00:00:00Z"
+	done
+	echo "$ld"
+}
+
+build_k8s() {
+	cd "$repo/hack/runtime/k8s"
+	CGO_ENABLED=0 go build -trimpath -tags providerless -ldflags "$(k8s_ldflags)" -o "$1/" \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+}
+
+build_k0s() {
+	cd "$repo/hack/runtime/k0s"
+	local b=github.com/k0sproject/k0s/pkg/build
+	local ld="-s -w -X $b.Version=${K0S_RELEASE%%+*}-mission-control+k0s -X $b.KubernetesVersion=${KUBERNETES_VERSION#v}"
+	ld+=" -X $b.EtcdVersion=${ETCD_VERSION#v} $(k8s_ldflags)"
+	# CGO: k0s' backup code links sqlite. noembedbins: the binaries come from the payload instead.
+	CGO_ENABLED=1 go build -trimpath -tags noembedbins,osusergo -ldflags "$ld" -o "$1/k0s" github.com/k0sproject/k0s
+}
+
+download_k0s_release() {
+	local url="https://github.com/k0sproject/k0s/releases/download/$K0S_RELEASE/k0s-$K0S_RELEASE-amd64"
+	curl -fsSL --retry 3 -o "$1/k0s" "$url"
+	chmod 0755 "$1/k0s"
+}
+
+build_etcd() {
+	cd "$repo/hack/runtime/etcd"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
+}
+
+build_coredns() {
+	cd "$repo/hack/runtime/coredns"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/coredns" .
+}
+
+debian_version() { dpkg-query -W -f '${Version}' "$1"; }
+
+# Node binaries k0s runs on the host. A release k0s carries its own containerd and runc.
+copy_node_binaries() {
+	mkdir -p "$1/bin" "$1/cni"
+	if [ "$source_kind" = source ]; then
+		cp /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc "$1/bin/"
+	fi
+	cp /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback /usr/lib/cni/portmap "$1/cni/"
+}
+
+# files_with_libs FILE...: DEST=SRC image entries for the files and every shared library they load.
+files_with_libs() {
+	local f lib
+	for f in "$@"; do
+		echo "$f=$(readlink -f "$f")"
+		ldd "$f" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
+			echo "$lib=$(readlink -f "$lib")"
+		done
+	done | sort -u
+}
+
+build_images() {
+	local dir=$1 imagebuild="$1/.imagebuild"
+	local src="org.opencontainers.image.source=https://github.com/datastax/mission-control"
+	(cd "$repo" && CGO_ENABLED=0 go build -o "$imagebuild" ./hack/imagebuild)
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/.pause" ./hack/runtime/pause)
+	"$imagebuild" -name "localhost/mission-control/pause:$PAUSE_VERSION" -out "$dir/pause.tar" \
+		-entrypoint /pause -label "$src" -label "org.opencontainers.image.version=$PAUSE_VERSION" "/pause=$dir/.pause"
+	"$imagebuild" -name "localhost/mission-control/coredns:$COREDNS_VERSION" -out "$dir/coredns.tar" \
+		-entrypoint /coredns -label "$src" -label "org.opencontainers.image.version=$COREDNS_VERSION" \
+		"/coredns=$coredns_dir/coredns"
+	# kube-proxy programs iptables (nft backend, as k0s is told to use) and cleans conntrack entries.
+	local entries=() x
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack)
+	for x in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+		entries+=("/usr/sbin/$x@xtables-nft-multi")
+	done
+	for x in /usr/lib/x86_64-linux-gnu/xtables/*.so; do entries+=("$x=$x"); done
+	"$imagebuild" -name "localhost/mission-control/kube-proxy:$KUBERNETES_VERSION" -out "$dir/kube-proxy.tar" \
+		-entrypoint /usr/local/bin/kube-proxy -label "$src" -label "org.opencontainers.image.version=$KUBERNETES_VERSION" \
+		"/usr/local/bin/kube-proxy=$k8s_dir/kube-proxy" "${entries[@]}"
+	rm -f "$imagebuild" "$dir/.pause"
+}
+
+case "$source_kind" in
+source)
+	k8s_dir=$(component k8s "$KUBERNETES_VERSION-$rev" build_k8s)
+	k0s_dir=$(component k0s "$K0S_VERSION-$rev" build_k0s)
+	etcd_dir=$(component etcd "$ETCD_VERSION-$rev" build_etcd)
+	;;
+release)
+	k8s_dir=$(component k8s "$KUBERNETES_VERSION-$rev" build_k8s) # kube-proxy for its image only
+	k0s_dir=$(component k0s-release "$K0S_RELEASE" download_k0s_release)
+	;;
+*)
+	log "RUNTIME_SOURCE must be source or release, not $source_kind"
+	exit 1
+	;;
+esac
+coredns_dir=$(component coredns "$COREDNS_VERSION-$rev" build_coredns)
+node_key="containerd-$(debian_version containerd)-runc-$(debian_version runc)-cni-$(debian_version containernetworking-plugins)-$source_kind"
+node_dir=$(component node "${node_key//[^A-Za-z0-9._-]/_}-$rev" copy_node_binaries)
+images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSION-iptables-$(debian_version iptables)"
+images_dir=$(component images "${images_key//[^A-Za-z0-9._-]/_}-$rev" build_images)
+
+# The payload: the cached components packed reproducibly with a manifest, cached in turn.
+pack_payload() {
+	local stage="$1/stage"
+	mkdir -p "$stage/bin" "$stage/cni" "$stage/images"
+	ln -s "$k0s_dir/k0s" "$stage/bin/"
+	if [ "$source_kind" = source ]; then
+		for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do ln -s "$k8s_dir/$b" "$stage/bin/"; done
+		ln -s "$etcd_dir/etcd" "$stage/bin/"
+		for b in "$node_dir"/bin/*; do ln -s "$b" "$stage/bin/"; done
+	fi
+	for b in "$node_dir"/cni/*; do ln -s "$b" "$stage/cni/"; done
+	for i in "$images_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
+	(cd "$repo" && go run ./hack/payload -dir "$stage" -out "$1/payload.tar.zst" -manifest "$1/payload.json" -source "$source_kind")
+	rm -rf "$stage"
+}
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/versions.env" | cut -c1-64)"
+payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
+cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
+log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

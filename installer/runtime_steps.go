@@ -1,0 +1,381 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/runtime/payload"
+)
+
+// Cluster waits for the runtime to serve. The real one asks the API; a dry run's only says what
+// it would wait for.
+type Cluster interface {
+	// WaitAPI returns once the API answers /readyz.
+	WaitAPI(ctx context.Context, sc *StepContext) (detail string, err error)
+	// WaitNode returns once the node is Ready.
+	WaitNode(ctx context.Context, sc *StepContext) (detail string, err error)
+	// WaitSystem returns once the cluster services workloads rely on (kube-proxy, CoreDNS) are ready.
+	WaitSystem(ctx context.Context, sc *StepContext) (detail string, err error)
+}
+
+// runtimeSteps bring up the embedded Kubernetes. Their order is reset's order reversed: the host
+// state is recorded before anything changes it and restored after the runtime is gone.
+func runtimeSteps() []Step {
+	return []Step{
+		recordHostState(), stageRuntime(), writeRuntimeConfig(), writeContainerdConfig(),
+		writeCNIConfig(), startRuntime(), waitForAPI(), linkKubeconfig(), waitForNode(), waitForSystem(),
+	}
+}
+
+func recordHostState() Step {
+	return Step{
+		Name:  "record-host-state",
+		Title: "Record the host state reset restores",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			if _, ok, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime()); ok || err != nil {
+				return err // keep the first record: a resumed install may already have changed the host
+			}
+			state, err := runtime.RecordHostState(ctx, sc.Host)
+			if err != nil {
+				return err
+			}
+			data, err := state.Marshal()
+			if err != nil {
+				return err
+			}
+			return sc.Host.WriteFile(ctx, sc.Paths.Runtime().HostStateFile(), data, 0o600)
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			_, ok, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime())
+			return ok, err
+		},
+		// Reset runs this after the runtime is stopped and k0s has reset itself.
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			state, recorded, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime())
+			if err != nil {
+				sc.Log.Warn("recorded host state unreadable; cleaning up without it", "error", err)
+			}
+			return runtime.Cleanup(ctx, sc.Host, sc.Paths.Runtime(), state, recorded)
+		},
+	}
+}
+
+// stagedFile is where a payload file goes on the host.
+func stagedFile(l runtime.Layout, f payload.File) (string, error) {
+	dir, name := path.Split(f.Path)
+	switch dir {
+	case "bin/":
+		return filepath.Join(l.K0sBinDir(), name), nil
+	case "cni/":
+		return filepath.Join(l.CNIBinDir(), name), nil
+	case "images/":
+		return filepath.Join(l.ImagesDir(), name), nil
+	}
+	return "", fmt.Errorf("payload file %s has no place on the host", f.Path)
+}
+
+func stageRuntime() Step {
+	dirs := func(l runtime.Layout) []string {
+		return []string{l.BinDir(), l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.LogDir(), l.RunDir()}
+	}
+	return Step{
+		Name:  "stage-runtime",
+		Title: "Stage the runtime binaries and images",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			l := sc.Paths.Runtime()
+			p, err := sc.Payload()
+			if err != nil {
+				return err
+			}
+			nft, legacy, err := runtime.FindXtables(sc.Host)
+			if err != nil {
+				return err
+			}
+			for _, d := range dirs(l) {
+				if err := sc.Host.MkdirAll(ctx, d, 0o755); err != nil {
+					return err
+				}
+			}
+			err = p.Extract(func(f payload.File, data []byte) error {
+				dest, err := stagedFile(l, f)
+				if err != nil {
+					return err
+				}
+				sc.Update("%s (%d MB)", f.Path, f.Size>>20)
+				return sc.Host.WriteFile(ctx, dest, data, fs.FileMode(f.Mode))
+			})
+			if err != nil {
+				return fmt.Errorf("extract the runtime payload: %w", err)
+			}
+			self, err := sc.Host.ReadFile(sc.Self)
+			if err != nil {
+				return fmt.Errorf("copy mission-control into the data dir: %w", err)
+			}
+			if err := sc.Host.WriteFile(ctx, l.Self(), self, 0o755); err != nil {
+				return err
+			}
+			for _, link := range [][2]string{
+				{filepath.Join(l.K0sBinDir(), "xtables-nft-multi"), nft},
+				{filepath.Join(l.K0sBinDir(), "xtables-legacy-multi"), legacy},
+				{filepath.Join(l.BinDir(), "kubectl"), l.K0s()}, // k0s is kubectl when called so
+			} {
+				if err := sc.Host.Symlink(ctx, link[1], link[0]); err != nil {
+					return err
+				}
+			}
+			sc.Detail("%d files, %d MB, into %s", len(p.Manifest.Files), p.Manifest.Size()>>20, l.K0sDataDir())
+			return nil
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			p, err := sc.Payload()
+			if err != nil {
+				return false, err
+			}
+			for _, f := range p.Manifest.Files {
+				dest, err := stagedFile(sc.Paths.Runtime(), f)
+				if err != nil {
+					return false, err
+				}
+				if ok, err := sameContent(sc, dest, f.SHA256); !ok || err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			l := sc.Paths.Runtime()
+			var errs []error
+			for _, d := range append(dirs(l), l.CNIBinDir()) {
+				errs = append(errs, sc.Host.RemoveAll(ctx, d))
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func sameContent(sc *StepContext, path, sha string) (bool, error) {
+	data, err := sc.Host.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) == sha, nil
+}
+
+func writeRuntimeConfig() Step {
+	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.Runtime().ConfigFile() },
+		func(sc *StepContext) ([]byte, error) {
+			return runtime.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
+		})
+}
+
+func writeContainerdConfig() Step {
+	s := writeFile("write-containerd-config", "Write the container runtime configuration", func(*StepContext) string { return runtime.ContainerdDropInFile },
+		func(sc *StepContext) ([]byte, error) {
+			capable, err := runtime.HasCapSysResource(sc.Host)
+			if err != nil {
+				return nil, err
+			}
+			return runtime.ContainerdDropIn(sc.Paths.Runtime(), !capable), nil
+		})
+	run := s.Run
+	s.Run = func(ctx context.Context, sc *StepContext) error {
+		if err := sc.Host.MkdirAll(ctx, filepath.Dir(runtime.ContainerdDropInFile), 0o755); err != nil {
+			return err
+		}
+		return run(ctx, sc)
+	}
+	return s
+}
+
+func writeCNIConfig() Step {
+	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.Runtime().CNIConfigFile() },
+		func(sc *StepContext) ([]byte, error) { return runtime.CNIConfig(sc.Paths.Runtime(), sc.Plan.PodCIDR) })
+	run := s.Run
+	s.Run = func(ctx context.Context, sc *StepContext) error {
+		if err := sc.Host.MkdirAll(ctx, sc.Paths.Runtime().CNIConfDir(), 0o755); err != nil {
+			return err
+		}
+		return run(ctx, sc)
+	}
+	return s
+}
+
+func (sc *StepContext) service() runtime.Service {
+	return runtime.Service{Layout: sc.Paths.Runtime(), Host: sc.Host}
+}
+
+func startRuntime() Step {
+	return Step{
+		Name:  "start-runtime",
+		Title: "Start the runtime service",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			if err := sc.service().Start(ctx); err != nil {
+				return err
+			}
+			how := "supervised by " + sc.Paths.Runtime().Self() + ", log " + sc.Paths.Runtime().LogFile()
+			if runtime.HasSystemd(sc.Host) {
+				how = "systemd unit " + runtime.UnitName
+			}
+			sc.Detail("k0s %s", how)
+			return nil
+		},
+		Done: func(ctx context.Context, sc *StepContext) (bool, error) {
+			running, _, err := sc.service().Running(ctx)
+			return running, err
+		},
+		// Stop, then let k0s reset itself: it removes its containers, mounts and data.
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			l := sc.Paths.Runtime()
+			if err := sc.service().Stop(ctx); err != nil {
+				return err
+			}
+			if ok, _ := sc.Host.Exists(l.K0s()); !ok {
+				return nil // never staged: nothing ran
+			}
+			if ok, _ := sc.Host.Exists(l.ConfigFile()); !ok {
+				return nil
+			}
+			_, err := sc.Host.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
+			return err
+		},
+	}
+}
+
+func waitForAPI() Step {
+	return Step{
+		Name:  "wait-for-api",
+		Title: "Wait for the Kubernetes API",
+		Check: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			detail, err := sc.Cluster.WaitAPI(ctx, sc)
+			sc.Detail("%s", detail)
+			return err
+		},
+	}
+}
+
+func linkKubeconfig() Step {
+	return Step{
+		Name:  "link-kubeconfig",
+		Title: "Publish the admin kubeconfig",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			l := sc.Paths.Runtime()
+			sc.Detail("%s (use it with mission-control shell)", l.Kubeconfig())
+			return sc.Host.Symlink(ctx, l.AdminKubeconfig(), l.Kubeconfig())
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			return sc.Host.Exists(sc.Paths.Runtime().Kubeconfig())
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			return sc.Host.RemoveAll(ctx, sc.Paths.Runtime().Kubeconfig())
+		},
+	}
+}
+
+func waitForNode() Step {
+	return Step{
+		Name:  "wait-for-node",
+		Title: "Wait for the node to be Ready",
+		Check: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			detail, err := sc.Cluster.WaitNode(ctx, sc)
+			sc.Detail("%s", detail)
+			return err
+		},
+	}
+}
+
+func waitForSystem() Step {
+	return Step{
+		Name:  "wait-for-system",
+		Title: "Wait for kube-proxy and CoreDNS",
+		Check: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			detail, err := sc.Cluster.WaitSystem(ctx, sc)
+			sc.Detail("%s", detail)
+			return err
+		},
+	}
+}
+
+// sameBytes reports whether the file at path holds exactly want.
+func sameBytes(sc *StepContext, path string, want []byte) (bool, error) {
+	have, err := sc.Host.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil && bytes.Equal(have, want), err
+}
+
+// LiveCluster waits on the real runtime through its API.
+type LiveCluster struct {
+	// Timeout bounds each wait.
+	Timeout time.Duration
+}
+
+func (c LiveCluster) waiter(sc *StepContext) runtime.Waiter {
+	return runtime.Waiter{Layout: sc.Paths.Runtime(), Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
+		Update: func(s string) { sc.Update("%s", s) }}
+}
+
+// WaitAPI implements Cluster.
+func (c LiveCluster) WaitAPI(ctx context.Context, sc *StepContext) (string, error) {
+	start := time.Now()
+	if err := c.waiter(sc).WaitAPI(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("/readyz ok after %s", time.Since(start).Round(100*time.Millisecond)), nil
+}
+
+// WaitNode implements Cluster.
+func (c LiveCluster) WaitNode(ctx context.Context, sc *StepContext) (string, error) {
+	start := time.Now()
+	n, err := c.waiter(sc).WaitNode(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("node %s Ready after %s (kubelet %s, %s)", n.Name, time.Since(start).Round(100*time.Millisecond), n.KubeletVersion, n.Runtime), nil
+}
+
+// WaitSystem implements Cluster.
+func (c LiveCluster) WaitSystem(ctx context.Context, sc *StepContext) (string, error) {
+	start := time.Now()
+	if err := c.waiter(sc).WaitSystem(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("ready after %s", time.Since(start).Round(100*time.Millisecond)), nil
+}
+
+// PlannedCluster is a dry run's Cluster: nothing runs, so it only says what it would wait for.
+type PlannedCluster struct {
+	Timeout time.Duration
+}
+
+// WaitAPI implements Cluster.
+func (c PlannedCluster) WaitAPI(context.Context, *StepContext) (string, error) {
+	return fmt.Sprintf("would wait up to %s for the API's /readyz", c.Timeout), nil
+}
+
+// WaitNode implements Cluster.
+func (c PlannedCluster) WaitNode(context.Context, *StepContext) (string, error) {
+	return fmt.Sprintf("would wait up to %s for the node to be Ready", c.Timeout), nil
+}
+
+// WaitSystem implements Cluster.
+func (c PlannedCluster) WaitSystem(context.Context, *StepContext) (string, error) {
+	return fmt.Sprintf("would wait up to %s for kube-proxy and CoreDNS to be ready", c.Timeout), nil
+}

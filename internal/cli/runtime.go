@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/runtime"
+)
+
+// newSuperviseCmd is the runtime's service manager where there is no systemd; install starts it
+// from the copy of this binary in the data dir.
+func newSuperviseCmd(streams Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:     "supervise -- COMMAND [ARG...]",
+		Short:   "Run a command and restart it when it exits, until SIGTERM (used by the runtime service)",
+		Example: "  mission-control supervise -- /var/lib/mission-control/k0s/bin/k0s controller --single",
+		Hidden:  true,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return runtime.Supervise(ctx, host.Command{Name: args[0], Args: args[1:]}, streams.Out, runtime.DefaultSupervision)
+		},
+	}
+}
+
+func newShellCmd(streams Streams) *cobra.Command {
+	dataDir := installer.DefaultDataDir
+	c := &cobra.Command{
+		Use:   "shell [-- COMMAND [ARG...]]",
+		Short: "Open a shell (or run a command) with kubectl and the cluster's admin kubeconfig",
+		Long: `Open your shell ($SHELL, else /bin/sh) with KUBECONFIG set to the install's admin kubeconfig
+and kubectl on PATH, or run one command that way. The kubeconfig is readable by root only.`,
+		Example: `  sudo mission-control shell
+  sudo mission-control shell -- kubectl get pods -A
+  sudo mission-control shell --data-dir /data/mission-control -- kubectl get nodes -o wide`,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := installer.LoadState(host.System{}, installer.Paths{DataDir: dataDir}); err != nil {
+				if errors.Is(err, installer.ErrNotInstalled) {
+					return fmt.Errorf("mission-control is not installed in %s: install it first, or pass its --data-dir", dataDir)
+				}
+				return err
+			}
+			l := runtime.Layout{DataDir: dataDir}
+			env := []string{"KUBECONFIG=" + l.Kubeconfig(), "PATH=" + l.BinDir() + ":" + os.Getenv("PATH")}
+			cmd := host.Command{Name: os.Getenv("SHELL"), Env: env}
+			if cmd.Name == "" {
+				cmd.Name = "/bin/sh"
+			}
+			if len(args) > 0 {
+				cmd = host.Command{Name: args[0], Args: args[1:], Env: env}
+			} else {
+				fmt.Fprintf(streams.Err, "mission-control shell: KUBECONFIG=%s, kubectl on PATH; exit to leave.\n", l.Kubeconfig())
+			}
+			return host.Exec(cmd)
+		},
+	}
+	c.Flags().StringVar(&dataDir, "data-dir", dataDir, "data dir of the install (e.g. --data-dir /data/mission-control)")
+	return c
+}

@@ -1,0 +1,73 @@
+package runtime
+
+import "path/filepath"
+
+// Layout places the runtime's files under the mission-control data dir, so that removing the
+// data dir removes them.
+type Layout struct {
+	DataDir string
+}
+
+// EtcDir holds the configuration files mission-control writes for the runtime.
+func (l Layout) EtcDir() string { return filepath.Join(l.DataDir, "etc") }
+
+// ConfigFile is k0s' cluster configuration.
+func (l Layout) ConfigFile() string { return filepath.Join(l.EtcDir(), "k0s.yaml") }
+
+// K0sDataDir is k0s' own data dir (--data-dir): PKI, etcd, containerd and kubelet state.
+func (l Layout) K0sDataDir() string { return filepath.Join(l.DataDir, "k0s") }
+
+// K0sBinDir is where k0s looks for the binaries it runs.
+func (l Layout) K0sBinDir() string { return filepath.Join(l.K0sDataDir(), "bin") }
+
+// K0s is the k0s binary.
+func (l Layout) K0s() string { return filepath.Join(l.K0sBinDir(), "k0s") }
+
+// ImagesDir is k0s' image import directory: tarballs placed there are imported into containerd
+// when the worker starts and whenever one is added.
+func (l Layout) ImagesDir() string { return filepath.Join(l.K0sDataDir(), "images") }
+
+// BinDir holds mission-control's own executables: a copy of itself (which supervises k0s where
+// there is no systemd) and kubectl, for `mission-control shell`.
+func (l Layout) BinDir() string { return filepath.Join(l.DataDir, "bin") }
+
+// Self is the copy of the mission-control binary the runtime service runs.
+func (l Layout) Self() string { return filepath.Join(l.BinDir(), "mission-control") }
+
+// CNIBinDir holds the CNI plugins; CNIConfDir the pod network configuration; CNIStateDir the
+// addresses handed out, so that reset frees them.
+func (l Layout) CNIBinDir() string   { return filepath.Join(l.DataDir, "cni", "bin") }
+func (l Layout) CNIConfDir() string  { return filepath.Join(l.DataDir, "cni", "net.d") }
+func (l Layout) CNIStateDir() string { return filepath.Join(l.DataDir, "cni", "ipam") }
+
+// CNIConfigFile is the pod network configuration.
+func (l Layout) CNIConfigFile() string {
+	return filepath.Join(l.CNIConfDir(), "10-mission-control.conflist")
+}
+
+// LogDir holds the runtime's log.
+func (l Layout) LogDir() string { return filepath.Join(l.DataDir, "log") }
+
+// LogFile is the runtime service's log (the supervisor's and k0s' output).
+func (l Layout) LogFile() string { return filepath.Join(l.LogDir(), "k0s.log") }
+
+// RunDir holds the supervisor's PID file.
+func (l Layout) RunDir() string { return filepath.Join(l.DataDir, "run") }
+
+// PIDFile is the supervisor's PID.
+func (l Layout) PIDFile() string { return filepath.Join(l.RunDir(), "supervisor.pid") }
+
+// AdminKubeconfig is the kubeconfig k0s writes for the cluster admin.
+func (l Layout) AdminKubeconfig() string { return filepath.Join(l.K0sDataDir(), "pki", "admin.conf") }
+
+// Kubeconfig is the admin kubeconfig mission-control hands to users and `shell`.
+func (l Layout) Kubeconfig() string { return filepath.Join(l.DataDir, "kubeconfig") }
+
+// HostStateFile records the host as it was before the runtime changed it, for reset.
+func (l Layout) HostStateFile() string { return filepath.Join(l.DataDir, "host-before.json") }
+
+// containerdImportDir is k0s' fixed import directory for containerd configuration.
+const containerdImportDir = "/etc/k0s/containerd.d"
+
+// ContainerdDropInFile is mission-control's containerd configuration for k0s.
+const ContainerdDropInFile = containerdImportDir + "/mission-control.toml"

@@ -1,0 +1,129 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+// BridgeName is the Linux bridge of the pod network.
+const BridgeName = "mc-br0"
+
+// ContainerdDropIn is merged by k0s into its containerd CRI configuration: CNI plugins and
+// configuration from the data dir and, on hosts where this process lacks CAP_SYS_RESOURCE (some
+// container and VM sandboxes), restrict_oom_score_adj so that runc does not try to lower
+// oom_score_adj below containerd's own, which fails there for every pod sandbox.
+func ContainerdDropIn(l Layout, restrictOOMScoreAdj bool) []byte {
+	var b strings.Builder
+	b.WriteString("# Written by mission-control install; removed by reset.\nversion = 2\n\n")
+	b.WriteString("[plugins.\"io.containerd.grpc.v1.cri\"]\n")
+	fmt.Fprintf(&b, "  restrict_oom_score_adj = %t\n\n", restrictOOMScoreAdj)
+	b.WriteString("[plugins.\"io.containerd.grpc.v1.cri\".cni]\n")
+	fmt.Fprintf(&b, "  bin_dir = %q\n  conf_dir = %q\n", l.CNIBinDir(), l.CNIConfDir())
+	return []byte(b.String())
+}
+
+// NodePodSubnet is the single node's share of the pod range: its first /24, which is what
+// kube-controller-manager allocates to the first node of a fresh cluster.
+func NodePodSubnet(podCIDR netip.Prefix) netip.Prefix {
+	return netip.PrefixFrom(podCIDR.Addr(), 24)
+}
+
+// CNIConfig is the pod network of a single node: a bridge with host-local addresses from the
+// node's pod subnet. Pod traffic leaving the node is masqueraded behind the node address, as a
+// real host needs for pods to reach anything outside it.
+func CNIConfig(l Layout, podCIDR netip.Prefix) ([]byte, error) {
+	if !podCIDR.IsValid() {
+		return nil, errors.New("CNI config needs the pod range")
+	}
+	conf := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       "mission-control",
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": BridgeName, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": NodePodSubnet(podCIDR).String()}}},
+					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+					"dataDir": l.CNIStateDir(),
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+		},
+	}
+	b, err := json.MarshalIndent(conf, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode CNI config: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// capSysResource is CAP_SYS_RESOURCE's bit in the capability sets of /proc/<pid>/status.
+const capSysResource = 24
+
+// HasCapSysResource reports whether this process may lower oom_score_adj, which runc does for
+// every pod sandbox unless containerd restricts it.
+func HasCapSysResource(r host.Reader) (bool, error) {
+	status, err := r.ReadFile("/proc/self/status")
+	if err != nil {
+		return false, fmt.Errorf("read capabilities: %w", err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				return false, fmt.Errorf("parse capabilities %q: %w", line, err)
+			}
+			return caps&(1<<capSysResource) != 0, nil
+		}
+	}
+	return false, errors.New("read capabilities: no CapEff line in /proc/self/status")
+}
+
+// xtablesDirs are where distributions install iptables' multi-call binaries.
+var xtablesDirs = []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"}
+
+// FindXtables returns the host's xtables-nft-multi and xtables-legacy-multi. k0s links iptables
+// to one of them inside its bin dir, so both must be there; nft is the one it is told to use.
+func FindXtables(r host.Reader) (nft, legacy string, err error) {
+	for _, dir := range xtablesDirs {
+		if nft == "" {
+			if ok, _ := r.Exists(dir + "/xtables-nft-multi"); ok {
+				nft = dir + "/xtables-nft-multi"
+			}
+		}
+		if legacy == "" {
+			if ok, _ := r.Exists(dir + "/xtables-legacy-multi"); ok {
+				legacy = dir + "/xtables-legacy-multi"
+			}
+		}
+	}
+	if nft == "" || legacy == "" {
+		return "", "", errors.New("iptables 1.8 or later is not installed (xtables-nft-multi and xtables-legacy-multi): install the iptables package")
+	}
+	return nft, legacy, nil
+}
+
+// DisabledComponents are k0s components mission-control does not run: the update prober would
+// call k0s' update server, metrics-server has no image here, and konnectivity is off in --single.
+var DisabledComponents = []string{"update-prober", "metrics-server", "konnectivity-server"}
+
+// ControllerCommand is the k0s process the runtime service runs.
+func ControllerCommand(l Layout) host.Command {
+	return host.Command{
+		Name: l.K0s(),
+		Args: []string{
+			"controller", "--single",
+			"--data-dir", l.K0sDataDir(),
+			"--config", l.ConfigFile(),
+			"--iptables-mode", "nft", // k0s would guess, and pick legacy if anything ever touched it
+			"--disable-components", strings.Join(DisabledComponents, ","),
+		},
+	}
+}

@@ -1,0 +1,236 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+// Waiter waits for the runtime to serve, reporting what it waits for.
+type Waiter struct {
+	Layout Layout
+	Reader host.Reader
+	// Timeout bounds each wait; Poll is the interval between checks.
+	Timeout, Poll time.Duration
+	// Update, if set, is told what is awaited and for how long already.
+	Update func(string)
+}
+
+// errTimeout ends a wait; the caller's message says what for.
+var errTimeout = errors.New("timed out")
+
+// poll calls check until it succeeds, ctx ends or the timeout passes. check returns what it is
+// waiting for while not done, which the timeout error repeats.
+func (w Waiter) poll(ctx context.Context, what string, check func(context.Context) (bool, string)) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
+	defer cancel()
+	last := ""
+	for {
+		done, status := check(ctx)
+		if done {
+			return nil
+		}
+		last = status
+		if w.Update != nil {
+			w.Update(fmt.Sprintf("%s (%s)", status, time.Since(start).Round(time.Second)))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w after %s waiting for %s (last: %s); see %s", errTimeout, w.Timeout, what, last, w.Layout.LogFile())
+		case <-time.After(w.Poll):
+		}
+	}
+}
+
+// Client connects to the runtime's API with the admin kubeconfig.
+func (w Waiter) Client() (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", w.Layout.AdminKubeconfig())
+	if err != nil {
+		return nil, fmt.Errorf("load admin kubeconfig: %w", err)
+	}
+	cfg.Timeout = 5 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}
+
+// WaitAPI waits for k0s to write the admin kubeconfig, then for the API to answer /readyz.
+func (w Waiter) WaitAPI(ctx context.Context) error {
+	var client *kubernetes.Clientset
+	return w.poll(ctx, "the Kubernetes API to be ready", func(ctx context.Context) (bool, string) {
+		if client == nil {
+			if ok, _ := w.Reader.Exists(w.Layout.AdminKubeconfig()); !ok {
+				return false, "k0s has not written its admin kubeconfig yet"
+			}
+			c, err := w.Client()
+			if err != nil {
+				return false, err.Error()
+			}
+			client = c
+		}
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil {
+			return false, "/readyz: " + firstLine(err.Error())
+		}
+		return strings.TrimSpace(string(body)) == "ok", "/readyz: " + firstLine(string(body))
+	})
+}
+
+// Node is the runtime's node as the API reports it.
+type Node struct {
+	Name           string `json:"name"`
+	Ready          bool   `json:"ready"`
+	KubeletVersion string `json:"kubeletVersion"`
+	Runtime        string `json:"containerRuntime"`
+	PodCIDR        string `json:"podCIDR"`
+	Address        string `json:"address"`
+	Message        string `json:"message,omitempty"` // why it is not Ready
+}
+
+// Nodes lists the cluster's nodes.
+func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	nodes := make([]Node, 0, len(list.Items))
+	for _, n := range list.Items {
+		node := Node{Name: n.Name, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Runtime: n.Status.NodeInfo.ContainerRuntimeVersion, PodCIDR: n.Spec.PodCIDR}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				node.Address = a.Address
+			}
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				node.Ready = c.Status == corev1.ConditionTrue
+				if !node.Ready {
+					node.Message = c.Message
+				}
+			}
+		}
+		nodes = append(nodes, node)
+	}
+	return nodes, nil
+}
+
+// WaitNode waits for the node to register and become Ready, and returns it.
+func (w Waiter) WaitNode(ctx context.Context) (Node, error) {
+	client, err := w.Client()
+	if err != nil {
+		return Node{}, err
+	}
+	var ready Node
+	err = w.poll(ctx, "the node to be Ready", func(ctx context.Context) (bool, string) {
+		nodes, err := Nodes(ctx, client)
+		switch {
+		case err != nil:
+			return false, firstLine(err.Error())
+		case len(nodes) == 0:
+			return false, "the kubelet has not registered the node yet"
+		case !nodes[0].Ready:
+			return false, fmt.Sprintf("node %s is not Ready: %s", nodes[0].Name, nodes[0].Message)
+		}
+		ready = nodes[0]
+		return true, ""
+	})
+	return ready, err
+}
+
+// systemWorkloads are the cluster services k0s deploys that workloads depend on: Services need
+// kube-proxy, Service names need CoreDNS.
+var systemWorkloads = []struct{ kind, name string }{{"daemonset", "kube-proxy"}, {"deployment", "coredns"}}
+
+// WaitSystem waits for kube-proxy and CoreDNS to be ready in kube-system.
+func (w Waiter) WaitSystem(ctx context.Context) error {
+	client, err := w.Client()
+	if err != nil {
+		return err
+	}
+	return w.poll(ctx, "kube-proxy and CoreDNS to be ready", func(ctx context.Context) (bool, string) {
+		for _, wl := range systemWorkloads {
+			var ready, want int32
+			switch wl.kind {
+			case "daemonset":
+				ds, err := client.AppsV1().DaemonSets("kube-system").Get(ctx, wl.name, metav1.GetOptions{})
+				if err != nil {
+					return false, wl.name + ": " + firstLine(err.Error())
+				}
+				ready, want = ds.Status.NumberReady, ds.Status.DesiredNumberScheduled
+			default:
+				d, err := client.AppsV1().Deployments("kube-system").Get(ctx, wl.name, metav1.GetOptions{})
+				if err != nil {
+					return false, wl.name + ": " + firstLine(err.Error())
+				}
+				ready, want = d.Status.ReadyReplicas, max(d.Status.Replicas, 1)
+			}
+			if want == 0 || ready < want {
+				return false, fmt.Sprintf("%s: %d of %d ready", wl.name, ready, want)
+			}
+		}
+		return true, ""
+	})
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// Health is the runtime's state as status reports it.
+type Health struct {
+	Service    string `json:"service"` // how k0s runs, or "stopped"
+	Running    bool   `json:"running"`
+	APIReady   bool   `json:"apiReady"`
+	APIProblem string `json:"apiProblem,omitempty"`
+	Nodes      []Node `json:"nodes,omitempty"`
+	Healthy    bool   `json:"healthy"` // running, API ready, every node Ready
+}
+
+// Inspect reports the runtime's health, asking the API with a short timeout.
+func Inspect(ctx context.Context, h host.Host, l Layout) Health {
+	var health Health
+	running, pid, err := Service{Layout: l, Host: h}.Running(ctx)
+	switch {
+	case err != nil:
+		health.Service = "unknown: " + err.Error()
+	case running && pid > 0:
+		health.Service = fmt.Sprintf("running (supervisor pid %d, log %s)", pid, l.LogFile())
+	case running:
+		health.Service = "running (systemd unit " + UnitName + ")"
+	default:
+		health.Service = "stopped"
+	}
+	health.Running = running
+	w := Waiter{Layout: l, Reader: h}
+	client, err := w.Client()
+	if err != nil {
+		health.APIProblem = firstLine(err.Error())
+		return health
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil || strings.TrimSpace(string(body)) != "ok" {
+		health.APIProblem = "/readyz: " + firstLine(fmt.Sprint(err, " ", string(body)))
+		return health
+	}
+	health.APIReady = true
+	if health.Nodes, err = Nodes(ctx, client); err != nil {
+		health.APIProblem = firstLine(err.Error())
+		return health
+	}
+	health.Healthy = running && len(health.Nodes) > 0
+	for _, n := range health.Nodes {
+		health.Healthy = health.Healthy && n.Ready
+	}
+	return health
+}

@@ -1,0 +1,184 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+// UnitName is the systemd unit of the runtime where systemd is the init system.
+const UnitName = "mission-control-k0s.service"
+
+// unitFile is where the systemd unit is written.
+const unitFile = "/etc/systemd/system/" + UnitName
+
+// Service runs k0s as a service: a systemd unit where systemd is the init system, otherwise
+// mission-control's own supervisor (a copy of this binary running `supervise`), which restarts
+// k0s when it exits and logs to the data dir. Without systemd the runtime does not start at boot.
+type Service struct {
+	Layout Layout
+	Host   host.Host
+	// StopTimeout bounds a graceful stop before the service's processes are killed.
+	StopTimeout time.Duration
+}
+
+// HasSystemd reports whether systemd is the running init system.
+func HasSystemd(r host.Reader) bool {
+	ok, _ := r.Exists("/run/systemd/system")
+	return ok
+}
+
+// Unit is the systemd unit that runs k0s.
+func (s Service) Unit() []byte {
+	return []byte(fmt.Sprintf(`# Written by mission-control install; removed by reset.
+[Unit]
+Description=mission-control runtime (k0s)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=%s
+Restart=always
+RestartSec=5
+Delegate=yes
+KillMode=process
+LimitNOFILE=999999
+TimeoutStopSec=90
+
+[Install]
+WantedBy=multi-user.target
+`, ControllerCommand(s.Layout)))
+}
+
+// supervisorCommand is the supervisor process that runs k0s where there is no systemd.
+func (s Service) supervisorCommand() host.Command {
+	k0s := ControllerCommand(s.Layout)
+	return host.Command{Name: s.Layout.Self(), Args: append([]string{"supervise", "--", k0s.Name}, k0s.Args...)}
+}
+
+// Start starts the service unless it runs already.
+func (s Service) Start(ctx context.Context) error {
+	if HasSystemd(s.Host) {
+		if err := s.Host.WriteFile(ctx, unitFile, s.Unit(), 0o644); err != nil {
+			return err
+		}
+		for _, args := range [][]string{{"daemon-reload"}, {"enable", "--now", UnitName}} {
+			if _, err := s.Host.Run(ctx, host.Command{Name: "systemctl", Args: args}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if pid, err := s.supervisorPID(); err != nil || pid > 0 {
+		return err
+	}
+	pid, err := s.Host.Start(ctx, s.supervisorCommand(), s.Layout.LogFile())
+	if err != nil {
+		return err
+	}
+	return s.Host.WriteFile(ctx, s.Layout.PIDFile(), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+}
+
+// Running reports whether the service runs, and the supervisor's PID where there is no systemd.
+func (s Service) Running(ctx context.Context) (bool, int, error) {
+	if HasSystemd(s.Host) {
+		_, err := s.Host.Run(ctx, host.Command{Name: "systemctl", Args: []string{"is-active", "--quiet", UnitName}})
+		return err == nil, 0, nil
+	}
+	pid, err := s.supervisorPID()
+	return pid > 0, pid, err
+}
+
+// supervisorPID is the PID of the running supervisor, or 0. A PID file whose process is gone, or
+// is no longer the supervisor (PIDs are reused), counts as not running.
+func (s Service) supervisorPID() (int, error) {
+	data, err := s.Host.ReadFile(s.Layout.PIDFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read supervisor pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return 0, nil
+	}
+	if !processAlive(s.Host, pid) {
+		return 0, nil
+	}
+	cmdline, err := s.Host.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), s.Layout.Self()+"\x00supervise\x00") {
+		return 0, nil
+	}
+	return pid, nil
+}
+
+// processAlive: a process exists and is not a zombie waiting to be reaped.
+func processAlive(r host.Reader, pid int) bool {
+	stat, err := r.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may contain spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
+}
+
+// Stop stops the service and its k0s, and removes the unit or PID file. Stopping a service that
+// does not run is not an error. Pods' containers outlive k0s; Reset removes them.
+func (s Service) Stop(ctx context.Context) error {
+	if ok, _ := s.Host.Exists(unitFile); ok {
+		if _, err := s.Host.Run(ctx, host.Command{Name: "systemctl", Args: []string{"disable", "--now", UnitName}}); err != nil {
+			return err
+		}
+		if err := s.Host.RemoveAll(ctx, unitFile); err != nil {
+			return err
+		}
+		_, err := s.Host.Run(ctx, host.Command{Name: "systemctl", Args: []string{"daemon-reload"}})
+		return err
+	}
+	pid, err := s.supervisorPID()
+	if err != nil {
+		return err
+	}
+	if pid > 0 {
+		// The supervisor forwards SIGTERM to k0s, which stops its components, then exits.
+		if err := s.Host.Signal(ctx, pid, syscall.SIGTERM); err != nil {
+			return err
+		}
+		if !s.waitGone(ctx, pid) {
+			// Its session holds k0s and everything k0s started.
+			if err := s.Host.Signal(ctx, -pid, syscall.SIGKILL); err != nil {
+				return err
+			}
+			s.waitGone(ctx, pid)
+		}
+	}
+	return s.Host.RemoveAll(ctx, s.Layout.PIDFile())
+}
+
+func (s Service) waitGone(ctx context.Context, pid int) bool {
+	timeout := s.StopTimeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !processAlive(s.Host, pid) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return false
+}
