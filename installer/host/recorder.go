@@ -77,6 +77,7 @@ type Recorder struct {
 	ops    []Op
 	nodes  map[string]node
 	sysctl map[string]string
+	stubs  map[string][]byte
 }
 
 var _ Host = (*Recorder)(nil)
@@ -84,7 +85,15 @@ var _ Host = (*Recorder)(nil)
 // NewRecorder returns a Recorder over base: System{} to plan against this machine, Empty{} for a
 // fresh one.
 func NewRecorder(base Reader) *Recorder {
-	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}}
+	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}, stubs: map[string][]byte{}}
+}
+
+// Stub makes Run answer the command (as Command.String renders it) with output, as a real run
+// would have: for tests of code that reads what it runs.
+func (r *Recorder) Stub(command string, output string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stubs[command] = []byte(output)
 }
 
 // Ops returns the changes recorded so far, in order.
@@ -259,12 +268,13 @@ func (r *Recorder) RemoveAll(ctx context.Context, path string) error {
 	return nil
 }
 
-// Run implements Host. Nothing runs, and the output is empty.
+// Run implements Host. Nothing runs; the output is empty unless stubbed. A command's input is
+// recorded as the op's content.
 func (r *Recorder) Run(ctx context.Context, cmd Command) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.record(ctx, Op{Kind: "run", Command: cmd.String()})
-	return nil, nil
+	r.record(ctx, Op{Kind: "run", Command: cmd.String(), Content: string(cmd.Stdin)})
+	return r.stubs[cmd.String()], nil
 }
 
 // SetSysctl implements Host.

@@ -3,10 +3,14 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/datastax/mission-control/internal/testenv"
 )
@@ -94,5 +98,62 @@ func TestCommandString(t *testing.T) {
 	}
 	if !strings.Contains((&ExecError{Cmd: "x", Err: errors.New("boom"), Output: []byte("a\n\nlast\n\n")}).Error(), "boom: last") {
 		t.Error("ExecError does not end with the output's last line")
+	}
+}
+
+func TestSystemStartSignalSymlink(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	h := System{}
+	log := filepath.Join(dir, "out.log")
+	pid, err := h.Start(ctx, Command{Name: "sh", Args: []string{"-c", "echo started $GREETING; exec sleep 60"}, Env: []string{"GREETING=hi"}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command: state, ppid, pgrp, session. A started process leads its session.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	if fields[3] != strconv.Itoa(pid) {
+		t.Errorf("session %s, want its own (%d)", fields[3], pid)
+	}
+	for i := 0; i < 250; i++ { // let it write before it is stopped
+		if out, _ := os.ReadFile(log); len(out) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	must(t, h.Signal(ctx, pid, syscall.SIGTERM))
+	for i := 0; i < 100; i++ {
+		if s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || strings.Contains(string(s), ") Z ") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, _ := os.ReadFile(log); string(out) != "started hi\n" {
+		t.Errorf("log = %q", out)
+	}
+	must(t, h.Signal(ctx, 999999999, syscall.SIGTERM)) // gone: not an error
+	for _, bad := range []int{0, 1, -1} {
+		if err := h.Signal(ctx, bad, syscall.SIGTERM); err == nil {
+			t.Errorf("signal to %d accepted", bad)
+		}
+	}
+
+	link := filepath.Join(dir, "kubectl")
+	must(t, h.Symlink(ctx, "/bin/true", link))
+	must(t, h.Symlink(ctx, "/bin/false", link)) // replaces
+	if target, err := os.Readlink(link); err != nil || target != "/bin/false" {
+		t.Errorf("link -> %q, %v", target, err)
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	got := mergeEnv([]string{"PATH=/usr/bin", "HOME=/root", "A=1"}, []string{"PATH=/data/bin:/usr/bin", "KUBECONFIG=/data/kubeconfig"})
+	want := []string{"HOME=/root", "A=1", "PATH=/data/bin:/usr/bin", "KUBECONFIG=/data/kubeconfig"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("mergeEnv = %v", got)
 	}
 }

@@ -272,3 +272,28 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("error spans several lines: %q", err)
 	}
 }
+
+func TestSinkAndOwnRoutes(t *testing.T) {
+	p, _ := Split("10.20.0.0/16")
+	sink := Route{Dst: netip.MustParsePrefix("10.20.128.0/17"), Interface: "guard0", EmptyBridge: true}
+	if err := p.CheckHost([]Route{sink}); err != nil {
+		t.Errorf("an empty bridge sinking the service range is a conflict: %v", err)
+	}
+	for _, r := range []Route{
+		{Dst: netip.MustParsePrefix("10.20.128.0/17"), Interface: "br1"},                     // a bridge with ports: real traffic
+		{Dst: netip.MustParsePrefix("10.20.0.0/17"), Interface: "guard0", EmptyBridge: true}, // a sink over the pod range
+		{Dst: netip.MustParsePrefix("10.20.0.0/16"), Interface: "guard0", EmptyBridge: true}, // wider than the service range
+	} {
+		if p.CheckHost([]Route{r}) == nil {
+			t.Errorf("%+v is not a conflict", r)
+		}
+	}
+	n := fakeNetwork{
+		routes: []Route{{Dst: netip.MustParsePrefix("10.20.0.0/24"), Interface: "mc-br0"}, {Dst: netip.MustParsePrefix("0.0.0.0/0")}},
+		ifaces: []Interface{{Name: "mc-br0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("10.20.0.1/24")}}},
+	}
+	taken, err := Taken(n, "mc-br0")
+	if err != nil || len(taken) != 1 || !isDefault(taken[0].Dst) {
+		t.Errorf("Taken without the own bridge = %v, %v", taken, err)
+	}
+}

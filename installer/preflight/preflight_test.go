@@ -136,3 +136,16 @@ func TestParsers(t *testing.T) {
 		t.Errorf("listeningPorts = %v, %v; want [2024] (8080 is an established connection)", got, err)
 	}
 }
+
+// TestResumingOwnPorts: an install being resumed may run the runtime already, on its ports.
+func TestResumingOwnPorts(t *testing.T) {
+	f := roomy
+	f.Listening = []int{6443, 10250}
+	r := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t), Resuming: true}, f)
+	if got := find(r, "port 6443"); got.Status != Pass || !strings.Contains(got.Message, "in use, by the runtime of the install being resumed") {
+		t.Errorf("port 6443 = %+v", got)
+	}
+	if len(r.Failed()) != 0 {
+		t.Errorf("failed: %+v", r.Failed())
+	}
+}

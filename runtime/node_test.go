@@ -1,0 +1,127 @@
+package runtime
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+// fakeReader is a host with the given files, and kernel parameters under "sysctl:KEY";
+// everything else is missing.
+type fakeReader map[string]string
+
+func (f fakeReader) ReadFile(path string) ([]byte, error) {
+	if v, ok := f[path]; ok {
+		return []byte(v), nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+func (f fakeReader) Exists(path string) (bool, error) { _, ok := f[path]; return ok, nil }
+func (f fakeReader) ReadDir(dir string) ([]string, error) {
+	var names []string
+	for p := range f {
+		if rest, ok := strings.CutPrefix(p, dir+"/"); ok && !strings.Contains(rest, "/") {
+			names = append(names, rest)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+func (f fakeReader) Sysctl(key string) (string, error) {
+	b, err := f.ReadFile("sysctl:" + key)
+	return string(b), err
+}
+
+var _ host.Reader = fakeReader{}
+
+func TestContainerdDropIn(t *testing.T) {
+	l := Layout{DataDir: "/data"}
+	for _, restrict := range []bool{true, false} {
+		got := string(ContainerdDropIn(l, restrict))
+		for _, want := range []string{
+			`[plugins."io.containerd.grpc.v1.cri"]`,
+			"restrict_oom_score_adj = " + map[bool]string{true: "true", false: "false"}[restrict],
+			`bin_dir = "/data/cni/bin"`,
+			`conf_dir = "/data/cni/net.d"`,
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("drop-in lacks %q:\n%s", want, got)
+			}
+		}
+	}
+}
+
+func TestCNIConfig(t *testing.T) {
+	b, err := CNIConfig(Layout{DataDir: "/data"}, netip.MustParsePrefix("10.20.0.0/17"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Plugins []struct {
+			Type, Bridge string
+			IPMasq       bool `json:"ipMasq"`
+			IPAM         struct {
+				Ranges  [][]struct{ Subnet string }
+				DataDir string `json:"dataDir"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &conf); err != nil {
+		t.Fatal(err)
+	}
+	p := conf.Plugins[0]
+	if p.Type != "bridge" || p.Bridge != BridgeName || !p.IPMasq || p.IPAM.Ranges[0][0].Subnet != "10.20.0.0/24" || p.IPAM.DataDir != "/data/cni/ipam" {
+		t.Errorf("bridge plugin = %+v", p)
+	}
+	if conf.Plugins[1].Type != "portmap" {
+		t.Errorf("second plugin = %+v", conf.Plugins[1])
+	}
+	if _, err := CNIConfig(Layout{}, netip.Prefix{}); err == nil {
+		t.Error("a config without a pod range was made")
+	}
+}
+
+func TestHasCapSysResource(t *testing.T) {
+	tests := []struct {
+		capEff string
+		want   bool
+		bad    bool
+	}{
+		{"000001ffffffffff", true, false},
+		{"000001fffeffffff", false, false}, // the sandboxes without CAP_SYS_RESOURCE (bit 24)
+		{"0000000001000000", true, false},
+		{"zz", false, true},
+	}
+	for _, tt := range tests {
+		got, err := HasCapSysResource(fakeReader{"/proc/self/status": "Name:\tx\nCapEff:\t" + tt.capEff + "\n"})
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("CapEff %s: %v, %v", tt.capEff, got, err)
+		}
+	}
+	if _, err := HasCapSysResource(fakeReader{"/proc/self/status": "Name:\tx\n"}); err == nil {
+		t.Error("no CapEff line accepted")
+	}
+}
+
+func TestFindXtables(t *testing.T) {
+	nft, legacy, err := FindXtables(fakeReader{"/sbin/xtables-nft-multi": "", "/usr/sbin/xtables-legacy-multi": ""})
+	if err != nil || nft != "/sbin/xtables-nft-multi" || legacy != "/usr/sbin/xtables-legacy-multi" {
+		t.Errorf("FindXtables = %q, %q, %v", nft, legacy, err)
+	}
+	if _, _, err := FindXtables(fakeReader{"/usr/sbin/xtables-nft-multi": ""}); err == nil || !strings.Contains(err.Error(), "install the iptables package") {
+		t.Errorf("without legacy: %v", err)
+	}
+}
+
+func TestControllerCommand(t *testing.T) {
+	got := ControllerCommand(Layout{DataDir: "/data"}).String()
+	want := "/data/k0s/bin/k0s controller --single --data-dir /data/k0s --config /data/etc/k0s.yaml --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"
+	if got != want {
+		t.Errorf("command:\n%s\nwant\n%s", got, want)
+	}
+}

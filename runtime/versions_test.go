@@ -1,0 +1,45 @@
+package runtime
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestBuildModulesMatchVersions: the modules under hack/runtime pin the same versions as
+// versions.env, the one place they are set.
+func TestBuildModulesMatchVersions(t *testing.T) {
+	k8sStaging := "v0." + strings.TrimPrefix(Versions["KUBERNETES_VERSION"], "v1.")
+	checks := []struct {
+		gomod string
+		want  []string
+	}{
+		{"../hack/runtime/k8s/go.mod", []string{"k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
+		{"../hack/runtime/k0s/go.mod", []string{"github.com/k0sproject/k0s " + Versions["K0S_VERSION"], "k8s.io/kubernetes => k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
+		{"../hack/runtime/etcd/go.mod", []string{"go.etcd.io/etcd/server/v3 " + Versions["ETCD_VERSION"]}},
+		{"../hack/runtime/coredns/go.mod", []string{"github.com/coredns/coredns " + Versions["COREDNS_VERSION"]}},
+	}
+	for _, c := range checks {
+		data, err := os.ReadFile(c.gomod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(string(data), want) {
+				t.Errorf("%s does not pin %s (versions.env)", c.gomod, want)
+			}
+		}
+		// Every staging module is re-pinned to the same patch.
+		for _, m := range regexp.MustCompile(`k8s\.io/[a-z-]+ => k8s\.io/[a-z-]+ (v0\.\d+\.\d+)`).FindAllStringSubmatch(string(data), -1) {
+			if m[1] != k8sStaging {
+				t.Errorf("%s: %s, want %s", c.gomod, m[0], k8sStaging)
+			}
+		}
+	}
+	for _, key := range []string{"K0S_VERSION", "K0S_RELEASE", "KUBERNETES_VERSION", "ETCD_VERSION", "COREDNS_VERSION", "PAUSE_VERSION", "RUNTIME_BUILD_REVISION"} {
+		if Versions[key] == "" {
+			t.Errorf("versions.env lacks %s", key)
+		}
+	}
+}
