@@ -26,7 +26,7 @@ STATICCHECK_VERSION := v0.8.0
 STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 FUZZTIME            ?= 30s
 
-.PHONY: help runtime build run test lint unit fuzz clean
+.PHONY: help runtime build run test lint unit bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-cont
 	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v /e2e)
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:'; exit $${PIPESTATUS[0]}
+
+bench: build ## time a bare k0s against install, and reset, on this host (root; installs for real)
+	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=$(FUZZTIME) ./installer/network

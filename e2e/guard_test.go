@@ -28,7 +28,7 @@ const (
 	guardTable  = "mc_test_guard"
 )
 
-func startNetGuard(t *testing.T, cidr string) *netGuard {
+func startNetGuard(t testing.TB, cidr string) *netGuard {
 	t.Helper()
 	plan, err := network.Split(cidr)
 	if err != nil {
@@ -69,7 +69,7 @@ func startNetGuard(t *testing.T, cidr string) *netGuard {
 	return g
 }
 
-func (g *netGuard) stop(t *testing.T) {
+func (g *netGuard) stop(t testing.TB) {
 	for _, c := range []host.Command{
 		{Name: "nft", Args: []string{"delete", "table", "inet", guardTable}},
 		{Name: "ip", Args: []string{"link", "delete", guardBridge}}, // takes its route with it
@@ -80,7 +80,7 @@ func (g *netGuard) stop(t *testing.T) {
 	}
 }
 
-func mustRun(t *testing.T, c host.Command) string {
+func mustRun(t testing.TB, c host.Command) string {
 	t.Helper()
 	out, err := (host.System{}).Run(context.Background(), c)
 	if err != nil {

@@ -58,7 +58,8 @@ var testNetwork = fakeNetwork{
 }
 
 var roomyHost = preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/",
-	Node: network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")}}
+	Node:  network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
+	Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
 
 // fixture is an install against a Recorder over this machine, with a data dir that does not
 // exist yet. The journal goes to the same recorder, so a second run sees the first one's journal.
@@ -379,7 +380,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 16 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 19 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }

@@ -89,8 +89,9 @@ func HasCapSysResource(r host.Reader) (bool, error) {
 // xtablesDirs are where distributions install iptables' multi-call binaries.
 var xtablesDirs = []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"}
 
-// FindXtables returns the host's xtables-nft-multi and xtables-legacy-multi. k0s links iptables
-// to one of them inside its bin dir, so both must be there; nft is the one it is told to use.
+// FindXtables returns the host's xtables-nft-multi and xtables-legacy-multi. k0s insists on
+// finding both in its bin dir, but it is told to use nft, so where the host has no legacy
+// iptables (RHEL 9 and its rebuilds) the nft binary stands in for it.
 func FindXtables(r host.Reader) (nft, legacy string, err error) {
 	for _, dir := range xtablesDirs {
 		if nft == "" {
@@ -104,8 +105,11 @@ func FindXtables(r host.Reader) (nft, legacy string, err error) {
 			}
 		}
 	}
-	if nft == "" || legacy == "" {
-		return "", "", errors.New("iptables 1.8 or later is not installed (xtables-nft-multi and xtables-legacy-multi): install the iptables package")
+	if nft == "" {
+		return "", "", errors.New("iptables with the nftables backend (xtables-nft-multi) is not installed: apt-get install iptables, or dnf install iptables-nft")
+	}
+	if legacy == "" {
+		legacy = nft
 	}
 	return nft, legacy, nil
 }

@@ -113,8 +113,12 @@ func TestFindXtables(t *testing.T) {
 	if err != nil || nft != "/sbin/xtables-nft-multi" || legacy != "/usr/sbin/xtables-legacy-multi" {
 		t.Errorf("FindXtables = %q, %q, %v", nft, legacy, err)
 	}
-	if _, _, err := FindXtables(fakeReader{"/usr/sbin/xtables-nft-multi": ""}); err == nil || !strings.Contains(err.Error(), "install the iptables package") {
-		t.Errorf("without legacy: %v", err)
+	nft, legacy, err = FindXtables(fakeReader{"/usr/sbin/xtables-nft-multi": ""})
+	if err != nil || nft != "/usr/sbin/xtables-nft-multi" || legacy != nft {
+		t.Errorf("without legacy: %q, %q, %v; want nft standing in", nft, legacy, err)
+	}
+	if _, _, err := FindXtables(fakeReader{"/usr/sbin/xtables-legacy-multi": ""}); err == nil || !strings.Contains(err.Error(), "apt-get install iptables") {
+		t.Errorf("without nft: %v", err)
 	}
 }
 

@@ -28,6 +28,18 @@ mkdir -p "$cache" "$out"
 
 log() { printf '%s runtime: %s\n' "$(date +%T)" "$*" >&2; }
 
+# The build host's inputs: a C compiler for k0s, and the Debian packages whose binaries the payload
+# and the kube-proxy image carry.
+missing=()
+for f in gcc dpkg-query ldd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc \
+	/usr/lib/cni/bridge /usr/sbin/xtables-nft-multi /usr/sbin/conntrack; do
+	if [[ $f == /* ]]; then [ -x "$f" ] || missing+=("$f"); else command -v "$f" >/dev/null || missing+=("$f"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "missing ${missing[*]}: apt-get install gcc libc6-dev containerd runc containernetworking-plugins iptables conntrack"
+	exit 1
+fi
+
 # component NAME KEY FUNCTION: prints the cache directory of NAME at KEY, running FUNCTION DIR to
 # fill it when it is not cached yet. A failed build leaves only a .tmp directory behind.
 component() {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -40,7 +41,24 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	if f.Node, err = network.SelectNode(hostNet, in.NetworkInterface); err != nil {
 		f.NodeError = err.Error()
 	}
+	f.Tools = map[string]string{}
+	for _, t := range RequiredTools {
+		f.Tools[t.Name] = findTool(t.Name)
+	}
 	return f, nil
+}
+
+// findTool looks a program up on PATH and in the sbin directories root's PATH has.
+func findTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode()&0o111 != 0 {
+			return filepath.Join(dir, name)
+		}
+	}
+	return ""
 }
 
 func memTotal(path string) (uint64, error) {

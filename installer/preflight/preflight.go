@@ -74,6 +74,16 @@ type Facts struct {
 	Taken         []network.Route
 	Node          network.Node // the node address, when it could be chosen
 	NodeError     string       // why it could not
+	// Tools the runtime and reset need on the host, found by name; empty when missing.
+	Tools map[string]string
+}
+
+// RequiredTools are host programs the runtime (k0s links iptables to xtables-nft-multi) and
+// reset (nft, ip) need, with the packages that provide them on Debian/Ubuntu and on RHEL/Rocky.
+var RequiredTools = []struct{ Name, Deb, RPM string }{
+	{"xtables-nft-multi", "iptables", "iptables-nft"},
+	{"nft", "nftables", "nftables"},
+	{"ip", "iproute2", "iproute"},
 }
 
 // Input is what is being installed.
@@ -128,7 +138,21 @@ func Evaluate(in Input, f Facts) Report {
 	)
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), nodeResult(f))
+	r.Results = append(r.Results, toolResults(f.Tools)...)
 	return r
+}
+
+func toolResults(found map[string]string) []Result {
+	var out []Result
+	for _, t := range RequiredTools {
+		r := Result{Check: "tool " + t.Name, Status: Pass, Message: found[t.Name]}
+		if found[t.Name] == "" {
+			r.Status, r.Message = Fail, "not installed"
+			r.Remedy = fmt.Sprintf("install it: apt-get install %s, or dnf install %s", t.Deb, t.RPM)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func nodeResult(f Facts) Result {

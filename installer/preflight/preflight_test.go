@@ -21,7 +21,8 @@ func plan(t *testing.T) network.Plan {
 }
 
 var roomy = Facts{CPUs: 8, MemoryBytes: 32 * gib, DiskFreeBytes: 500 * gib, DiskPath: "/var/lib",
-	Node: network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")}}
+	Node:  network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
+	Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
 
 func find(r Report, check string) Result {
 	for _, res := range r.Results {
@@ -56,6 +57,7 @@ func TestEvaluate(t *testing.T) {
 		{"no node", "control-plane", func(f *Facts) {
 			f.NodeError = `network interface "eth9" does not exist; choose one of: eth0`
 		}, "node address", Fail, `network interface "eth9" does not exist`},
+		{"missing tool", "control-plane", func(f *Facts) { f.Tools = map[string]string{"nft": "/usr/sbin/nft"} }, "tool xtables-nft-multi", Fail, "not installed"},
 		{"unknown mode", "both", nil, "mode", Fail, `unknown mode "both"`},
 	}
 	for _, tt := range tests {
@@ -81,10 +83,10 @@ func TestSummary(t *testing.T) {
 	f.CPUs = 1
 	f.Listening = []int{7000}
 	r := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, f)
-	if got := r.Summary(); got != "2 of 16 checks failed: cpu, port 7000" {
+	if got := r.Summary(); got != "2 of 19 checks failed: cpu, port 7000" {
 		t.Errorf("Summary() = %q", got)
 	}
-	if got := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, roomy).Summary(); got != "16 checks passed, 0 with warnings" {
+	if got := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, roomy).Summary(); got != "19 checks passed, 0 with warnings" {
 		t.Errorf("Summary() = %q", got)
 	}
 }

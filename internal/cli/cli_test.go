@@ -45,7 +45,8 @@ func testDeps() Deps {
 	return Deps{
 		Network: fakeNetwork{},
 		Facts: func(in preflight.Input) (preflight.Facts, error) {
-			f := preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/var/lib"}
+			f := preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/var/lib",
+				Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
 			var err error
 			if f.Taken, err = network.Taken(fakeNetwork{}); err != nil {
 				return f, err
