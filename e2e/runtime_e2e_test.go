@@ -65,12 +65,12 @@ func TestRuntime(t *testing.T) {
 				t.Errorf("node pod range %s is not in %s", node.PodCIDR, plan.PodCIDR)
 			}
 
-			journal := readFile(t, filepath.Join(dataDir, "journal.json"))
+			installed, journal := takeSnapshot(t), readFile(t, filepath.Join(dataDir, "journal.json"))
 			if r := mc(t, install...); r.code != 1 || !strings.Contains(r.stderr, "is already installed in "+dataDir) || !strings.Contains(r.stderr, "mission-control reset") {
 				t.Errorf("second install: %s", r)
 			}
-			if readFile(t, filepath.Join(dataDir, "journal.json")) != journal {
-				t.Error("the refused second install changed the journal")
+			if diff := installed.diff(takeSnapshot(t)); len(diff) > 0 || readFile(t, filepath.Join(dataDir, "journal.json")) != journal {
+				t.Errorf("the refused second install changed the host:\n%s", strings.Join(diff, "\n"))
 			}
 
 			checkWorkload(t, image, plan.PodCIDR, plan.ServiceCIDR)

@@ -92,7 +92,7 @@ func (f *fixture) env(h host.Host) Env {
 		Progress: progress.New(io.Discard, progress.Quiet),
 		Payload:  func() (*payload.Payload, error) { return f.payload, nil },
 		Self:     f.self,
-		Cluster:  PlannedCluster{Timeout: time.Minute},
+		Cluster:  fakeCluster{PlannedCluster{Timeout: time.Minute}},
 	}
 }
 
@@ -134,7 +134,7 @@ func TestInstallPlan(t *testing.T) {
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok " +
 		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
-		"wait-for-api=ok link-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
+		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
 	}
@@ -167,7 +167,7 @@ func TestInstallPlan(t *testing.T) {
 		"write-cni-config: write $DATA/cni/net.d/10-mission-control.conflist 0600",
 		"start-runtime: start $DATA/log/k0s.log ",
 		"start-runtime: write $DATA/run/supervisor.pid 0600",
-		"link-kubeconfig: symlink $DATA/kubeconfig ",
+		"write-kubeconfig: write $DATA/kubeconfig 0600",
 	}
 	if !reflect.DeepEqual(gotOps, wantOps) {
 		t.Errorf("ops:\n%s\nwant\n%s", strings.Join(gotOps, "\n"), strings.Join(wantOps, "\n"))
@@ -280,7 +280,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok " +
 		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
-		"start-runtime=ok wait-for-api=ok link-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
+		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
 	}
@@ -307,7 +307,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "link-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -470,4 +470,11 @@ func TestStatus(t *testing.T) {
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {
 		t.Errorf("journal entry = %+v", st.Steps[0])
 	}
+}
+
+// fakeCluster is a runtime that is up at once, with an admin kubeconfig.
+type fakeCluster struct{ PlannedCluster }
+
+func (fakeCluster) AdminKubeconfig(*StepContext) ([]byte, error) {
+	return []byte("apiVersion: v1\nkind: Config\n"), nil
 }

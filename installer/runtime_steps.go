@@ -26,6 +26,8 @@ type Cluster interface {
 	WaitNode(ctx context.Context, sc *StepContext) (detail string, err error)
 	// WaitSystem returns once the cluster services workloads rely on (kube-proxy, CoreDNS) are ready.
 	WaitSystem(ctx context.Context, sc *StepContext) (detail string, err error)
+	// AdminKubeconfig returns the admin kubeconfig users get, once the API is up.
+	AdminKubeconfig(sc *StepContext) ([]byte, error)
 }
 
 // runtimeSteps bring up the embedded Kubernetes. Their order is reset's order reversed: the host
@@ -33,7 +35,7 @@ type Cluster interface {
 func runtimeSteps() []Step {
 	return []Step{
 		recordHostState(), stageRuntime(), writeRuntimeConfig(), writeContainerdConfig(),
-		writeCNIConfig(), startRuntime(), waitForAPI(), linkKubeconfig(), waitForNode(), waitForSystem(),
+		writeCNIConfig(), startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode(), waitForSystem(),
 	}
 }
 
@@ -255,59 +257,56 @@ func startRuntime() Step {
 	}
 }
 
-func waitForAPI() Step {
+// waitStep is a check that waits on the cluster.
+func waitStep(name, title string, wait func(Cluster, context.Context, *StepContext) (string, error)) Step {
 	return Step{
-		Name:  "wait-for-api",
-		Title: "Wait for the Kubernetes API",
+		Name:  name,
+		Title: title,
 		Check: true,
 		Run: func(ctx context.Context, sc *StepContext) error {
-			detail, err := sc.Cluster.WaitAPI(ctx, sc)
+			detail, err := wait(sc.Cluster, ctx, sc)
 			sc.Detail("%s", detail)
 			return err
 		},
 	}
 }
 
-func linkKubeconfig() Step {
-	return Step{
-		Name:  "link-kubeconfig",
-		Title: "Publish the admin kubeconfig",
-		Run: func(ctx context.Context, sc *StepContext) error {
-			l := sc.Paths.Runtime()
-			sc.Detail("%s (use it with mission-control shell)", l.Kubeconfig())
-			return sc.Host.Symlink(ctx, l.AdminKubeconfig(), l.Kubeconfig())
-		},
-		Done: func(_ context.Context, sc *StepContext) (bool, error) {
-			return sc.Host.Exists(sc.Paths.Runtime().Kubeconfig())
-		},
-		Undo: func(ctx context.Context, sc *StepContext) error {
-			return sc.Host.RemoveAll(ctx, sc.Paths.Runtime().Kubeconfig())
-		},
-	}
+func waitForAPI() Step {
+	return waitStep("wait-for-api", "Wait for the Kubernetes API", Cluster.WaitAPI)
 }
 
 func waitForNode() Step {
-	return Step{
-		Name:  "wait-for-node",
-		Title: "Wait for the node to be Ready",
-		Check: true,
-		Run: func(ctx context.Context, sc *StepContext) error {
-			detail, err := sc.Cluster.WaitNode(ctx, sc)
-			sc.Detail("%s", detail)
-			return err
-		},
-	}
+	return waitStep("wait-for-node", "Wait for the node to be Ready", Cluster.WaitNode)
 }
 
 func waitForSystem() Step {
+	return waitStep("wait-for-system", "Wait for kube-proxy and CoreDNS", Cluster.WaitSystem)
+}
+
+// writeKubeconfig publishes the admin kubeconfig, with the API's external address (the node's)
+// rather than k0s' internal one, readable by root only.
+func writeKubeconfig() Step {
 	return Step{
-		Name:  "wait-for-system",
-		Title: "Wait for kube-proxy and CoreDNS",
-		Check: true,
+		Name:  "write-kubeconfig",
+		Title: "Write the admin kubeconfig",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			detail, err := sc.Cluster.WaitSystem(ctx, sc)
-			sc.Detail("%s", detail)
-			return err
+			kubeconfig, err := sc.Cluster.AdminKubeconfig(sc)
+			if err != nil {
+				return err
+			}
+			l := sc.Paths.Runtime()
+			sc.Detail("%s (use it with mission-control shell)", l.Kubeconfig())
+			return sc.Host.WriteFile(ctx, l.Kubeconfig(), kubeconfig, 0o600)
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			data, err := sc.Host.ReadFile(sc.Paths.Runtime().Kubeconfig())
+			if errors.Is(err, fs.ErrNotExist) {
+				return false, nil
+			}
+			return len(data) > 0, err
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			return sc.Host.RemoveAll(ctx, sc.Paths.Runtime().Kubeconfig())
 		},
 	}
 }
@@ -360,6 +359,11 @@ func (c LiveCluster) WaitSystem(ctx context.Context, sc *StepContext) (string, e
 	return fmt.Sprintf("ready after %s", time.Since(start).Round(100*time.Millisecond)), nil
 }
 
+// AdminKubeconfig implements Cluster.
+func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
+	return runtime.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address)
+}
+
 // PlannedCluster is a dry run's Cluster: nothing runs, so it only says what it would wait for.
 type PlannedCluster struct {
 	Timeout time.Duration
@@ -379,3 +383,6 @@ func (c PlannedCluster) WaitNode(context.Context, *StepContext) (string, error) 
 func (c PlannedCluster) WaitSystem(context.Context, *StepContext) (string, error) {
 	return fmt.Sprintf("would wait up to %s for kube-proxy and CoreDNS to be ready", c.Timeout), nil
 }
+
+// AdminKubeconfig implements Cluster: there is none before the runtime runs.
+func (PlannedCluster) AdminKubeconfig(*StepContext) ([]byte, error) { return nil, nil }

@@ -60,7 +60,8 @@ func (l Layout) PIDFile() string { return filepath.Join(l.RunDir(), "supervisor.
 // AdminKubeconfig is the kubeconfig k0s writes for the cluster admin.
 func (l Layout) AdminKubeconfig() string { return filepath.Join(l.K0sDataDir(), "pki", "admin.conf") }
 
-// Kubeconfig is the admin kubeconfig mission-control hands to users and `shell`.
+// Kubeconfig is the admin kubeconfig mission-control hands to users and `shell`: k0s' own, with
+// the node's address.
 func (l Layout) Kubeconfig() string { return filepath.Join(l.DataDir, "kubeconfig") }
 
 // HostStateFile records the host as it was before the runtime changed it, for reset.

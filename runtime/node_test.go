@@ -129,3 +129,32 @@ func TestControllerCommand(t *testing.T) {
 		t.Errorf("command:\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestAdminKubeconfig(t *testing.T) {
+	l := Layout{DataDir: "/data"}
+	r := fakeReader{l.AdminKubeconfig(): `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://localhost:6443", certificate-authority-data: Y2E=}
+contexts:
+- name: Default
+  context: {cluster: local, user: user}
+current-context: Default
+users:
+- name: user
+  user: {client-certificate-data: Y2VydA==, client-key-data: a2V5}
+`}
+	out, err := AdminKubeconfig(r, l, netip.MustParseAddr("192.0.2.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server: https://192.0.2.2:6443", "client-key-data: a2V5", "current-context: Default"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("kubeconfig lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := AdminKubeconfig(fakeReader{}, l, netip.MustParseAddr("192.0.2.2")); err == nil {
+		t.Error("a missing admin.conf was not reported")
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -233,4 +236,24 @@ func Inspect(ctx context.Context, h host.Host, l Layout) Health {
 		health.Healthy = health.Healthy && n.Ready
 	}
 	return health
+}
+
+// AdminKubeconfig is k0s' admin kubeconfig with the API's internal address (localhost) replaced
+// by the node's, which its serving certificate covers, so that it works from other hosts too.
+func AdminKubeconfig(r host.Reader, l Layout, node netip.Addr) ([]byte, error) {
+	data, err := r.ReadFile(l.AdminKubeconfig())
+	if err != nil {
+		return nil, fmt.Errorf("read k0s' admin kubeconfig: %w", err)
+	}
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse k0s' admin kubeconfig: %w", err)
+	}
+	for _, c := range cfg.Clusters {
+		if u, err := url.Parse(c.Server); err == nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1") {
+			u.Host = net.JoinHostPort(node.String(), u.Port())
+			c.Server = u.String()
+		}
+	}
+	return clientcmd.Write(*cfg)
 }

@@ -59,7 +59,7 @@ func TestSupervisedService(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	script := "#!/bin/sh\necho supervising \"$@\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.05; done\n"
+	script := "#!/bin/sh\ntrap 'echo stopping; exit 0' TERM\necho supervising \"$@\"\nwhile :; do sleep 0.05; done\n"
 	if err := os.WriteFile(l.Self(), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,9 @@ func TestSupervisedService(t *testing.T) {
 	}
 	if _, again, _ := s.Running(ctx); again != pid {
 		t.Errorf("a second start replaced pid %d with %d", pid, again)
+	}
+	for i := 0; i < 250 && !strings.Contains(readOrEmpty(l.LogFile()), "supervising"); i++ { // let it set its trap
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -114,4 +117,9 @@ func TestStalePIDFile(t *testing.T) {
 			t.Errorf("pid file %q: running %v (pid %d), %v", content, running, pid, err)
 		}
 	}
+}
+
+func readOrEmpty(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }

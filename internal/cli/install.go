@@ -190,6 +190,10 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 	}
 	for _, f := range files {
 		fmt.Fprintf(w, "\n--- %s (%s)\n", f.Path, f.Mode)
+		if f.Size == 0 {
+			fmt.Fprintln(w, "    (empty in a dry run: its content comes from the runtime once it runs)")
+			continue
+		}
 		if f.Content == "" {
 			fmt.Fprintf(w, "    (binary, %d bytes, sha256 %s)\n", f.Size, f.SHA256)
 			continue
