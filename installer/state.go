@@ -24,6 +24,8 @@ type State struct {
 	NetworkInterface string `json:"networkInterface"`
 	NodeAddress      string `json:"nodeAddress"`
 	LicenseID        string `json:"licenseID"`
+	// Runtime are the versions of the runtime installed, from the payload's manifest.
+	Runtime map[string]string `json:"runtime,omitempty"`
 }
 
 // stateOf is the state the install being run will record.
@@ -43,6 +45,16 @@ func stateOf(sc *StepContext) State {
 	}
 	if sc.License != nil {
 		s.LicenseID = sc.License.Spec.LicenseID
+	}
+	if sc.Payload != nil {
+		if p, err := sc.Payload(); err == nil {
+			s.Runtime = map[string]string{}
+			for _, k := range []string{"K0S_VERSION", "KUBERNETES_VERSION", "ETCD_VERSION", "COREDNS_VERSION"} {
+				if v := p.Manifest.Versions[k]; v != "" {
+					s.Runtime[strings.ToLower(strings.TrimSuffix(k, "_VERSION"))] = v
+				}
+			}
+		}
 	}
 	return s
 }

@@ -188,3 +188,11 @@ func keyIDOf(t *testing.T, pubPath string) string {
 	}
 	return license.KeyID(pub)
 }
+
+func TestShellNeedsAnInstall(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "mc")
+	r := run(t, testDeps(), "", "shell", "--data-dir", dataDir, "--", "kubectl", "get", "nodes")
+	if r.code != 1 || r.stderr != "Error: mission-control is not installed in "+dataDir+": install it first, or pass its --data-dir\n" {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
