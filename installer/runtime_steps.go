@@ -17,8 +17,8 @@ import (
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
-// Cluster waits for the runtime to serve. The real one asks the API; a dry run's only says what
-// it would wait for.
+// Cluster is the running runtime as install sees it: it waits for it to serve and hands out its
+// admin kubeconfig. The real one asks the API; a dry run's only says what it would wait for.
 type Cluster interface {
 	// WaitAPI returns once the API answers /readyz.
 	WaitAPI(ctx context.Context, sc *StepContext) (detail string, err error)
