@@ -24,9 +24,12 @@ PAYLOAD_DIR    := $(CURDIR)/runtime/payload
 TOOLS               := $(CURDIR)/.tools
 STATICCHECK_VERSION := v0.8.0
 STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+# controller-gen's version is pinned by hack/tools/go.mod.
+CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k8s.io\/controller-tools //p' hack/tools/go.mod)
+GENERATED           := charts/mission-control/crds operators/missioncontrol/api
 FUZZTIME            ?= 30s
 
-.PHONY: help runtime build run test lint unit bench fuzz clean
+.PHONY: help runtime build run test lint generate unit bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -44,11 +47,17 @@ run: build ## build, then show the install plan for the example license (changes
 
 test: lint build unit ## everything CI runs: lint, build, then unit, dry-run and end-to-end tests (as root)
 
-lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
+lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, and the generated files are current
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt -l lists:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet -tags e2e ./...
 	$(STATICCHECK) -tags e2e ./...
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+	  echo "generated files differ from the committed ones: run make generate and commit the result"; \
+	  git status --short -- $(GENERATED); exit 1; fi
+
+generate: $(CONTROLLER_GEN) ## regenerate the API's deepcopy code and the chart's CRDs from the pinned modules
+	$(GO) run ./hack/generate $(CONTROLLER_GEN)
 
 # MC_E2E=1 runs the end-to-end tests too; they need root. Under CI=true a test that cannot run
 # fails instead of skipping.
@@ -65,6 +74,11 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=$(FUZZTIME) ./installer/network
 	$(GO) test -run='^$$' -fuzz='^FuzzExplicit$$' -fuzztime=$(FUZZTIME) ./installer/network
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./installer/license
+
+$(CONTROLLER_GEN):
+	mkdir -p $(TOOLS)
+	cd hack/tools && GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen
+	mv $(TOOLS)/controller-gen $@
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS)

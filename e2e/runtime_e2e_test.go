@@ -20,9 +20,10 @@ import (
 	"github.com/datastax/mission-control/internal/testenv"
 )
 
-// TestRuntime installs the control plane for real on one range, checks the cluster, refuses a
-// second install, resets and checks that no trace is left; then does it all again on another
-// range, this time killing the first install mid-way and letting a re-run finish it.
+// TestRuntime installs a control plane for real on one range, checks the cluster and its
+// operators, refuses a second install, resets and checks that no trace is left; then does it all
+// again as a data plane on another range, this time killing the first install mid-way and
+// letting a re-run finish it, and has cass-operator act on a CassandraDatacenter.
 func TestRuntime(t *testing.T) {
 	testenv.Require(t, testenv.E2E, testenv.Root)
 	binary(t)
@@ -31,10 +32,14 @@ func TestRuntime(t *testing.T) {
 	}
 	image := helloImage(t)
 	for _, tc := range []struct {
-		cidr      string
-		interrupt bool
-	}{{"10.20.0.0/16", false}, {"10.30.0.0/16", true}} {
-		t.Run(tc.cidr, func(t *testing.T) {
+		cidr, mode string
+		// interrupt: kill the install once the journal records this step in this state.
+		interrupt [2]string
+	}{
+		{"10.20.0.0/16", "control-plane", [2]string{"start-runtime", "succeeded"}},
+		{"10.30.0.0/16", "data-plane", [2]string{"install-release", "started"}},
+	} {
+		t.Run(tc.mode+"/"+tc.cidr, func(t *testing.T) {
 			plan, err := network.Split(tc.cidr)
 			if err != nil {
 				t.Fatal(err)
@@ -47,10 +52,8 @@ func TestRuntime(t *testing.T) {
 				}
 			})
 
-			install := []string{"install", "--license", license, "--cidr", tc.cidr, "--yes"}
-			if tc.interrupt {
-				killMidway(t, install)
-			}
+			install := []string{"install", "--license", license, "--cidr", tc.cidr, "--mode", tc.mode, "--yes"}
+			killMidway(t, install, tc.interrupt[0], tc.interrupt[1])
 			r := mc(t, install...)
 			if r.code != 0 {
 				t.Fatalf("install: %s\nruntime log:\n%s", r, tail(filepath.Join(dataDir, "log", "k0s.log"), 40))
@@ -58,9 +61,10 @@ func TestRuntime(t *testing.T) {
 			t.Logf("install took %s", r.took.Round(100*time.Millisecond))
 
 			st := status(t)
-			if len(st.Runtime.Nodes) != 1 || !st.Runtime.Healthy || !st.Complete {
+			if len(st.Runtime.Nodes) != 1 || !st.Runtime.Healthy || !st.Complete || !st.Healthy {
 				t.Fatalf("status after install: %+v", st)
 			}
+			checkOperators(t, tc.mode, st)
 			if node := st.Runtime.Nodes[0]; !inRange(t, node.PodCIDR, plan.PodCIDR) {
 				t.Errorf("node pod range %s is not in %s", node.PodCIDR, plan.PodCIDR)
 			}
@@ -74,6 +78,9 @@ func TestRuntime(t *testing.T) {
 			}
 
 			checkWorkload(t, image, plan.PodCIDR, plan.ServiceCIDR)
+			if tc.mode == "data-plane" {
+				checkCassandraDatacenter(t)
+			}
 
 			r = mc(t, "reset", "--yes")
 			if r.code != 0 {
@@ -87,20 +94,22 @@ func TestRuntime(t *testing.T) {
 	}
 }
 
-// killMidway starts an install, kills it once the runtime service has started (the API is not
-// up yet, or just coming up), and checks that status reports the install unfinished.
-func killMidway(t *testing.T, install []string) {
+// killMidway starts an install, kills it as soon as the journal records the step in the state
+// (e.g. the runtime service started, or the Helm release being installed), and checks that status
+// reports the install unfinished.
+func killMidway(t *testing.T, install []string, step, state string) {
 	t.Helper()
 	cmd := startMC(t, install...)
 	deadline := time.Now().Add(5 * time.Minute)
-	for !strings.Contains(readFileOrEmpty(filepath.Join(dataDir, "journal.json")), `"step": "start-runtime",
-    "state": "succeeded"`) {
+	for !strings.Contains(readFileOrEmpty(filepath.Join(dataDir, "journal.json")), `"step": "`+step+`",
+    "state": "`+state+`"`) {
 		if time.Now().After(deadline) {
 			kill(t, cmd)
-			t.Fatal("the install did not start the runtime within 5 minutes")
+			t.Fatalf("the install did not reach %s %s within 5 minutes", step, state)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("killed the install at %s %s", step, state)
 	kill(t, cmd)
 	if r := mc(t, "status"); r.code != 3 || !strings.Contains(r.stdout, "INCOMPLETE") {
 		t.Errorf("status of the interrupted install: %s", r)
@@ -108,8 +117,13 @@ func killMidway(t *testing.T, install []string) {
 }
 
 type statusReport struct {
-	Complete bool `json:"complete"`
-	Runtime  struct {
+	Complete   bool `json:"complete"`
+	Healthy    bool `json:"healthy"`
+	Components []struct {
+		Name      string `json:"name"`
+		Available bool   `json:"available"`
+	} `json:"components"`
+	Runtime struct {
 		Healthy bool `json:"healthy"`
 		Nodes   []struct {
 			Name    string `json:"name"`
@@ -271,4 +285,87 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return fmt.Sprint(strings.Join(lines, "\n"))
+}
+
+// checkOperators: the mode's operators are Available, its CRDs Established, k8ssandra-operator
+// knows whether it is the control plane, and database pods' internode ports are restricted.
+func checkOperators(t *testing.T, mode string, st statusReport) {
+	t.Helper()
+	want := map[string]bool{"cass-operator": true, "k8ssandra-operator": true, "mission-control-operator": mode == "control-plane"}
+	for name, expected := range want {
+		found := false
+		for _, c := range st.Components {
+			if c.Name == name {
+				found = true
+				if !c.Available {
+					t.Errorf("%s is not Available", name)
+				}
+			}
+		}
+		if found != expected {
+			t.Errorf("%s runs: %v, want %v (components %+v)", name, found, expected, st.Components)
+		}
+	}
+	crds := kubectl(t, "", "get", "crd", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type==\"Established\")].status}{\"\\n\"}{end}")
+	for _, name := range []string{"missioncontrolclusters.missioncontrol.datastax.com", "k8ssandraclusters.k8ssandra.io",
+		"clientconfigs.config.k8ssandra.io", "cassandradatacenters.cassandra.datastax.com"} {
+		if !strings.Contains(crds, name+" True") {
+			t.Errorf("CRD %s is not Established:\n%s", name, crds)
+		}
+	}
+	controlPlane := kubectl(t, "", "-n", "mission-control", "get", "deployment", "k8ssandra-operator", "-o",
+		`jsonpath={.spec.template.spec.containers[0].env[?(@.name=="K8SSANDRA_CONTROL_PLANE")].value}`)
+	if wantCP := fmt.Sprint(mode == "control-plane"); controlPlane != wantCP {
+		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q, want %q", controlPlane, wantCP)
+	}
+	ports := kubectl(t, "", "-n", "mission-control", "get", "networkpolicy", "cassandra-internode", "-o", "jsonpath={.spec.ingress[0].ports[*].port}")
+	if ports != "7000 7001" {
+		t.Errorf("the internode NetworkPolicy admits ports %q", ports)
+	}
+}
+
+const datacenter = `apiVersion: v1
+kind: Namespace
+metadata: {name: db}
+---
+apiVersion: cassandra.datastax.com/v1beta1
+kind: CassandraDatacenter
+metadata: {name: dc1, namespace: db}
+spec:
+  clusterName: cl1
+  serverType: cassandra
+  serverVersion: "4.1.5"
+  size: 3
+  storageConfig:
+    cassandraDataVolumeClaimSpec:
+      storageClassName: standard
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+`
+
+// checkCassandraDatacenter: cass-operator creates the StatefulSet a CassandraDatacenter asks for,
+// and its webhook refuses an invalid one. The Cassandra image cannot be obtained here (no
+// registry), so the test asserts on the objects the operator creates, not on running Cassandra.
+func checkCassandraDatacenter(t *testing.T) {
+	t.Helper()
+	kubectl(t, datacenter, "apply", "-f", "-")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, _ := exec.Command(binary(t), "shell", "--", "kubectl", "-n", "db", "get", "statefulset", "cl1-dc1-default-sts", "-o", "jsonpath={.spec.replicas}").CombinedOutput()
+		if string(out) == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cass-operator made no StatefulSet of 3 replicas for the CassandraDatacenter: %s\ncass-operator log:\n%s", out,
+				kubectl(t, "", "-n", "mission-control", "logs", "deployment/cass-operator", "--tail=20"))
+		}
+		time.Sleep(time.Second)
+	}
+	invalid := strings.Replace(datacenter, "name: dc1", "name: dc2", 1) + "  dseWorkloads: {analyticsEnabled: true}\n"
+	cmd := exec.Command(binary(t), "shell", "--", "kubectl", "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(invalid)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `admission webhook "vcassandradatacenter.kb.io" denied the request`) {
+		t.Errorf("an invalid CassandraDatacenter was not refused by the webhook: %v\n%s", err, out)
+	}
 }

@@ -134,7 +134,8 @@ func TestInstallPlan(t *testing.T) {
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok " +
 		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
-		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
+		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
+		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
 	}
@@ -168,6 +169,11 @@ func TestInstallPlan(t *testing.T) {
 		"start-runtime: start $DATA/log/k0s.log ",
 		"start-runtime: write $DATA/run/supervisor.pid 0600",
 		"write-kubeconfig: write $DATA/kubeconfig 0600",
+		"issue-webhook-certificates: mkdir $DATA/pki/webhook 0700",
+		"issue-webhook-certificates: write $DATA/pki/webhook/ca.key 0600",
+		"issue-webhook-certificates: write $DATA/pki/webhook/ca.crt 0644",
+		"issue-webhook-certificates: write $DATA/pki/webhook/tls.key 0600",
+		"issue-webhook-certificates: write $DATA/pki/webhook/tls.crt 0644",
 	}
 	if !reflect.DeepEqual(gotOps, wantOps) {
 		t.Errorf("ops:\n%s\nwant\n%s", strings.Join(gotOps, "\n"), strings.Join(wantOps, "\n"))
@@ -222,7 +228,7 @@ func TestStepsConfirmTheirEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range Plan(f.cfg) {
-		if s.Check || s.Name == "start-runtime" {
+		if s.Check || s.InCluster || s.Name == "start-runtime" {
 			continue
 		}
 		if s.Done == nil {
@@ -280,7 +286,8 @@ func TestResumeAfterFailure(t *testing.T) {
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok " +
 		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
-		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok"
+		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
+		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
 	}
@@ -307,7 +314,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -464,7 +471,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = ReadStatus(f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 9 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 12 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

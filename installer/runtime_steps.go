@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/runtime"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -28,6 +30,14 @@ type Cluster interface {
 	WaitSystem(ctx context.Context, sc *StepContext) (detail string, err error)
 	// AdminKubeconfig returns the admin kubeconfig users get, once the API is up.
 	AdminKubeconfig(sc *StepContext) ([]byte, error)
+	// ApplyCRDs applies the chart's CRDs and waits for them to be Established.
+	ApplyCRDs(ctx context.Context, sc *StepContext) (detail string, err error)
+	// InstallRelease installs or upgrades the platform's release with the values.
+	InstallRelease(ctx context.Context, sc *StepContext, v charts.Values) (detail string, err error)
+	// ReleaseDeployed reports whether the release is deployed with exactly these values.
+	ReleaseDeployed(sc *StepContext, v charts.Values) (bool, error)
+	// WaitOperators returns once the mode's operators are Available.
+	WaitOperators(ctx context.Context, sc *StepContext) (detail string, err error)
 }
 
 // runtimeSteps bring up the embedded Kubernetes. Their order is reset's order reversed: the host
@@ -364,6 +374,62 @@ func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
 	return runtime.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address)
 }
 
+func (c LiveCluster) charts(sc *StepContext) charts.Client {
+	return charts.Client{Kubeconfig: sc.Paths.Runtime().AdminKubeconfig(), Log: func(format string, args ...any) {
+		sc.Log.Debug(fmt.Sprintf(format, args...), "component", "helm")
+	}}
+}
+
+// ApplyCRDs implements Cluster.
+func (c LiveCluster) ApplyCRDs(ctx context.Context, sc *StepContext) (string, error) {
+	names, err := c.charts(sc).ApplyCRDs(ctx, c.Timeout)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d CRDs Established", len(names)), nil
+}
+
+// InstallRelease implements Cluster.
+func (c LiveCluster) InstallRelease(ctx context.Context, sc *StepContext, v charts.Values) (string, error) {
+	ch, err := charts.Load(sc.Version)
+	if err != nil {
+		return "", err
+	}
+	rel, err := c.charts(sc).Install(ctx, sc.Config.ReleaseName, ch, v)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("release %s revision %d in namespace %s", rel.Name, rel.Version, charts.Namespace), nil
+}
+
+// ReleaseDeployed implements Cluster.
+func (c LiveCluster) ReleaseDeployed(sc *StepContext, v charts.Values) (bool, error) {
+	ch, err := charts.Load(sc.Version)
+	if err != nil {
+		return false, err
+	}
+	return c.charts(sc).Deployed(sc.Config.ReleaseName, ch, v)
+}
+
+// WaitOperators implements Cluster.
+func (c LiveCluster) WaitOperators(ctx context.Context, sc *StepContext) (string, error) {
+	client, err := c.waiter(sc).Client()
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	comps, err := charts.WaitAvailable(ctx, client, sc.Config.ReleaseName, charts.ExpectedComponents(sc.Config.Mode), c.Timeout,
+		func(s string) { sc.Update("%s", s) })
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(comps))
+	for i, comp := range comps {
+		names[i] = comp.Name
+	}
+	return fmt.Sprintf("%s Available after %s", strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond)), nil
+}
+
 // PlannedCluster is a dry run's Cluster: nothing runs, so it only says what it would wait for.
 type PlannedCluster struct {
 	Timeout time.Duration
@@ -386,3 +452,34 @@ func (c PlannedCluster) WaitSystem(context.Context, *StepContext) (string, error
 
 // AdminKubeconfig implements Cluster: there is none before the runtime runs.
 func (PlannedCluster) AdminKubeconfig(*StepContext) ([]byte, error) { return nil, nil }
+
+// ApplyCRDs implements Cluster.
+func (PlannedCluster) ApplyCRDs(context.Context, *StepContext) (string, error) {
+	crds, err := charts.CRDs()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("would apply %d CRDs: %s", len(crds), strings.Join(charts.Summary(crds), ", ")), nil
+}
+
+// InstallRelease implements Cluster: it renders the chart as the install would.
+func (PlannedCluster) InstallRelease(_ context.Context, sc *StepContext, v charts.Values) (string, error) {
+	ch, err := charts.Load(sc.Version)
+	if err != nil {
+		return "", err
+	}
+	objs, err := charts.Render(ch, sc.Config.ReleaseName, v)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("would install release %s (chart %s %s) in namespace %s: %s", sc.Config.ReleaseName, ch.Metadata.Name,
+		ch.Metadata.Version, charts.Namespace, strings.Join(charts.Summary(objs), ", ")), nil
+}
+
+// ReleaseDeployed implements Cluster: nothing is deployed in a dry run.
+func (PlannedCluster) ReleaseDeployed(*StepContext, charts.Values) (bool, error) { return false, nil }
+
+// WaitOperators implements Cluster.
+func (c PlannedCluster) WaitOperators(_ context.Context, sc *StepContext) (string, error) {
+	return fmt.Sprintf("would wait up to %s for %s to be Available", c.Timeout, strings.Join(charts.ExpectedComponents(sc.Config.Mode), ", ")), nil
+}

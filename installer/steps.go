@@ -23,7 +23,8 @@ func Plan(cfg Config) []Step {
 		steps = append(steps, airgapBundle())
 	}
 	steps = append(steps, prepareDataDir(), writeInstallState())
-	return append(steps, runtimeSteps()...)
+	steps = append(steps, runtimeSteps()...)
+	return append(steps, platformSteps()...)
 }
 
 func verifyLicense() Step {

@@ -1,6 +1,7 @@
-// Command imagebuild packs files into a single-layer container image tarball (docker-archive, which
-// containerd imports), reproducibly: same inputs, same bytes. The runtime build uses it for the
-// pause, kube-proxy and CoreDNS images; there is no registry and no Docker here.
+// Command imagebuild packs files into a single-layer container image tarball, reproducibly: same
+// inputs, same bytes. The tarball is an OCI image layout (or, with -format docker, a
+// docker-archive); containerd imports both. The runtime build uses it for every image of the
+// payload; there is no registry and no Docker here.
 //
 //	imagebuild -name localhost/mission-control/pause:3.10 -out pause.tar \
 //	  -entrypoint /pause -label org.opencontainers.image.source=... /pause=bin/pause
@@ -14,8 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -23,8 +26,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 type list []string
@@ -36,23 +41,24 @@ func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 var epoch = time.Unix(0, 0).UTC()
 
 func main() {
-	var ref, out, user, workdir string
+	var ref, out, user, workdir, format string
 	var entrypoint, labels, env list
 	flag.StringVar(&ref, "name", "", "image reference, e.g. localhost/mission-control/pause:3.10")
 	flag.StringVar(&out, "out", "", "tarball to write")
 	flag.StringVar(&user, "user", "", "user to run as, e.g. 65532")
 	flag.StringVar(&workdir, "workdir", "/", "working directory")
+	flag.StringVar(&format, "format", "oci", "tarball format: oci (an OCI image layout) or docker (docker-archive)")
 	flag.Var(&entrypoint, "entrypoint", "entrypoint word (repeat for several)")
 	flag.Var(&labels, "label", "KEY=VALUE image label (repeat)")
 	flag.Var(&env, "env", "KEY=VALUE environment variable (repeat)")
 	flag.Parse()
-	if err := build(ref, out, user, workdir, entrypoint, labels, env, flag.Args()); err != nil {
+	if err := build(ref, out, user, workdir, format, entrypoint, labels, env, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
 }
 
-func build(ref, out, user, workdir string, entrypoint, labels, env, specs []string) error {
+func build(ref, out, user, workdir, format string, entrypoint, labels, env, specs []string) error {
 	if ref == "" || out == "" || len(specs) == 0 {
 		return fmt.Errorf("-name, -out and at least one DEST=SRC are required")
 	}
@@ -64,11 +70,15 @@ func build(ref, out, user, workdir string, entrypoint, labels, env, specs []stri
 	if err != nil {
 		return err
 	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
+	base, layerType := empty.Image, types.DockerLayer
+	if format == "oci" {
+		base, layerType = mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1), types.OCILayer
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil }, tarball.WithMediaType(layerType))
 	if err != nil {
 		return fmt.Errorf("layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, l)
+	img, err := mutate.AppendLayers(base, l)
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,68 @@ func build(ref, out, user, workdir string, entrypoint, labels, env, specs []stri
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}
-	return tarball.WriteToFile(out, tag, img)
+	switch format {
+	case "docker":
+		return tarball.WriteToFile(out, tag, img)
+	case "oci":
+		return writeOCI(out, tag, img)
+	}
+	return fmt.Errorf("-format %q: use oci or docker", format)
+}
+
+// writeOCI writes an OCI image layout as a tarball, the image named by the annotations containerd
+// (io.containerd.image.name) and other tools (org.opencontainers.image.ref.name) read.
+func writeOCI(out string, tag name.Tag, img v1.Image) error {
+	dir, err := os.MkdirTemp("", "oci-layout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	err = p.AppendImage(img, layout.WithAnnotations(map[string]string{
+		"io.containerd.image.name":          tag.Name(),
+		"org.opencontainers.image.ref.name": tag.TagStr(),
+	}))
+	if err != nil {
+		return err
+	}
+	var files []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // layer builds the layer tarball: parent directories first, entries sorted, fixed times and owners.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/datastax/mission-control/runtime"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -17,14 +18,23 @@ func main() {
 	out := flag.String("out", "", "payload file to write")
 	manifestPath := flag.String("manifest", "", "manifest file to write")
 	source := flag.String("source", "source", "how the runtime was obtained: source or release")
+	images := map[string]string{}
+	flag.Func("image", "NAME=REF: a component's image in the payload (repeat)", func(s string) error {
+		name, ref, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("%q is not NAME=REF", s)
+		}
+		images[name] = ref
+		return nil
+	})
 	flag.Parse()
-	if err := run(*dir, *out, *manifestPath, *source); err != nil {
+	if err := run(*dir, *out, *manifestPath, *source, images); err != nil {
 		fmt.Fprintln(os.Stderr, "payload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, out, manifestPath, source string) error {
+func run(dir, out, manifestPath, source string, images map[string]string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -34,6 +44,7 @@ func run(dir, out, manifestPath, source string) error {
 	if err != nil {
 		return err
 	}
+	m.Images = images
 	if err := f.Close(); err != nil {
 		return err
 	}

@@ -126,10 +126,12 @@ files_with_libs() {
 	done | sort -u
 }
 
+imagebuild="$cache/imagebuild-$rev"
+(cd "$repo" && CGO_ENABLED=0 go build -o "$imagebuild" ./hack/imagebuild)
+src_label="org.opencontainers.image.source=https://github.com/datastax/mission-control"
+
 build_images() {
-	local dir=$1 imagebuild="$1/.imagebuild"
-	local src="org.opencontainers.image.source=https://github.com/datastax/mission-control"
-	(cd "$repo" && CGO_ENABLED=0 go build -o "$imagebuild" ./hack/imagebuild)
+	local dir=$1 src=$src_label
 	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/.pause" ./hack/runtime/pause)
 	"$imagebuild" -name "localhost/mission-control/pause:$PAUSE_VERSION" -out "$dir/pause.tar" \
 		-entrypoint /pause -label "$src" -label "org.opencontainers.image.version=$PAUSE_VERSION" "/pause=$dir/.pause"
@@ -146,7 +148,37 @@ build_images() {
 	"$imagebuild" -name "localhost/mission-control/kube-proxy:$KUBERNETES_VERSION" -out "$dir/kube-proxy.tar" \
 		-entrypoint /usr/local/bin/kube-proxy -label "$src" -label "org.opencontainers.image.version=$KUBERNETES_VERSION" \
 		"/usr/local/bin/kube-proxy=$k8s_dir/kube-proxy" "${entries[@]}"
-	rm -f "$imagebuild" "$dir/.pause"
+	rm -f "$dir/.pause"
+}
+
+# nonroot_files are what an operator image carries besides its binary: CA certificates and a
+# passwd entry for the user it runs as.
+nonroot_files() {
+	local dir=$1
+	printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$dir/.passwd"
+	printf 'root:x:0:\nnonroot:x:65532:\n' >"$dir/.group"
+	echo "/etc/ssl/certs/ca-certificates.crt=/etc/ssl/certs/ca-certificates.crt" "/etc/passwd=$dir/.passwd" "/etc/group=$dir/.group"
+}
+
+# operator_image NAME TAG BINARY OUT: a non-root image running BINARY as /manager.
+operator_image() {
+	local files
+	read -ra files <<<"$(nonroot_files "$(dirname "$4")")"
+	"$imagebuild" -name "localhost/mission-control/$1:$2" -out "$4" -entrypoint /manager -user 65532:65532 \
+		-label "$src_label" -label "org.opencontainers.image.title=$1" -label "org.opencontainers.image.version=$2" \
+		"/manager=$3" "${files[@]}"
+	rm -f "$(dirname "$4")/.passwd" "$(dirname "$4")/.group"
+}
+
+# The upstream operators, built from their modules at the versions versions.env pins.
+build_operators() {
+	local dir=$1
+	(cd "$repo/hack/operators/cass" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/.cass-operator" github.com/k8ssandra/cass-operator/cmd)
+	(cd "$repo/hack/operators/k8ssandra" && CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X main.version=$K8SSANDRA_OPERATOR_VERSION" -o "$dir/.k8ssandra-operator" github.com/k8ssandra/k8ssandra-operator)
+	operator_image cass-operator "$CASS_OPERATOR_VERSION" "$dir/.cass-operator" "$dir/cass-operator.tar"
+	operator_image k8ssandra-operator "$K8SSANDRA_OPERATOR_VERSION" "$dir/.k8ssandra-operator" "$dir/k8ssandra-operator.tar"
+	rm -f "$dir/.cass-operator" "$dir/.k8ssandra-operator"
 }
 
 case "$source_kind" in
@@ -169,6 +201,15 @@ node_key="containerd-$(debian_version containerd)-runc-$(debian_version runc)-cn
 node_dir=$(component node "${node_key//[^A-Za-z0-9._-]/_}-$rev" copy_node_binaries)
 images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSION-iptables-$(debian_version iptables)"
 images_dir=$(component images "${images_key//[^A-Za-z0-9._-]/_}-$rev" build_images)
+operators_dir=$(component operators "cass-$CASS_OPERATOR_VERSION-k8ssandra-$K8SSANDRA_OPERATOR_VERSION-$rev" build_operators)
+
+# mission-control-operator is this repository's code: built every time, tagged by its content.
+mco_dir=$(mktemp -d)
+trap 'rm -rf "$mco_dir"' EXIT
+(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mco_dir/.manager" ./cmd/mission-control-operator)
+mco_tag="sha-$(sha256sum "$mco_dir/.manager" | cut -c1-12)"
+operator_image mission-control-operator "$mco_tag" "$mco_dir/.manager" "$mco_dir/mission-control-operator.tar"
+log "mission-control-operator: built $mco_tag"
 
 # The payload: the cached components packed reproducibly with a manifest, cached in turn.
 pack_payload() {
@@ -181,11 +222,14 @@ pack_payload() {
 		for b in "$node_dir"/bin/*; do ln -s "$b" "$stage/bin/"; done
 	fi
 	for b in "$node_dir"/cni/*; do ln -s "$b" "$stage/cni/"; done
-	for i in "$images_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
-	(cd "$repo" && go run ./hack/payload -dir "$stage" -out "$1/payload.tar.zst" -manifest "$1/payload.json" -source "$source_kind")
+	for i in "$images_dir"/*.tar "$operators_dir"/*.tar "$mco_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
+	(cd "$repo" && go run ./hack/payload -dir "$stage" -out "$1/payload.tar.zst" -manifest "$1/payload.json" -source "$source_kind" \
+		-image "cass-operator=localhost/mission-control/cass-operator:$CASS_OPERATOR_VERSION" \
+		-image "k8ssandra-operator=localhost/mission-control/k8ssandra-operator:$K8SSANDRA_OPERATOR_VERSION" \
+		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $mco_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +26,8 @@ type Op struct {
 	Size    int    `json:"size,omitempty"`
 	SHA256  string `json:"sha256,omitempty"`
 	Content string `json:"content,omitempty"` // text files only; binary ones are known by size and digest
+	// Redacted: the content holds a private key and is not recorded.
+	Redacted bool `json:"redacted,omitempty"`
 	Command string `json:"command,omitempty"`
 	Value   string `json:"value,omitempty"` // sysctl value, or mount source, type and options
 }
@@ -243,7 +246,10 @@ func (r *Recorder) WriteFile(ctx context.Context, path string, data []byte, perm
 	r.nodes[p] = node{kind: file, data: slices.Clone(data)}
 	sum := sha256.Sum256(data)
 	op := Op{Kind: "write", Path: p, Mode: mode(perm), Size: len(data), SHA256: hex.EncodeToString(sum[:])}
-	if utf8.Valid(data) && !strings.ContainsRune(string(data), 0) {
+	switch {
+	case bytes.Contains(data, []byte("PRIVATE KEY")):
+		op.Redacted = true // plans and logs must not carry keys
+	case utf8.Valid(data) && !bytes.ContainsRune(data, 0):
 		op.Content = string(data)
 	}
 	r.record(ctx, op)

@@ -181,6 +181,9 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 				files = append(files, op)
 			}
 		}
+		if !s.Check && len(s.Changes) == 0 && s.Detail != "" { // a change inside the cluster
+			fmt.Fprintf(w, "       %s\n", s.Detail)
+		}
 	}
 	if warned := (preflight.Report{Results: p.Preflights}).Warned(); len(warned) > 0 {
 		fmt.Fprintln(w, "\nPreflight warnings:")
@@ -190,8 +193,12 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 	}
 	for _, f := range files {
 		fmt.Fprintf(w, "\n--- %s (%s)\n", f.Path, f.Mode)
-		if f.Size == 0 {
+		switch {
+		case f.Size == 0:
 			fmt.Fprintln(w, "    (empty in a dry run: its content comes from the runtime once it runs)")
+			continue
+		case f.Redacted:
+			fmt.Fprintln(w, "    (a private key: not shown)")
 			continue
 		}
 		if f.Content == "" {

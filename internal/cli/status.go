@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/runtime"
@@ -21,7 +24,34 @@ const (
 // statusReport is what status prints.
 type statusReport struct {
 	installer.Status
-	Runtime *runtime.Health `json:"runtime,omitempty"`
+	Runtime    *runtime.Health    `json:"runtime,omitempty"`
+	Components []charts.Component `json:"components,omitempty"`
+	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
+	Healthy bool `json:"healthy"`
+}
+
+// inspectInstall reads the runtime and the platform's operators.
+func inspectInstall(ctx context.Context, report *statusReport, dataDir string) {
+	health := runtime.Inspect(ctx, host.System{}, runtime.Layout{DataDir: dataDir})
+	report.Runtime = &health
+	report.Healthy = report.Complete && health.Healthy
+	if !health.APIReady || report.State == nil {
+		return
+	}
+	client, err := runtime.Waiter{Layout: runtime.Layout{DataDir: dataDir}, Reader: host.System{}}.Client()
+	if err == nil {
+		report.Components, err = charts.Components(ctx, client, report.State.ReleaseName)
+	}
+	if err != nil {
+		health.APIProblem, report.Healthy = err.Error(), false
+		return
+	}
+	for _, want := range charts.ExpectedComponents(report.State.Mode) {
+		i := slices.IndexFunc(report.Components, func(c charts.Component) bool { return c.Name == want })
+		if i < 0 || !report.Components[i].Available {
+			report.Healthy = false
+		}
+	}
 }
 
 func newStatusCmd(streams Streams) *cobra.Command {
@@ -33,7 +63,7 @@ func newStatusCmd(streams Streams) *cobra.Command {
 		Long: `Show the install recorded in the data dir: mode, network ranges, node address, license, and the
 progress of every install step, and the runtime: its service, the API and the node. Exits 0 when
 the install is complete and healthy, 3 when there is no install or it did not finish, and 4 when
-the runtime is not running or not Ready.`,
+the runtime is not running or not Ready, or an operator is not Available.`,
 		Example: `  mission-control status
   mission-control status --data-dir /data/mission-control -o json`,
 		Args: cobra.NoArgs,
@@ -44,8 +74,7 @@ the runtime is not running or not Ready.`,
 			}
 			report := statusReport{Status: st}
 			if st.Installed {
-				health := runtime.Inspect(c.Context(), host.System{}, runtime.Layout{DataDir: dataDir})
-				report.Runtime = &health
+				inspectInstall(c.Context(), &report, dataDir)
 			}
 			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeStatus(w, report) }); err != nil {
 				return err
@@ -53,7 +82,7 @@ the runtime is not running or not Ready.`,
 			switch {
 			case !st.Complete:
 				return exitError{code: statusNotInstalled}
-			case !report.Runtime.Healthy:
+			case !report.Healthy:
 				return exitError{code: statusUnhealthy}
 			}
 			return nil
@@ -97,6 +126,16 @@ func writeStatus(w io.Writer, report statusReport) error {
 				ready = "NOT READY: " + n.Message
 			}
 			fmt.Fprintf(w, "  node:      %s %s, %s, %s, %s, pods %s\n", n.Name, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
+		}
+	}
+	if len(report.Components) > 0 {
+		fmt.Fprintln(w, "Operators:")
+		for _, c := range report.Components {
+			state := "Available"
+			if !c.Available {
+				state = "NOT AVAILABLE: " + c.Problem
+			}
+			fmt.Fprintf(w, "  %-26s %-5s %s  %s\n", c.Name, c.Ready, state, c.Image)
 		}
 	}
 	fmt.Fprintln(w, "Steps:")

@@ -33,7 +33,10 @@ type File struct {
 type Manifest struct {
 	Source   string            `json:"source"` // "source" (built here) or "release" (k0s release)
 	Versions map[string]string `json:"versions"`
-	Files    []File            `json:"files"`
+	// Images are the platform components' image references, e.g. "cass-operator" ->
+	// "localhost/mission-control/cass-operator:v1.30.0".
+	Images map[string]string `json:"images,omitempty"`
+	Files  []File            `json:"files"`
 }
 
 // Size is the payload's uncompressed size.

@@ -26,6 +26,13 @@ var Files = map[string]string{
 	"images/coredns.tar": "fake coredns image\n",
 }
 
+// Images are the fake payload's component images.
+var Images = map[string]string{
+	"cass-operator":            "localhost/mission-control/cass-operator:v0-test",
+	"k8ssandra-operator":       "localhost/mission-control/k8ssandra-operator:v0-test",
+	"mission-control-operator": "localhost/mission-control/mission-control-operator:sha-test",
+}
+
 // New packs Files into a payload.
 func New(t testing.TB) *payload.Payload {
 	t.Helper()
@@ -60,5 +67,6 @@ func Build() (*payload.Payload, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.Images = Images
 	return payload.NewFromManifest(packed.Bytes(), m), nil
 }

@@ -1,0 +1,161 @@
+// Package charts embeds mission-control's Helm chart (charts/mission-control) and installs it with
+// the Helm SDK: the CRDs by server-side apply, then one release with the operators of the mode.
+package charts
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/datastax/mission-control/runtime"
+)
+
+// Namespace is where the operators run and the release lives.
+const Namespace = "mission-control"
+
+//go:embed all:mission-control
+var files embed.FS
+
+// Images are the operator images, imported into the runtime from the payload.
+type Images struct {
+	CassOperator           string
+	K8ssandraOperator      string
+	MissionControlOperator string
+}
+
+// WebhookTLS is the webhooks' serving certificate and the CA bundle the API server checks it with,
+// all PEM.
+type WebhookTLS struct {
+	CABundle, Cert, Key []byte
+}
+
+// Values are what install decides for the chart.
+type Values struct {
+	Mode    string // control-plane or data-plane
+	Images  Images
+	Webhook WebhookTLS
+}
+
+func (v Values) helm() map[string]any {
+	return map[string]any{
+		"mode": v.Mode,
+		"images": map[string]any{
+			"cassOperator":           v.Images.CassOperator,
+			"k8ssandraOperator":      v.Images.K8ssandraOperator,
+			"missionControlOperator": v.Images.MissionControlOperator,
+		},
+		"webhook": map[string]any{
+			"caBundle": string(v.Webhook.CABundle),
+			"tlsCert":  string(v.Webhook.Cert),
+			"tlsKey":   string(v.Webhook.Key),
+		},
+	}
+}
+
+// WebhookServices are the Services the webhooks are called through: the serving certificate
+// names each of them.
+var WebhookServices = []string{"cass-operator-webhook", "k8ssandra-operator-webhook", "mission-control-operator-webhook"}
+
+// Load returns the embedded chart with its appVersion set to the mission-control version.
+func Load(appVersion string) (*chart.Chart, error) {
+	var bf []*loader.BufferedFile
+	err := fs.WalkDir(files, "mission-control", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		bf = append(bf, &loader.BufferedFile{Name: strings.TrimPrefix(p, "mission-control/"), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the embedded chart: %w", err)
+	}
+	ch, err := loader.LoadFiles(bf)
+	if err != nil {
+		return nil, fmt.Errorf("load the embedded chart: %w", err)
+	}
+	ch.Metadata.AppVersion = appVersion
+	return ch, nil
+}
+
+// CRDs returns the chart's CRDs, in file order.
+func CRDs() ([]*unstructured.Unstructured, error) {
+	entries, err := fs.ReadDir(files, "mission-control/crds")
+	if err != nil {
+		return nil, fmt.Errorf("read the embedded CRDs: %w", err)
+	}
+	var crds []*unstructured.Unstructured
+	for _, e := range entries {
+		data, err := files.ReadFile(path.Join("mission-control/crds", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		objs, err := decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("crds/%s: %w", e.Name(), err)
+		}
+		crds = append(crds, objs...)
+	}
+	return crds, nil
+}
+
+// Render renders the chart as Helm would install it, without a cluster: the release's objects.
+func Render(ch *chart.Chart, release string, v Values) ([]*unstructured.Unstructured, error) {
+	install := action.NewInstall(&action.Configuration{})
+	install.ClientOnly, install.DryRun, install.SkipCRDs = true, true, true
+	install.ReleaseName, install.Namespace = release, Namespace
+	kv, err := chartutil.ParseKubeVersion(runtime.KubernetesVersion)
+	if err != nil {
+		return nil, err
+	}
+	install.KubeVersion = kv
+	rel, err := install.Run(ch, v.helm())
+	if err != nil {
+		return nil, fmt.Errorf("render the chart: %w", err)
+	}
+	return decode([]byte(rel.Manifest))
+}
+
+// decode splits a multi-document YAML stream into objects, skipping empty documents.
+func decode(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, err
+		}
+		if len(obj) > 0 {
+			objs = append(objs, &unstructured.Unstructured{Object: obj})
+		}
+	}
+}
+
+// Summary names objects as Kind/name, sorted.
+func Summary(objs []*unstructured.Unstructured) []string {
+	names := make([]string, len(objs))
+	for i, o := range objs {
+		names[i] = o.GetKind() + "/" + o.GetName()
+	}
+	slices.Sort(names)
+	return names
+}

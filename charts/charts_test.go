@@ -1,0 +1,233 @@
+package charts
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+var testValues = Values{
+	Images: Images{
+		CassOperator:           "localhost/mission-control/cass-operator:v1",
+		K8ssandraOperator:      "localhost/mission-control/k8ssandra-operator:v2",
+		MissionControlOperator: "localhost/mission-control/mission-control-operator:sha-3",
+	},
+	Webhook: WebhookTLS{CABundle: []byte("-----CA-----"), Cert: []byte("-----CERT-----"), Key: []byte("-----KEY-----")},
+}
+
+func render(t *testing.T, mode string) []*unstructured.Unstructured {
+	t.Helper()
+	ch, err := Load("v9.9.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := testValues
+	v.Mode = mode
+	objs, err := Render(ch, "mc-prod", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func container(t *testing.T, d *unstructured.Unstructured) map[string]any {
+	t.Helper()
+	cs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	if len(cs) != 1 {
+		t.Fatalf("%s has %d containers", d.GetName(), len(cs))
+	}
+	return cs[0].(map[string]any)
+}
+
+func env(c map[string]any, name string) (string, bool) {
+	list, _ := c["env"].([]any)
+	for _, e := range list {
+		if m := e.(map[string]any); m["name"] == name {
+			v, _ := m["value"].(string)
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func webhookNames(o *unstructured.Unstructured) []string {
+	var names []string
+	hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+	for _, h := range hooks {
+		names = append(names, h.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+func TestControlPlane(t *testing.T) {
+	objs := render(t, "control-plane")
+	for _, d := range []struct{ name, image string }{
+		{"cass-operator", testValues.Images.CassOperator},
+		{"k8ssandra-operator", testValues.Images.K8ssandraOperator},
+		{"mission-control-operator", testValues.Images.MissionControlOperator},
+	} {
+		dep := find(objs, "Deployment", d.name)
+		if dep == nil {
+			t.Fatalf("no Deployment %s", d.name)
+		}
+		if dep.GetNamespace() != Namespace {
+			t.Errorf("%s in namespace %q", d.name, dep.GetNamespace())
+		}
+		c := container(t, dep)
+		if c["image"] != d.image || c["imagePullPolicy"] != "Never" {
+			t.Errorf("%s: image %v, pull policy %v", d.name, c["image"], c["imagePullPolicy"])
+		}
+		if nonRoot, _, _ := unstructured.NestedBool(dep.Object, "spec", "template", "spec", "securityContext", "runAsNonRoot"); !nonRoot {
+			t.Errorf("%s may run as root", d.name)
+		}
+		if sa, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "spec", "serviceAccountName"); find(objs, "ServiceAccount", sa) == nil {
+			t.Errorf("%s runs as missing ServiceAccount %q", d.name, sa)
+		}
+		if find(objs, "ClusterRole", "mc-prod-"+d.name) == nil || find(objs, "ClusterRoleBinding", "mc-prod-"+d.name) == nil {
+			t.Errorf("%s has no cluster role or binding", d.name)
+		}
+		if find(objs, "Service", d.name+"-webhook") == nil {
+			t.Errorf("%s has no webhook Service", d.name)
+		}
+	}
+	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "true" {
+		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a control plane", v)
+	}
+	if args := container(t, find(objs, "Deployment", "cass-operator"))["args"].([]any); !slices.Contains(args, any("--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs")) {
+		t.Errorf("cass-operator args %v do not turn its webhooks on", args)
+	}
+	if names := webhookNames(find(objs, "ValidatingWebhookConfiguration", "mc-prod-k8ssandra-operator")); !slices.Contains(names, "vk8ssandracluster.kb.io") {
+		t.Errorf("k8ssandra-operator validating webhooks %v lack K8ssandraCluster", names)
+	}
+	cass := find(objs, "ValidatingWebhookConfiguration", "mc-prod-cass-operator")
+	hooks, _, _ := unstructured.NestedSlice(cass.Object, "webhooks")
+	cc := hooks[0].(map[string]any)["clientConfig"].(map[string]any)
+	if ca, _ := base64.StdEncoding.DecodeString(cc["caBundle"].(string)); string(ca) != "-----CA-----" {
+		t.Errorf("caBundle = %q", ca)
+	}
+	if svc := cc["service"].(map[string]any); svc["name"] != "cass-operator-webhook" || svc["namespace"] != Namespace || hooks[0].(map[string]any)["failurePolicy"] != "Fail" {
+		t.Errorf("cass-operator webhook client = %v", cc)
+	}
+	secret := find(objs, "Secret", "mc-prod-webhook-tls")
+	if crt, _, _ := unstructured.NestedString(secret.Object, "data", "tls.crt"); crt != base64.StdEncoding.EncodeToString(testValues.Webhook.Cert) {
+		t.Errorf("webhook secret tls.crt = %q", crt)
+	}
+	cm := find(objs, "ConfigMap", "mc-prod-image-config")
+	if cm.GetLabels()["k8ssandra.io/config"] != "image" {
+		t.Error("the image ConfigMap lacks the label the operators find it by")
+	}
+	if cfg, _, _ := unstructured.NestedString(cm.Object, "data", "image_config.yaml"); !strings.Contains(cfg, "kind: ImageConfig") || !strings.Contains(cfg, "cass-management-api") {
+		t.Errorf("image config:\n%s", cfg)
+	}
+	checkNetworkPolicy(t, find(objs, "NetworkPolicy", "cassandra-internode"))
+}
+
+func checkNetworkPolicy(t *testing.T, np *unstructured.Unstructured) {
+	t.Helper()
+	if np == nil {
+		t.Fatal("no NetworkPolicy")
+	}
+	rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	internode := rules[0].(map[string]any)
+	from := internode["from"].([]any)[0].(map[string]any)
+	sel := from["podSelector"].(map[string]any)["matchExpressions"].([]any)[0].(map[string]any)
+	var ports []string
+	for _, p := range internode["ports"].([]any) {
+		ports = append(ports, itoa(p.(map[string]any)["port"]))
+	}
+	if sel["key"] != "cassandra.datastax.com/cluster" || sel["operator"] != "Exists" || strings.Join(ports, ",") != "7000,7001" {
+		t.Errorf("internode rule = %v", internode)
+	}
+	// Every other port stays open to anyone: the rule after it leaves out only 7000 and 7001.
+	var ranges []string
+	for _, p := range rules[1].(map[string]any)["ports"].([]any) {
+		m := p.(map[string]any)
+		ranges = append(ranges, m["protocol"].(string)+":"+itoa(m["port"])+"-"+itoa(m["endPort"]))
+	}
+	if strings.Join(ranges, ",") != "TCP:1-6999,TCP:7002-65535,UDP:1-65535" {
+		t.Errorf("open ports = %v", ranges)
+	}
+}
+
+func itoa(v any) string {
+	if n, ok := v.(int64); ok {
+		return strconv.FormatInt(n, 10)
+	}
+	return fmt.Sprint(v)
+}
+
+func TestDataPlane(t *testing.T) {
+	objs := render(t, "data-plane")
+	if find(objs, "Deployment", "mission-control-operator") != nil || find(objs, "ClusterRole", "mc-prod-mission-control-operator") != nil {
+		t.Error("a data plane runs the mission-control-operator")
+	}
+	for _, name := range []string{"cass-operator", "k8ssandra-operator"} {
+		if find(objs, "Deployment", name) == nil {
+			t.Errorf("no Deployment %s", name)
+		}
+	}
+	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "false" {
+		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a data plane", v)
+	}
+	if names := webhookNames(find(objs, "ValidatingWebhookConfiguration", "mc-prod-k8ssandra-operator")); slices.Contains(names, "vk8ssandracluster.kb.io") {
+		t.Error("a data plane registers the K8ssandraCluster webhook, which its operator does not serve")
+	}
+	rules, _, _ := unstructured.NestedSlice(find(objs, "ClusterRole", "mc-prod-k8ssandra-operator").Object, "rules")
+	for _, r := range rules {
+		if slices.Contains(r.(map[string]any)["resources"].([]any), any("k8ssandraclusters")) {
+			t.Error("a data plane's k8ssandra-operator may touch K8ssandraClusters")
+		}
+	}
+	checkNetworkPolicy(t, find(objs, "NetworkPolicy", "cassandra-internode"))
+}
+
+func TestRenderNeedsTheWebhookCertificate(t *testing.T) {
+	ch, err := Load("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(ch, "mc", Values{Mode: "control-plane"}); err == nil || !strings.Contains(err.Error(), "webhook.tlsCert is required") {
+		t.Errorf("render without a certificate: %v", err)
+	}
+}
+
+func TestCRDs(t *testing.T) {
+	crds, err := CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range crds {
+		if c.GetKind() != "CustomResourceDefinition" || c.GetAPIVersion() != "apiextensions.k8s.io/v1" {
+			t.Errorf("%s is a %s %s", c.GetName(), c.GetAPIVersion(), c.GetKind())
+		}
+		names = append(names, c.GetName())
+	}
+	for _, want := range []string{
+		"missioncontrolclusters.missioncontrol.datastax.com", "k8ssandraclusters.k8ssandra.io", "clientconfigs.config.k8ssandra.io",
+		"cassandradatacenters.cassandra.datastax.com", "cassandratasks.control.k8ssandra.io", "reapers.reaper.k8ssandra.io",
+		"stargates.stargate.k8ssandra.io", "medusabackupschedules.medusa.k8ssandra.io", "replicatedsecrets.replication.k8ssandra.io",
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no CRD %s among %v", want, names)
+		}
+	}
+	mcc := crds[slices.Index(names, "missioncontrolclusters.missioncontrol.datastax.com")]
+	if kind, _, _ := unstructured.NestedString(mcc.Object, "spec", "names", "kind"); kind != "MissionControlCluster" {
+		t.Errorf("MissionControlCluster CRD kind %q", kind)
+	}
+}

@@ -1,0 +1,150 @@
+// Package pki issues the certificates mission-control's components serve with: a private CA,
+// and serving certificates for the operators' webhooks signed by it.
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+)
+
+// CA is a certificate authority: its certificate and key, parsed and as PEM.
+type CA struct {
+	Cert    *x509.Certificate
+	Key     *ecdsa.PrivateKey
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// NewCA makes a self-signed CA valid from now for validity.
+func NewCA(commonName string, validity time.Duration, now time.Time) (CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return CA{}, fmt.Errorf("generate CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: commonName},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return CA{}, fmt.Errorf("sign CA certificate: %w", err)
+	}
+	return caFrom(der, key)
+}
+
+func caFrom(der []byte, key *ecdsa.PrivateKey) (CA, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return CA{}, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return CA{}, err
+	}
+	return CA{Cert: cert, Key: key, CertPEM: encode("CERTIFICATE", der), KeyPEM: encode("EC PRIVATE KEY", keyDER)}, nil
+}
+
+// ParseCA reads a CA written by NewCA.
+func ParseCA(certPEM, keyPEM []byte) (CA, error) {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return CA{}, err
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return CA{}, errors.New("no PEM block in the CA key")
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return CA{}, fmt.Errorf("parse CA key: %w", err)
+	}
+	if !cert.IsCA || !key.PublicKey.Equal(cert.PublicKey) {
+		return CA{}, errors.New("the CA certificate and key do not belong together")
+	}
+	return caFrom(cert.Raw, key)
+}
+
+// IssueServing signs a serving certificate for the DNS names, valid from now for validity.
+func (ca CA) IssueServing(dnsNames []string, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate serving key: %w", err)
+	}
+	notAfter := now.Add(validity)
+	if notAfter.After(ca.Cert.NotAfter) {
+		notAfter = ca.Cert.NotAfter // a certificate cannot outlive its CA
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: dnsNames[0]},
+		DNSNames:     dnsNames,
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign serving certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return encode("CERTIFICATE", der), encode("EC PRIVATE KEY", keyDER), nil
+}
+
+// CheckServing reports why a serving certificate cannot be used at now for the DNS names
+// until at least renewBefore from now: not signed by the CA, a name missing, or expiring.
+func (ca CA) CheckServing(certPEM []byte, dnsNames []string, now time.Time, renewBefore time.Duration) error {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return err
+	}
+	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
+		return fmt.Errorf("not signed by the CA: %w", err)
+	}
+	for _, n := range dnsNames {
+		if !slices.Contains(cert.DNSNames, n) {
+			return fmt.Errorf("does not name %s", n)
+		}
+	}
+	if now.Add(renewBefore).After(cert.NotAfter) {
+		return fmt.Errorf("expires %s", cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func parseCert(data []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
+func encode(kind string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(fmt.Sprintf("read random serial: %v", err)) // crypto/rand does not fail on Linux
+	}
+	return n
+}

@@ -1,0 +1,197 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/datastax/mission-control/charts"
+	"github.com/datastax/mission-control/installer/pki"
+)
+
+// Webhook certificate lifetimes: the CA outlives many serving certificates, and install renews
+// a serving certificate that is missing a name or expires within renewBefore.
+const (
+	webhookCAValidity      = 10 * 365 * 24 * time.Hour
+	webhookCertValidity    = 2 * 365 * 24 * time.Hour
+	webhookCertRenewBefore = 90 * 24 * time.Hour
+)
+
+// platformSteps install the operators of the mode onto the running runtime.
+func platformSteps() []Step {
+	return []Step{issueWebhookCertificates(), applyCRDs(), installRelease(), waitForOperators()}
+}
+
+// webhookFiles are the webhook CA and serving certificate in the data dir.
+type webhookFiles struct{ caCert, caKey, cert, key string }
+
+func (p Paths) webhook() webhookFiles {
+	dir := filepath.Join(p.DataDir, "pki", "webhook")
+	return webhookFiles{caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"), cert: filepath.Join(dir, "tls.crt"), key: filepath.Join(dir, "tls.key")}
+}
+
+// webhookDNSNames are the names the API server calls the webhooks by.
+func webhookDNSNames() []string {
+	var names []string
+	for _, svc := range charts.WebhookServices {
+		names = append(names, svc+"."+charts.Namespace+".svc", svc+"."+charts.Namespace+".svc.cluster.local")
+	}
+	return names
+}
+
+// webhookProblem says why the recorded serving certificate cannot serve, or "" when it can.
+func webhookProblem(sc *StepContext) (string, error) {
+	f := sc.Paths.webhook()
+	read := func(path string) ([]byte, error) {
+		b, err := sc.Host.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	caCert, err := read(f.caCert)
+	if err != nil {
+		return "", err
+	}
+	caKey, err := read(f.caKey)
+	if err != nil {
+		return "", err
+	}
+	cert, err := read(f.cert)
+	if err != nil {
+		return "", err
+	}
+	if caCert == nil || caKey == nil || cert == nil {
+		return "not issued", nil
+	}
+	ca, err := pki.ParseCA(caCert, caKey)
+	if err != nil {
+		return "the CA is unusable: " + err.Error(), nil
+	}
+	if err := ca.CheckServing(cert, webhookDNSNames(), sc.Now(), webhookCertRenewBefore); err != nil {
+		return "the serving certificate " + err.Error(), nil
+	}
+	return "", nil
+}
+
+// issueWebhookCertificates gives the operators' webhooks a serving certificate from a private CA,
+// instead of cert-manager: the CA bundle goes into the webhook configurations, the certificate
+// into the operators. The CA is kept across runs; the certificate is reissued when it lacks a name
+// or nears its end.
+func issueWebhookCertificates() Step {
+	return Step{
+		Name:  "issue-webhook-certificates",
+		Title: "Issue the webhooks' serving certificate",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			f := sc.Paths.webhook()
+			if err := sc.Host.MkdirAll(ctx, filepath.Dir(f.cert), 0o700); err != nil {
+				return err
+			}
+			var ca pki.CA
+			caCert, errCert := sc.Host.ReadFile(f.caCert)
+			caKey, errKey := sc.Host.ReadFile(f.caKey)
+			if errCert == nil && errKey == nil {
+				ca, errCert = pki.ParseCA(caCert, caKey)
+			}
+			if errCert != nil || errKey != nil || sc.Now().Add(webhookCertValidity).After(ca.Cert.NotAfter) {
+				var err error
+				if ca, err = pki.NewCA("mission-control webhook CA", webhookCAValidity, sc.Now()); err != nil {
+					return err
+				}
+				if err := sc.Host.WriteFile(ctx, f.caKey, ca.KeyPEM, 0o600); err != nil {
+					return err
+				}
+				if err := sc.Host.WriteFile(ctx, f.caCert, ca.CertPEM, 0o644); err != nil {
+					return err
+				}
+			}
+			cert, key, err := ca.IssueServing(webhookDNSNames(), webhookCertValidity, sc.Now())
+			if err != nil {
+				return err
+			}
+			if err := sc.Host.WriteFile(ctx, f.key, key, 0o600); err != nil {
+				return err
+			}
+			sc.Detail("for %s, valid until %s", strings.Join(charts.WebhookServices, ", "), sc.Now().Add(webhookCertValidity).UTC().Format(time.DateOnly))
+			return sc.Host.WriteFile(ctx, f.cert, cert, 0o644)
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			problem, err := webhookProblem(sc)
+			return problem == "" && err == nil, err
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			return sc.Host.RemoveAll(ctx, filepath.Dir(sc.Paths.webhook().cert))
+		},
+	}
+}
+
+// chartValues are the release's values: the mode, the images the payload carries, the webhook
+// certificate.
+func chartValues(sc *StepContext) (charts.Values, error) {
+	p, err := sc.Payload()
+	if err != nil {
+		return charts.Values{}, err
+	}
+	v := charts.Values{Mode: sc.Config.Mode, Images: charts.Images{
+		CassOperator:           p.Manifest.Images["cass-operator"],
+		K8ssandraOperator:      p.Manifest.Images["k8ssandra-operator"],
+		MissionControlOperator: p.Manifest.Images["mission-control-operator"],
+	}}
+	f := sc.Paths.webhook()
+	for _, file := range []struct {
+		path string
+		into *[]byte
+	}{{f.caCert, &v.Webhook.CABundle}, {f.cert, &v.Webhook.Cert}, {f.key, &v.Webhook.Key}} {
+		if *file.into, err = sc.Host.ReadFile(file.path); err != nil {
+			return charts.Values{}, fmt.Errorf("read the webhook certificate: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// applyCRDs applies every CRD the operators need, server-side, on every run: an install after
+// an upgrade of the binary brings the CRDs up to date.
+func applyCRDs() Step {
+	return Step{
+		Name:      "apply-crds",
+		Title:     "Apply the custom resource definitions",
+		InCluster: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			detail, err := sc.Cluster.ApplyCRDs(ctx, sc)
+			sc.Detail("%s", detail)
+			return err
+		},
+	}
+}
+
+func installRelease() Step {
+	return Step{
+		Name:      "install-release",
+		Title:     "Install the platform's operators",
+		InCluster: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			v, err := chartValues(sc)
+			if err != nil {
+				return err
+			}
+			detail, err := sc.Cluster.InstallRelease(ctx, sc, v)
+			sc.Detail("%s", detail)
+			return err
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			v, err := chartValues(sc)
+			if err != nil {
+				return false, err
+			}
+			return sc.Cluster.ReleaseDeployed(sc, v)
+		},
+	}
+}
+
+func waitForOperators() Step {
+	return waitStep("wait-for-operators", "Wait for the operators to be Available", Cluster.WaitOperators)
+}
