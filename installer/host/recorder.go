@@ -27,9 +27,9 @@ type Op struct {
 	SHA256  string `json:"sha256,omitempty"`
 	Content string `json:"content,omitempty"` // text files only; binary ones are known by size and digest
 	// Redacted: the content holds a private key and is not recorded.
-	Redacted bool `json:"redacted,omitempty"`
-	Command string `json:"command,omitempty"`
-	Value   string `json:"value,omitempty"` // sysctl value, or mount source, type and options
+	Redacted bool   `json:"redacted,omitempty"`
+	Command  string `json:"command,omitempty"`
+	Value    string `json:"value,omitempty"` // sysctl value, or mount source, type and options
 }
 
 // String is the op as one line of a dry-run plan.

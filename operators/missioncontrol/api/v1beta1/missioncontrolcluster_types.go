@@ -176,7 +176,3 @@ type MissionControlClusterList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []MissionControlCluster `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&MissionControlCluster{}, &MissionControlClusterList{})
-}
