@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/host/hosttest"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
@@ -61,7 +62,7 @@ var roomyHost = preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 5
 	Node:  network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
 	Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
 
-// fixture is an install against a Recorder over this machine, with a data dir that does not
+// fixture is an install against a Recorder over a fresh machine, with a data dir that does not
 // exist yet. The journal goes to the same recorder, so a second run sees the first one's journal.
 type fixture struct {
 	cfg     Config
@@ -79,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := os.WriteFile(self, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{cfg: cfg, rec: host.NewRecorder(host.System{}), facts: roomyHost, payload: payloadtest.New(t), self: self}
+	return &fixture{cfg: cfg, rec: host.NewRecorder(hosttest.Fresh{}), facts: roomyHost, payload: payloadtest.New(t), self: self}
 }
 
 func (f *fixture) env(h host.Host) Env {

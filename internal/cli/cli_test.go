@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/host/hosttest"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
@@ -59,7 +59,7 @@ func testDeps() Deps {
 		Now:         func() time.Time { return testNow },
 		Geteuid:     func() int { return 0 },
 		Interactive: func(io.Reader) bool { return false },
-		Base:        fixedHost{System: host.System{}},
+		Base:        hosttest.Fresh{},
 		Payload:     func() (*payload.Payload, error) { return testPayload, nil },
 		Self:        func() (string, error) { return "testdata/fake-mission-control", nil },
 		WaitTimeout: time.Minute,
@@ -74,33 +74,6 @@ var testPayload = func() *payload.Payload {
 	}
 	return p
 }()
-
-// fixedHost reads this machine except for what varies between machines and would change a
-// dry run's plan: capabilities, users, kernel parameters, systemd, iptables and k0s' paths.
-type fixedHost struct{ host.System }
-
-func (f fixedHost) ReadFile(path string) ([]byte, error) {
-	switch path {
-	case "/proc/self/status":
-		return []byte("Name:\tmission-control\nCapEff:\t000001fffeffffff\n"), nil // no CAP_SYS_RESOURCE
-	case "/etc/passwd":
-		return []byte("root:x:0:0:root:/root:/bin/bash\n"), nil
-	}
-	return f.System.ReadFile(path)
-}
-
-func (f fixedHost) Exists(path string) (bool, error) {
-	switch {
-	case path == "/usr/sbin/xtables-nft-multi" || path == "/usr/sbin/xtables-legacy-multi":
-		return true, nil
-	case path == "/run/systemd/system" || strings.HasPrefix(path, "/etc/") || strings.HasPrefix(path, "/run/") ||
-		strings.HasPrefix(path, "/var/") || strings.HasPrefix(path, "/usr/") || strings.HasPrefix(path, "/lib/"):
-		return false, nil
-	}
-	return f.System.Exists(path)
-}
-
-func (fixedHost) Sysctl(string) (string, error) { return "0", nil }
 
 type result struct {
 	code           int
