@@ -1,5 +1,5 @@
-// Package pki issues the certificates mission-control's components serve with: a private CA,
-// and serving certificates for the operators' webhooks signed by it.
+// Package pki issues the certificates mission-control's components use: private CAs, serving
+// certificates for the operators' webhooks, and Cassandra's internode certificates.
 package pki
 
 import (
@@ -68,7 +68,7 @@ func ParseCA(certPEM, keyPEM []byte) (CA, error) {
 	if block == nil {
 		return CA{}, errors.New("no PEM block in the CA key")
 	}
-	key, err := x509.ParseECPrivateKey(block.Bytes)
+	key, err := parseECKey(block.Bytes)
 	if err != nil {
 		return CA{}, fmt.Errorf("parse CA key: %w", err)
 	}
@@ -80,9 +80,15 @@ func ParseCA(certPEM, keyPEM []byte) (CA, error) {
 
 // IssueServing signs a serving certificate for the DNS names, valid from now for validity.
 func (ca CA) IssueServing(dnsNames []string, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	return ca.Issue(dnsNames, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, validity, now)
+}
+
+// Issue signs a certificate for the DNS names and extended key usages, valid from now for
+// validity but never beyond the CA's own expiry.
+func (ca CA) Issue(dnsNames []string, usages []x509.ExtKeyUsage, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generate serving key: %w", err)
+		return nil, nil, fmt.Errorf("generate key: %w", err)
 	}
 	notAfter := now.Add(validity)
 	if notAfter.After(ca.Cert.NotAfter) {
@@ -95,11 +101,11 @@ func (ca CA) IssueServing(dnsNames []string, validity time.Duration, now time.Ti
 		NotBefore:    now.Add(-time.Minute),
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  usages,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sign serving certificate: %w", err)
+		return nil, nil, fmt.Errorf("sign certificate for %s: %w", dnsNames[0], err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
@@ -128,6 +134,57 @@ func (ca CA) CheckServing(certPEM []byte, dnsNames []string, now time.Time, rene
 	}
 	return nil
 }
+
+// ParseCertificates reads every certificate of a PEM bundle, in order.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, cert)
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return certs, nil
+}
+
+// ParseKey reads an ECDSA private key from PEM (SEC 1 or PKCS #8).
+func ParseKey(data []byte) (*ecdsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM private key")
+	}
+	return parseECKey(block.Bytes)
+}
+
+func parseECKey(der []byte) (*ecdsa.PrivateKey, error) {
+	if key, err := x509.ParseECPrivateKey(der); err == nil {
+		return key, nil
+	}
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, errors.New("not an ECDSA private key (SEC 1 or PKCS #8)")
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T key: only ECDSA keys are supported", key)
+	}
+	return ec, nil
+}
+
+// EncodeCertificate is cert as PEM.
+func EncodeCertificate(cert *x509.Certificate) []byte { return encode("CERTIFICATE", cert.Raw) }
 
 func parseCert(data []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(data)

@@ -7,13 +7,22 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
@@ -25,6 +34,12 @@ type Options struct {
 	ProbeAddress   string
 	MetricsAddress string
 	WebhookCertDir string
+	// LocalContext is this control plane's own context name.
+	LocalContext string
+	// DataPlaneTimeout bounds each request to a data plane.
+	DataPlaneTimeout time.Duration
+	// PendingResync, ReadyResync and DeletionTimeout: see Reconciler.
+	PendingResync, ReadyResync, DeletionTimeout time.Duration
 }
 
 // Main parses the flags and runs the operator until SIGTERM.
@@ -34,6 +49,11 @@ func Main() {
 	flag.StringVar(&o.ProbeAddress, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
 	flag.StringVar(&o.MetricsAddress, "metrics-bind-address", "0", "where /metrics is served; 0 turns it off")
 	flag.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory of the webhook serving certificate (tls.crt, tls.key)")
+	flag.StringVar(&o.LocalContext, "local-context", "", "this control plane's own context name: datacenters whose k8sContext names it are local (e.g. CP_EAST)")
+	flag.DurationVar(&o.DataPlaneTimeout, "data-plane-timeout", 10*time.Second, "how long one request to a data plane may take before it counts as unreachable")
+	flag.DurationVar(&o.PendingResync, "pending-resync", 15*time.Second, "how often a cluster that is not ready yet is checked in its data planes")
+	flag.DurationVar(&o.ReadyResync, "ready-resync", 2*time.Minute, "how often a ready cluster is checked in its data planes")
+	flag.DurationVar(&o.DeletionTimeout, "deletion-timeout", 10*time.Minute, "how long deleting a cluster waits for unreachable data planes before leaving their resources behind")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -67,6 +87,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  CacheOptions(),
+		Client:                 ClientOptions(),
 		HealthProbeBindAddress: o.ProbeAddress,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddress},
 		WebhookServer:          webhook.NewServer(webhook.Options{CertDir: o.WebhookCertDir}),
@@ -76,7 +98,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := (&Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	r := &Reconciler{
+		Client:       mgr.GetClient(),
+		DataPlanes:   &DataPlanes{Reader: mgr.GetClient(), Scheme: scheme, Timeout: o.DataPlaneTimeout},
+		LocalContext: o.LocalContext, Now: time.Now, Events: mgr.GetEventRecorder("mission-control-operator"),
+		PendingResync: o.PendingResync, ReadyResync: o.ReadyResync, DeletionTimeout: o.DeletionTimeout,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the MissionControlCluster controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -86,4 +114,41 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// CacheOptions and ClientOptions: Secrets are watched only where registrations keep their
+// kubeconfigs, and read directly elsewhere; caching every Secret of the cluster would cost
+// memory for nothing.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Namespaces: map[string]cache.Config{ClientConfigNamespace: {}}}}}
+}
+
+// ClientOptions: see CacheOptions.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+}
+
+// SetupWithManager registers the reconciler. A change to any registration (a ClientConfig or a
+// Secret beside it) requeues every MissionControlCluster: their clients and targets may change.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	clientConfig := &unstructured.Unstructured{}
+	clientConfig.SetGroupVersionKind(clientConfigGVK)
+	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list v1beta1.MissionControlClusterList
+		if err := mgr.GetClient().List(ctx, &list); err != nil {
+			mgr.GetLogger().Error(err, "list MissionControlClusters after a registration changed")
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, m := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&m)})
+		}
+		return reqs
+	})
+	inRegistrations := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == ClientConfigNamespace })
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1beta1.MissionControlCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(clientConfig, all, builder.WithPredicates(inRegistrations)).
+		Watches(&corev1.Secret{}, all, builder.WithPredicates(inRegistrations)).
+		Complete(r)
 }

@@ -136,6 +136,10 @@ type MissionControlClusterStatus struct {
 	// Datacenters as their data planes report them.
 	// +optional
 	Datacenters []DatacenterStatus `json:"datacenters,omitempty"`
+	// Targets are the clusters the operator has written to, by normalized context name ("" is
+	// the control plane itself): deletion cleans up in each, even after the spec stopped naming it.
+	// +optional
+	Targets []string `json:"targets,omitempty"`
 }
 
 // DatacenterStatus is one datacenter's state in its data plane.
@@ -156,9 +160,11 @@ type DatacenterStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=mcc,categories=missioncontrol
-// +kubebuilder:printcolumn:name="Datacenters",type=integer,JSONPath=`.spec.k8ssandra.cassandra.datacenters[*].size`,priority=1
+// +kubebuilder:printcolumn:name="Datacenters",type=string,JSONPath=`.status.datacenters[*].name`
+// +kubebuilder:printcolumn:name="Contexts",type=string,JSONPath=`.status.datacenters[*].context`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Reachable",type=string,JSONPath=`.status.conditions[?(@.type=="DataPlanesReachable")].status`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MissionControlCluster struct {
 	metav1.TypeMeta   `json:",inline"`

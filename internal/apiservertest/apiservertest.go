@@ -1,0 +1,133 @@
+// Package apiservertest starts real API servers for tests: etcd and kube-apiserver from the runtime
+// payload (the very binaries install runs), on loopback, through controller-runtime's envtest.
+// Nothing is downloaded: envtest only runs the binaries it is given.
+package apiservertest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/datastax/mission-control/internal/testenv"
+	"github.com/datastax/mission-control/runtime/payload"
+)
+
+// binaries are the payload files an API server needs, by their name in the payload.
+var binaries = map[string]string{"bin/kube-apiserver": "kube-apiserver", "bin/etcd": "etcd"}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// Server is a running etcd and kube-apiserver.
+type Server struct {
+	// Config reaches the API server as a member of system:masters.
+	Config *rest.Config
+	env    *envtest.Environment
+}
+
+// Start starts an API server with the CRDs in crdDirs installed, and stops it when t ends. It
+// skips t, or fails it under CI=true, when the runtime payload has not been built.
+func Start(t testing.TB, crdDirs ...string) *Server {
+	t.Helper()
+	binOnce.Do(func() { binDir, binErr = extractBinaries() })
+	if errors.Is(binErr, fs.ErrNotExist) {
+		testenv.Unmet(t, "needs kube-apiserver and etcd from the runtime payload: run make runtime (make test does)")
+		return nil
+	}
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: binDir, CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start an API server from %s: %v", binDir, err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop the API server: %v", err)
+		}
+	})
+	return &Server{Config: cfg, env: env}
+}
+
+// extractBinaries writes the payload's kube-apiserver and etcd into a cache directory named by
+// the payload's digest, once per payload, and returns it.
+func extractBinaries() (string, error) {
+	payloadDir, err := findPayloadDir()
+	if err != nil {
+		return "", err
+	}
+	manifest, err := os.ReadFile(filepath.Join(payloadDir, "payload.json"))
+	if err != nil {
+		return "", err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find a cache directory: %w", err)
+	}
+	p, err := payload.New(nil, manifest)
+	if err != nil {
+		return "", fmt.Errorf("read the payload manifest: %w", err)
+	}
+	key := ""
+	for _, f := range p.Manifest.Files {
+		if _, ok := binaries[f.Path]; ok {
+			key += f.SHA256[:8]
+		}
+	}
+	if len(key) != 8*len(binaries) {
+		return "", fmt.Errorf("the payload in %s lacks kube-apiserver or etcd", payloadDir)
+	}
+	dir := filepath.Join(cache, "mission-control", "apiserver-"+key)
+	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+		return dir, nil
+	}
+	packed, err := os.ReadFile(filepath.Join(payloadDir, "payload.tar.zst"))
+	if err != nil {
+		return "", err
+	}
+	if p, err = payload.New(packed, manifest); err != nil {
+		return "", fmt.Errorf("read the payload: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	err = p.Extract(func(f payload.File, data []byte) error {
+		if name, ok := binaries[f.Path]; ok {
+			return os.WriteFile(filepath.Join(dir, name), data, 0o755)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("extract the API server binaries: %w", err)
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "ready"), nil, 0o644)
+}
+
+// findPayloadDir walks up from the test's directory to the module root's runtime/payload.
+func findPayloadDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "runtime", "payload"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory: %w", fs.ErrNotExist)
+		}
+		dir = parent
+	}
+}

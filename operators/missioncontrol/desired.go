@@ -1,0 +1,301 @@
+package missioncontrol
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
+)
+
+// How a MissionControlCluster becomes one Cassandra cluster across Kubernetes clusters.
+//
+// Its datacenters are grouped by target: the Kubernetes cluster their k8sContext names (a
+// registered data plane, or this control plane when empty or this control plane's own context).
+// Each target gets one K8ssandraCluster, named and namespaced like the MissionControlCluster,
+// holding that target's datacenters with k8sContext cleared: the k8ssandra-operator running there
+// reconciles it as a local cluster. What makes the K8ssandraClusters one Cassandra cluster:
+//
+//   - the same cassandra.clusterName everywhere (the spec's, else the MissionControlCluster's name);
+//   - the same superuser: a Secret generated once on the control plane and copied to every
+//     target, named by superuserSecretRef (unless the spec names its own);
+//   - externalDatacenters lists every other target's datacenters, so each k8ssandra-operator keeps
+//     the system keyspaces replicated to all of them;
+//   - cassandra.additionalSeeds lists the seed pods' addresses of every other target, read from
+//     those targets' pods once they have them (pod addresses must route between the clusters);
+//   - targets are created in the order their first datacenter appears: a target's
+//     K8ssandraCluster is created only once every earlier target's datacenters are ready and have
+//     seeds, so later datacenters join the existing ring instead of starting rings of their own.
+//     Once created, a K8ssandraCluster is always kept up to date.
+
+// GVKs of k8ssandra's resources, used as unstructured (see clientConfigGVK).
+var (
+	k8ssandraClusterGVK = schema.GroupVersionKind{Group: "k8ssandra.io", Version: "v1alpha1", Kind: "K8ssandraCluster"}
+)
+
+// Labels and names of what the operator writes.
+const (
+	labelCluster          = "missioncontrol.datastax.com/cluster"
+	labelClusterNamespace = "missioncontrol.datastax.com/cluster-namespace"
+	labelManagedBy        = "app.kubernetes.io/managed-by"
+	managedBy             = "mission-control-operator"
+	fieldOwner            = client.FieldOwner("mission-control-operator")
+	finalizer             = "missioncontrol.datastax.com/cleanup"
+
+	// cass-operator's pod labels.
+	labelCassCluster = "cassandra.datastax.com/cluster"
+	labelSeedNode    = "cassandra.datastax.com/seed-node"
+)
+
+// target is one Kubernetes cluster a MissionControlCluster's datacenters live in.
+type target struct {
+	// Key is the normalized context, "" for the control plane itself; Context is as written.
+	Key, Context string
+	// Datacenters are indexes into the spec's datacenters.
+	Datacenters []int
+	Client      client.Client
+	// Err says why the target cannot be reached (not registered, no usable client, down).
+	Err error
+}
+
+// local reports whether the target is the control plane itself.
+func (t *target) local() bool { return t.Key == "" }
+
+// name is the target as status and events show it.
+func (t *target) name() string {
+	if t.local() {
+		return "local"
+	}
+	return t.Context
+}
+
+// planTargets groups the datacenters by target, in order of first appearance.
+func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local client.Client, planes map[string]*DataPlane) []*target {
+	var targets []*target
+	byKey := map[string]*target{}
+	for i, dc := range dcs {
+		key := NormalizeContext(dc.K8sContext)
+		if key != "" && key == NormalizeContext(localContext) {
+			key = ""
+		}
+		t, ok := byKey[key]
+		if !ok {
+			t = &target{Key: key, Context: dc.K8sContext}
+			switch dp := planes[key]; {
+			case key == "":
+				t.Client = local
+			case dp == nil:
+				t.Err = fmt.Errorf("no data plane is registered for k8sContext %s: register it with mcctl register", dc.K8sContext)
+			case dp.Err != nil:
+				t.Err = dp.Err
+			default:
+				t.Client = dp.Client
+			}
+			byKey[key] = t
+			targets = append(targets, t)
+		}
+		t.Datacenters = append(t.Datacenters, i)
+	}
+	return targets
+}
+
+// clusterName is the Cassandra cluster's name, the same in every target.
+func clusterName(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any) string {
+	if name, _, _ := unstructured.NestedString(k8ssandra, "cassandra", "clusterName"); name != "" {
+		return name
+	}
+	return mcc.Name
+}
+
+// cleanName is a name as cass-operator puts it into resource names and labels.
+func cleanName(name string) string { return NormalizeContext(name) }
+
+// datacenterNames are a datacenter's resource name (metadata.name, prefixed with the cluster's
+// name under prefixDcs) and its Cassandra name (datacenterName, else the unprefixed name).
+func datacenterNames(mcc *v1beta1.MissionControlCluster, raw map[string]any) (resource, cassandra string) {
+	name, _, _ := unstructured.NestedString(raw, "metadata", "name")
+	resource = name
+	if mcc.Spec.PrefixDcs {
+		resource = mcc.Name + "-" + name
+	}
+	cassandra, _, _ = unstructured.NestedString(raw, "datacenterName")
+	if cassandra == "" {
+		cassandra = name
+	}
+	return resource, cassandra
+}
+
+// desiredInput is what the K8ssandraCluster of one target is made from.
+type desiredInput struct {
+	MCC *v1beta1.MissionControlCluster
+	// K8ssandra is spec.k8ssandra as written, unknown fields included.
+	K8ssandra map[string]any
+	Target    *target
+	Targets   []*target
+	// Seeds are the other targets' seed addresses; Superuser names the shared superuser Secret
+	// ("" when the spec names its own or auth is off); Stores is set when the operator issues
+	// the internode stores.
+	Seeds     []string
+	Superuser string
+	Stores    bool
+}
+
+// desiredK8ssandraCluster is the K8ssandraCluster one target should hold.
+func desiredK8ssandraCluster(in desiredInput) (*unstructured.Unstructured, error) {
+	spec := runtime.DeepCopyJSON(in.K8ssandra)
+	rawDCs, _, err := unstructured.NestedSlice(spec, "cassandra", "datacenters")
+	if err != nil {
+		return nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters: %w", err)
+	}
+	mine := map[int]bool{}
+	for _, i := range in.Target.Datacenters {
+		mine[i] = true
+	}
+	var dcs []any
+	var external []string
+	for i, item := range rawDCs {
+		dc, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters[%d] is not an object", i)
+		}
+		resource, cassandra := datacenterNames(in.MCC, dc)
+		if !mine[i] {
+			external = append(external, cassandra)
+			continue
+		}
+		delete(dc, "k8sContext")
+		if err := unstructured.SetNestedField(dc, resource, "metadata", "name"); err != nil {
+			return nil, err
+		}
+		if resource != cassandra {
+			dc["datacenterName"] = cassandra
+		}
+		dcs = append(dcs, dc)
+	}
+	cass := spec["cassandra"].(map[string]any)
+	cass["datacenters"] = dcs
+	cass["clusterName"] = clusterName(in.MCC, in.K8ssandra)
+	if in.Superuser != "" {
+		cass["superuserSecretRef"] = map[string]any{"name": in.Superuser}
+	}
+	if len(in.Seeds) > 0 {
+		seeds, _, _ := unstructured.NestedStringSlice(cass, "additionalSeeds")
+		for _, s := range in.Seeds {
+			if !slices.Contains(seeds, s) {
+				seeds = append(seeds, s)
+			}
+		}
+		cass["additionalSeeds"] = toAny(seeds)
+	}
+	if len(external) > 0 {
+		existing, _, _ := unstructured.NestedStringSlice(spec, "externalDatacenters")
+		for _, e := range existing {
+			if !slices.Contains(external, e) {
+				external = append(external, e)
+			}
+		}
+		sort.Strings(external)
+		spec["externalDatacenters"] = toAny(external)
+	}
+	if in.Stores {
+		cass["serverEncryptionStores"] = map[string]any{
+			"keystoreSecretRef":           map[string]any{"name": keystoreSecret(in.MCC), "key": keyKeystore},
+			"keystorePasswordSecretRef":   map[string]any{"name": keystoreSecret(in.MCC), "key": keyKeystorePassword},
+			"truststoreSecretRef":         map[string]any{"name": truststoreSecret(in.MCC), "key": keyTruststore},
+			"truststorePasswordSecretRef": map[string]any{"name": truststoreSecret(in.MCC), "key": keyTruststorePassword},
+		}
+		// The stores are PKCS #12; Cassandra's default store type is JKS.
+		for k, v := range map[string]any{"internode_encryption": "all", "store_type": "PKCS12"} {
+			if err := unstructured.SetNestedField(cass, v, "config", "cassandraYaml", "server_encryption_options", k); err != nil {
+				return nil, fmt.Errorf("spec.k8ssandra.cassandra.config.cassandraYaml: %w", err)
+			}
+		}
+	}
+	kc := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	kc.SetGroupVersionKind(k8ssandraClusterGVK)
+	kc.SetName(in.MCC.Name)
+	kc.SetNamespace(in.MCC.Namespace)
+	kc.SetLabels(ownedLabels(in.MCC))
+	return kc, nil
+}
+
+// ownedLabels mark what the operator writes for a MissionControlCluster, in every cluster.
+func ownedLabels(mcc *v1beta1.MissionControlCluster) map[string]string {
+	return map[string]string{labelCluster: mcc.Name, labelClusterNamespace: mcc.Namespace, labelManagedBy: managedBy}
+}
+
+func caSecret(mcc *v1beta1.MissionControlCluster) string         { return mcc.Name + "-ca" }
+func keystoreSecret(mcc *v1beta1.MissionControlCluster) string   { return mcc.Name + "-keystore" }
+func truststoreSecret(mcc *v1beta1.MissionControlCluster) string { return mcc.Name + "-truststore" }
+
+// superuserSecret names the shared superuser Secret, "" when the spec turns auth off or names
+// its own Secret.
+func superuserSecret(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any) string {
+	if auth, found, _ := unstructured.NestedBool(k8ssandra, "auth"); found && !auth {
+		return ""
+	}
+	if name, _, _ := unstructured.NestedString(k8ssandra, "cassandra", "superuserSecretRef", "name"); name != "" {
+		return ""
+	}
+	return cleanName(clusterName(mcc, k8ssandra)) + "-superuser"
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// datacenterStatus reads one datacenter's state from its target's K8ssandraCluster status.
+// readyReplicas counts the nodes cass-operator reports started (nodeStatuses), at most size.
+func datacenterStatus(kc *unstructured.Unstructured, resource string, dc v1beta1.DatacenterTemplate, t *target) v1beta1.DatacenterStatus {
+	st := v1beta1.DatacenterStatus{Name: dc.Meta.Name, Context: t.name(), Size: dc.Size, Stopped: dc.Stopped, Progress: "Pending"}
+	if t.Err != nil {
+		st.Progress = "Unreachable"
+		return st
+	}
+	if kc == nil {
+		return st
+	}
+	cass, found, _ := unstructured.NestedMap(kc.Object, "status", "datacenters", resource, "cassandra")
+	if !found {
+		return st
+	}
+	if p, _, _ := unstructured.NestedString(cass, "cassandraOperatorProgress"); p != "" {
+		st.Progress = p
+	}
+	nodes, _, _ := unstructured.NestedMap(cass, "nodeStatuses")
+	st.ReadyReplicas = int32(min(len(nodes), int(dc.Size)))
+	if dc.Stopped {
+		st.ReadyReplicas = 0
+	}
+	return st
+}
+
+// datacenterReady: a running datacenter is ready when cass-operator reports it Ready with every
+// node started; a stopped one when cass-operator has finished stopping it.
+func datacenterReady(st v1beta1.DatacenterStatus) bool {
+	if st.Stopped {
+		return st.Progress == "Ready"
+	}
+	return st.Progress == "Ready" && st.ReadyReplicas == st.Size
+}
+
+// setCondition sets a condition for the current generation.
+func setCondition(mcc *v1beta1.MissionControlCluster, kind string, ok bool, reason, message string) {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	cond := metav1.Condition{Type: kind, Status: status, Reason: reason, Message: message, ObservedGeneration: mcc.Generation}
+	meta.SetStatusCondition(&mcc.Status.Conditions, cond)
+}
