@@ -47,11 +47,14 @@ type Values struct {
 	Mode    string // control-plane or data-plane
 	Images  Images
 	Webhook WebhookTLS
+	// LocalContext is the cluster's own context name (install --context-name).
+	LocalContext string
 }
 
 func (v Values) helm() map[string]any {
 	return map[string]any{
-		"mode": v.Mode,
+		"mode":         v.Mode,
+		"localContext": v.LocalContext,
 		"images": map[string]any{
 			"cassOperator":           v.Images.CassOperator,
 			"k8ssandraOperator":      v.Images.K8ssandraOperator,

@@ -17,7 +17,8 @@ var testValues = Values{
 		K8ssandraOperator:      "localhost/mission-control/k8ssandra-operator:v2",
 		MissionControlOperator: "localhost/mission-control/mission-control-operator:sha-3",
 	},
-	Webhook: WebhookTLS{CABundle: []byte("-----CA-----"), Cert: []byte("-----CERT-----"), Key: []byte("-----KEY-----")},
+	Webhook:      WebhookTLS{CABundle: []byte("-----CA-----"), Cert: []byte("-----CERT-----"), Key: []byte("-----KEY-----")},
+	LocalContext: "CP_EAST",
 }
 
 func render(t *testing.T, mode string) []*unstructured.Unstructured {
@@ -107,6 +108,9 @@ func TestControlPlane(t *testing.T) {
 	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "true" {
 		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a control plane", v)
 	}
+	if args := container(t, find(objs, "Deployment", "mission-control-operator"))["args"].([]any); !slices.Contains(args, any("--local-context=CP_EAST")) {
+		t.Errorf("the mission-control-operator does not know its own context: %v", args)
+	}
 	if args := container(t, find(objs, "Deployment", "cass-operator"))["args"].([]any); !slices.Contains(args, any("--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs")) {
 		t.Errorf("cass-operator args %v do not turn its webhooks on", args)
 	}
@@ -180,17 +184,21 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("no Deployment %s", name)
 		}
 	}
-	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "false" {
+	// The mission-control-operator writes each cluster a K8ssandraCluster of its own datacenters:
+	// a data plane's k8ssandra-operator must reconcile it, as k8ssandra's "control plane".
+	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "true" {
 		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a data plane", v)
 	}
-	if names := webhookNames(find(objs, "ValidatingWebhookConfiguration", "mc-prod-k8ssandra-operator")); slices.Contains(names, "vk8ssandracluster.kb.io") {
-		t.Error("a data plane registers the K8ssandraCluster webhook, which its operator does not serve")
+	if names := webhookNames(find(objs, "ValidatingWebhookConfiguration", "mc-prod-k8ssandra-operator")); !slices.Contains(names, "vk8ssandracluster.kb.io") {
+		t.Error("a data plane lacks the K8ssandraCluster webhook")
 	}
 	rules, _, _ := unstructured.NestedSlice(find(objs, "ClusterRole", "mc-prod-k8ssandra-operator").Object, "rules")
+	found := false
 	for _, r := range rules {
-		if slices.Contains(r.(map[string]any)["resources"].([]any), any("k8ssandraclusters")) {
-			t.Error("a data plane's k8ssandra-operator may touch K8ssandraClusters")
-		}
+		found = found || slices.Contains(r.(map[string]any)["resources"].([]any), any("k8ssandraclusters"))
+	}
+	if !found {
+		t.Error("a data plane's k8ssandra-operator may not reconcile K8ssandraClusters")
 	}
 	checkNetworkPolicy(t, find(objs, "NetworkPolicy", "cassandra-internode"))
 }

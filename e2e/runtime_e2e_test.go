@@ -53,6 +53,9 @@ func TestRuntime(t *testing.T) {
 			})
 
 			install := []string{"install", "--license", license, "--cidr", tc.cidr, "--mode", tc.mode, "--yes"}
+			if tc.mode == "control-plane" {
+				install = append(install, "--context-name", "CP_EAST") // the docs manifest's dc2 names it
+			}
 			killMidway(t, install, tc.interrupt[0], tc.interrupt[1])
 			r := mc(t, install...)
 			if r.code != 0 {
@@ -80,6 +83,8 @@ func TestRuntime(t *testing.T) {
 			checkWorkload(t, image, plan.PodCIDR, plan.ServiceCIDR)
 			if tc.mode == "data-plane" {
 				checkCassandraDatacenter(t)
+			} else {
+				checkMissionControlCluster(t)
 			}
 
 			r = mc(t, "reset", "--yes")
@@ -315,8 +320,8 @@ func checkOperators(t *testing.T, mode string, st statusReport) {
 	}
 	controlPlane := kubectl(t, "", "-n", "mission-control", "get", "deployment", "k8ssandra-operator", "-o",
 		`jsonpath={.spec.template.spec.containers[0].env[?(@.name=="K8SSANDRA_CONTROL_PLANE")].value}`)
-	if wantCP := fmt.Sprint(mode == "control-plane"); controlPlane != wantCP {
-		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q, want %q", controlPlane, wantCP)
+	if controlPlane != "true" { // it reconciles the K8ssandraCluster written into every cluster
+		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q, want true", controlPlane)
 	}
 	ports := kubectl(t, "", "-n", "mission-control", "get", "networkpolicy", "cassandra-internode", "-o", "jsonpath={.spec.ingress[0].ports[*].port}")
 	if ports != "7000 7001" {
@@ -342,6 +347,44 @@ spec:
       accessModes: [ReadWriteOnce]
       resources: {requests: {storage: 1Gi}}
 `
+
+// checkMissionControlCluster: the mission-control-operator, in its pod, turns the docs' manifest
+// into a K8ssandraCluster here (both its datacenters are local: dc2 names this control plane's
+// context), with the internode stores; k8ssandra-operator then makes the first
+// CassandraDatacenter of it. Deleting the MissionControlCluster removes what the operator wrote.
+func checkMissionControlCluster(t *testing.T) {
+	t.Helper()
+	kubectl(t, "", "create", "namespace", "demo")
+	kubectl(t, readFile(t, "../examples/missioncontrolcluster.yaml"), "apply", "-f", "-")
+	waitKubectl(t, "a K8ssandraCluster with dc1 and dc2", "dc1 dc2",
+		"-n", "demo", "get", "k8ssandracluster", "demo", "-o", "jsonpath={.spec.cassandra.datacenters[*].metadata.name}")
+	waitKubectl(t, "DataPlanesReachable and CertificatesReady", "True True", "-n", "demo", "get", "missioncontrolcluster", "demo", "-o",
+		`jsonpath={.status.conditions[?(@.type=="DataPlanesReachable")].status} {.status.conditions[?(@.type=="CertificatesReady")].status}`)
+	waitKubectl(t, "the internode stores", "demo-keystore demo-truststore",
+		"-n", "demo", "get", "secret", "demo-keystore", "demo-truststore", "-o", "jsonpath={.items[*].metadata.name}")
+	waitKubectl(t, "k8ssandra-operator's CassandraDatacenter dc1", "dc1",
+		"-n", "demo", "get", "cassandradatacenter", "dc1", "-o", "jsonpath={.metadata.name}")
+	kubectl(t, "", "-n", "demo", "delete", "missioncontrolcluster", "demo", "--wait=true", "--timeout=2m")
+	waitKubectl(t, "the operator's Secrets deleted", "", "-n", "demo", "get", "secret", "-l", "missioncontrol.datastax.com/cluster=demo", "-o", "name")
+}
+
+// waitKubectl waits up to three minutes for a kubectl command to print want.
+func waitKubectl(t *testing.T, what, want string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, _ := exec.Command(binary(t), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
+		if strings.TrimSpace(string(out)) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: kubectl %v printed %q, want %q\nmission-control-operator log:\n%s\nk8ssandra-operator log:\n%s", what, args, out, want,
+				kubectl(t, "", "-n", "mission-control", "logs", "deployment/mission-control-operator", "--tail=30"),
+				kubectl(t, "", "-n", "mission-control", "logs", "deployment/k8ssandra-operator", "--tail=30"))
+		}
+		time.Sleep(time.Second)
+	}
+}
 
 // checkCassandraDatacenter: cass-operator creates the StatefulSet a CassandraDatacenter asks for,
 // and its webhook refuses an invalid one. The Cassandra image cannot be obtained here (no

@@ -38,6 +38,7 @@ type Config struct {
 	AirgapBundle         string // --airgap-bundle
 	NetworkInterface     string // --network-interface; empty: the default route's
 	ReleaseName          string // --release-name
+	ContextName          string // --context-name
 	IgnoreHostPreflights bool   // --ignore-host-preflights
 }
 
@@ -86,6 +87,7 @@ var systemDirs = []string{
 var (
 	safePath        = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
 	dns1123Label    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	contextName     = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$`)
 	interfaceName   = regexp.MustCompile(`^[^/\s:]{1,15}$`)
 	maxReleaseChars = 53 // Helm's limit on release names
 )
@@ -104,6 +106,9 @@ func (c Config) Validate() []error {
 		add("--release-name is empty: use a DNS label such as %s", DefaultReleaseName)
 	case len(c.ReleaseName) > maxReleaseChars || !dns1123Label.MatchString(c.ReleaseName):
 		add("--release-name %q is not a DNS label of at most %d characters (lowercase letters, digits, '-'), e.g. %s", c.ReleaseName, maxReleaseChars, DefaultReleaseName)
+	}
+	if c.ContextName != "" && !contextName.MatchString(c.ContextName) {
+		add("--context-name %q is not a context name: use letters, digits, '-', '_' and '.', at most 63, e.g. CP_EAST", c.ContextName)
 	}
 	return errs
 }

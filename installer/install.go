@@ -120,7 +120,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	cfg := DefaultConfig()
 	cfg.DataDir = r.DataDir
 	if state.Mode != "" {
-		cfg.Mode, cfg.ReleaseName = state.Mode, state.ReleaseName
+		cfg.Mode, cfg.ReleaseName, cfg.ContextName = state.Mode, state.ReleaseName, state.ContextName
 	}
 	i := Install{Config: cfg, Env: r.Env}
 	runner := Runner{Progress: r.Env.Progress}

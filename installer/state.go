@@ -17,6 +17,7 @@ type State struct {
 	Version          string `json:"version"` // of the mission-control that installed
 	Mode             string `json:"mode"`
 	ReleaseName      string `json:"releaseName"`
+	ContextName      string `json:"contextName,omitempty"`
 	DataDir          string `json:"dataDir"`
 	CIDR             string `json:"cidr,omitempty"`
 	PodCIDR          string `json:"podCIDR"`
@@ -34,6 +35,7 @@ func stateOf(sc *StepContext) State {
 		Version:          sc.Version,
 		Mode:             sc.Config.Mode,
 		ReleaseName:      sc.Config.ReleaseName,
+		ContextName:      sc.Config.ContextName,
 		DataDir:          sc.Config.DataDir,
 		PodCIDR:          sc.Plan.PodCIDR.String(),
 		ServiceCIDR:      sc.Plan.ServiceCIDR.String(),
@@ -93,6 +95,7 @@ func (s State) conflicts(next State) []string {
 	for _, f := range []struct{ name, old, new string }{
 		{"mode", s.Mode, next.Mode},
 		{"release name", s.ReleaseName, next.ReleaseName},
+		{"context name", s.ContextName, next.ContextName},
 		{"pod range", s.PodCIDR, next.PodCIDR},
 		{"service range", s.ServiceCIDR, next.ServiceCIDR},
 		{"node address", s.NodeAddress, next.NodeAddress},

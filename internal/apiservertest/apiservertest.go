@@ -60,6 +60,17 @@ func Start(t testing.TB, crdDirs ...string) *Server {
 	return &Server{Config: cfg, env: env}
 }
 
+// UserConfig reaches the API server as the named user, who holds no rights until the test
+// binds it some: how a test checks that a component's RBAC is enough.
+func (s *Server) UserConfig(t testing.TB, name string) *rest.Config {
+	t.Helper()
+	u, err := s.env.ControlPlane.AddUser(envtest.User{Name: name}, s.Config)
+	if err != nil {
+		t.Fatalf("add user %s: %v", name, err)
+	}
+	return u.Config()
+}
+
 // extractBinaries writes the payload's kube-apiserver and etcd into a cache directory named by
 // the payload's digest, once per payload, and returns it.
 func extractBinaries() (string, error) {

@@ -91,6 +91,7 @@ func TestBadInput(t *testing.T) {
 		{"unclean data dir", []string{"--license", valid, "--data-dir", "/var/lib//mc/"}, "is not a clean path: write it as /var/lib/mc"},
 		{"bad release name", []string{"--license", valid, "--release-name", "Mission_Control"}, `--release-name "Mission_Control" is not a DNS label`},
 		{"long release name", []string{"--license", valid, "--release-name", strings.Repeat("a", 54)}, "is not a DNS label of at most 53 characters"},
+		{"bad context name", []string{"--license", valid, "--context-name", "cp east"}, `--context-name "cp east" is not a context name: use letters, digits, '-', '_' and '.', at most 63, e.g. CP_EAST`},
 		{"empty release name", []string{"--license", valid, "--release-name", ""}, "--release-name is empty"},
 		{"bad interface name", []string{"--license", valid, "--network-interface", "eth/0"}, `--network-interface "eth/0" is not an interface name`},
 		{"missing interface", []string{"--license", valid, "--network-interface", "eth9"}, `plan-network: network interface "eth9" does not exist; choose one of: eth0, eth1`},

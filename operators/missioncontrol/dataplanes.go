@@ -56,7 +56,8 @@ type DataPlane struct {
 // cached by the ClientConfig's and the Secret's resource versions: a changed registration gets a
 // new client on the next reconcile, without a restart.
 type DataPlanes struct {
-	// Reader reads ClientConfigs and Secrets on the control plane.
+	// Reader reads ClientConfigs and Secrets on the control plane: the manager's cache, which
+	// watches both in ClientConfigNamespace, so a reconcile costs no API calls for them.
 	Reader client.Reader
 	Scheme *runtime.Scheme
 	// Timeout bounds every request to a data plane, so an unreachable one costs one timeout.

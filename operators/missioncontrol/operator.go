@@ -98,11 +98,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	r := &Reconciler{
-		Client:       mgr.GetClient(),
-		DataPlanes:   &DataPlanes{Reader: mgr.GetClient(), Scheme: scheme, Timeout: o.DataPlaneTimeout},
-		LocalContext: o.LocalContext, Now: time.Now, Events: mgr.GetEventRecorder("mission-control-operator"),
-		PendingResync: o.PendingResync, ReadyResync: o.ReadyResync, DeletionTimeout: o.DeletionTimeout,
+	r, err := NewReconciler(mgr, o)
+	if err != nil {
+		return err
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the MissionControlCluster controller: %w", err)
@@ -114,6 +112,22 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// NewReconciler wires a Reconciler to a manager made with CacheOptions and ClientOptions.
+func NewReconciler(mgr ctrl.Manager, o Options) (*Reconciler, error) {
+	// The control plane as a target is written and read like any data plane, uncached: a
+	// cached client would watch every pod and namespace of the cluster.
+	local, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), HTTPClient: mgr.GetHTTPClient()})
+	if err != nil {
+		return nil, fmt.Errorf("client for the control plane: %w", err)
+	}
+	return &Reconciler{
+		Client: mgr.GetClient(), Local: local,
+		DataPlanes:   &DataPlanes{Reader: mgr.GetCache(), Scheme: mgr.GetScheme(), Timeout: o.DataPlaneTimeout},
+		LocalContext: o.LocalContext, Now: time.Now, Events: mgr.GetEventRecorder("mission-control-operator"),
+		PendingResync: o.PendingResync, ReadyResync: o.ReadyResync, DeletionTimeout: o.DeletionTimeout,
+	}, nil
 }
 
 // CacheOptions and ClientOptions: Secrets are watched only where registrations keep their

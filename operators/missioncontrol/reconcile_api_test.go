@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +17,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,6 +35,7 @@ import (
 	"sigs.k8s.io/yaml"
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer/pki"
 	"github.com/datastax/mission-control/internal/apiservertest"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
@@ -39,29 +44,13 @@ import (
 const crdDir = "../../charts/mission-control/crds"
 
 // docsManifest is the product docs' example, applied unchanged.
-const docsManifest = `
-apiVersion: missioncontrol.datastax.com/v1beta1
-kind: MissionControlCluster
-metadata: {name: demo, namespace: demo}
-spec:
-  createIssuer: true
-  encryption: {internodeEncryption: {certs: {createCerts: true}, enabled: true}}
-  k8ssandra:
-    auth: true
-    cassandra:
-      config: {jvmOptions: {gc: G1GC, heapSize: 1Gi}}
-      datacenters:
-        - {config: {jvmOptions: {gc: G1GC}}, metadata: {name: dc1}, racks: [{name: r1}], size: 2, stopped: false}
-        - {config: {jvmOptions: {gc: G1GC}}, k8sContext: CP_EAST, metadata: {name: dc2}, racks: [{name: r1}], size: 2, stopped: false}
-      resources: {requests: {cpu: 100m, memory: 2Gi}}
-      serverType: cassandra
-      serverVersion: 4.0.11
-      storageConfig:
-        cassandraDataVolumeClaimSpec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 2Gi}}
-          storageClassName: standard
-`
+var docsManifest = func() string {
+	data, err := os.ReadFile("../../examples/missioncontrolcluster.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}()
 
 // twoPlanes is a control plane (CP_EAST) and a data plane (DP_WEST) registered with it, the
 // data plane behind a proxy the test can take down, and the operator running against both.
@@ -73,7 +62,7 @@ type twoPlanes struct {
 	dpConfig *rest.Config
 }
 
-func startTwoPlanes(t *testing.T, deletionTimeout time.Duration) *twoPlanes {
+func startTwoPlanes(t testing.TB, deletionTimeout time.Duration) *twoPlanes {
 	t.Helper()
 	ctrl.SetLogger(logr.Discard()) // the test checks outcomes; the operator's logs would drown them
 	var cpServer, dpServer *apiservertest.Server
@@ -107,17 +96,18 @@ func startTwoPlanes(t *testing.T, deletionTimeout time.Duration) *twoPlanes {
 	p.proxy = startProxy(t, dpURL.Host)
 	p.register(t, "dp-west", "DP_WEST", dpServer.Config, "https://"+p.proxy.addr)
 
-	mgr, err := ctrl.NewManager(cpServer.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+	// The operator runs with exactly the rights the chart grants it.
+	mgr, err := ctrl.NewManager(operatorConfig(t, cpServer, p.cp), ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: CacheOptions(), Client: ClientOptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Reconciler{
-		Client:       mgr.GetClient(),
-		DataPlanes:   &DataPlanes{Reader: mgr.GetClient(), Scheme: scheme, Timeout: 2 * time.Second},
-		LocalContext: "CP_EAST", Now: p.clock.now, Events: mgr.GetEventRecorder("mission-control-operator"),
-		PendingResync: 300 * time.Millisecond, ReadyResync: 300 * time.Millisecond, DeletionTimeout: deletionTimeout,
+	r, err := NewReconciler(mgr, Options{LocalContext: "CP_EAST", DataPlaneTimeout: 2 * time.Second,
+		PendingResync: 300 * time.Millisecond, ReadyResync: 300 * time.Millisecond, DeletionTimeout: deletionTimeout})
+	if err != nil {
+		t.Fatal(err)
 	}
+	r.Now = p.clock.now
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +123,40 @@ func startTwoPlanes(t *testing.T, deletionTimeout time.Duration) *twoPlanes {
 	return p
 }
 
+// operatorConfig is a user of the control plane bound to the mission-control-operator's
+// ClusterRole from the embedded chart.
+func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) *rest.Config {
+	t.Helper()
+	ch, err := charts.Load("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := charts.Render(ch, "mc", charts.Values{Mode: "control-plane",
+		Webhook: charts.WebhookTLS{CABundle: []byte("ca"), Cert: []byte("cert"), Key: []byte("key")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, o := range objs {
+		if o.GetKind() == "ClusterRole" && o.GetName() == "mc-mission-control-operator" {
+			if err := admin.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mission-control-operator"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: o.GetName()},
+				Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "mission-control-operator"}}}
+			if err := admin.Create(ctx, binding); err != nil {
+				t.Fatal(err)
+			}
+			return s.UserConfig(t, "mission-control-operator")
+		}
+	}
+	t.Fatal("the chart has no ClusterRole for the mission-control-operator")
+	return nil
+}
+
 // register does what mcctl register does: a kubeconfig Secret and a ClientConfig naming it.
-func (p *twoPlanes) register(t *testing.T, name, contextName string, cfg *rest.Config, server string) {
+func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.Config, server string) {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[contextName] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: cfg.CAData}
@@ -165,7 +187,7 @@ func (p *twoPlanes) register(t *testing.T, name, contextName string, cfg *rest.C
 	}
 }
 
-func applyManifest(t *testing.T, c client.Client, manifest string) {
+func applyManifest(t testing.TB, c client.Client, manifest string) {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(manifest), &u.Object); err != nil {
@@ -178,7 +200,7 @@ func applyManifest(t *testing.T, c client.Client, manifest string) {
 }
 
 // eventually retries check until it passes, failing t with its last error after 30s.
-func eventually(t *testing.T, what string, check func() error) {
+func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -415,6 +437,18 @@ spec:
 			}
 			return nil
 		})
+		eventually(t, "an Event on the MissionControlCluster", func() error {
+			var list eventsv1.EventList
+			if err := p.cp.List(ctx, &list, client.InNamespace("shop")); err != nil {
+				return err
+			}
+			for _, e := range list.Items {
+				if e.Regarding.Name == "west" && e.Reason == "Created" && strings.Contains(e.Note, "in DP_WEST") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no Created event for DP_WEST among %d", len(list.Items))
+		})
 		reportReady(t, p.dp, "shop", "west", map[string]int{"dc2": 3})
 		eventually(t, "the data plane's status aggregated", func() error {
 			m := getMCC(t, p.cp, "shop", "west")
@@ -429,6 +463,9 @@ spec:
 	t.Run("unreachable data plane", func(t *testing.T) {
 		p.proxy.setDown(true)
 		eventually(t, "DataPlanesReachable=False", condition(p.cp, "shop", "west", ConditionDataPlanesReachable, metav1.ConditionFalse, "Unreachable"))
+		if v := testutil.ToFloat64(dataPlaneReachable.WithLabelValues("dp-west")); v != 0 {
+			t.Errorf("mission_control_data_plane_reachable{context=dp-west} = %v while it is down", v)
+		}
 		m := getMCC(t, p.cp, "shop", "west")
 		if m.Status.Datacenters[1].Progress != "Unreachable" || m.Status.Datacenters[0].Progress != "Ready" {
 			t.Errorf("datacenters %+v", m.Status.Datacenters)
@@ -438,6 +475,9 @@ spec:
 		eventually(t, "dc1 stopped on the control plane while DP_WEST is down", stoppedIs(p.cp, "shop", "west", true))
 		p.proxy.setDown(false)
 		eventually(t, "DataPlanesReachable=True again", condition(p.cp, "shop", "west", ConditionDataPlanesReachable, metav1.ConditionTrue, "Reachable"))
+		if v := testutil.ToFloat64(dataPlaneReachable.WithLabelValues("dp-west")); v != 1 {
+			t.Errorf("mission_control_data_plane_reachable{context=dp-west} = %v once it is back", v)
+		}
 	})
 
 	t.Run("stopped propagates", func(t *testing.T) {
@@ -735,7 +775,7 @@ type proxy struct {
 	conns map[net.Conn]bool
 }
 
-func startProxy(t *testing.T, backend string) *proxy {
+func startProxy(t testing.TB, backend string) *proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -39,9 +39,10 @@ const (
 // datacenters name, and reports their state back (see desired.go for the design). It never calls
 // a data plane's operators: it writes and reads custom resources, Secrets and pods only.
 type Reconciler struct {
-	// Client reads and writes the control plane.
-	Client     client.Client
-	DataPlanes *DataPlanes
+	// Client reads and writes MissionControlClusters and their CA and superuser Secrets on the
+	// control plane; Local is the control plane as a target (see NewReconciler).
+	Client, Local client.Client
+	DataPlanes    *DataPlanes
 	// LocalContext is this control plane's own context name: datacenters naming it are local.
 	LocalContext string
 	Now          func() time.Time
@@ -82,7 +83,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if mcc.Spec.K8ssandra.Cassandra != nil {
 		dcs = mcc.Spec.K8ssandra.Cassandra.Datacenters
 	}
-	targets := planTargets(dcs, r.LocalContext, r.Client, planes)
+	targets := planTargets(dcs, r.LocalContext, r.Local, planes)
 	if !mcc.DeletionTimestamp.IsZero() {
 		return r.cleanUp(ctx, mcc, targets, planes)
 	}
@@ -386,7 +387,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 	}
 	var pending []string
 	for _, key := range keys {
-		c, name, err := r.Client, "local", error(nil)
+		c, name, err := r.Local, "local", error(nil)
 		if key != "" {
 			dp := planes[key]
 			switch {
