@@ -52,7 +52,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // K8ssandraCluster is visible in the data plane; 100 applies. The baseline, in the same run, is
 // the test writing the same K8ssandraCluster into the data plane itself and reading it back.
 func BenchmarkApplyToDataPlane(b *testing.B) {
-	p := startTwoPlanes(b, time.Minute)
+	p := startTwoPlanes(b, DefaultOptions())
 	ctx := context.Background()
 	const n = 100
 	for range b.N {
@@ -90,7 +90,7 @@ func BenchmarkApplyToDataPlane(b *testing.B) {
 // of one more cluster while the 500 are being reconciled.
 func BenchmarkScale(b *testing.B) {
 	const planes, perPlane = 100, 5
-	p := startTwoPlanes(b, time.Minute)
+	p := startTwoPlanes(b, DefaultOptions())
 	baseRSS := rss(b)
 	for i := range planes {
 		p.register(b, fmt.Sprintf("dp-%d", i), fmt.Sprintf("DP_%d", i), p.dpConfig, "https://"+p.proxy.addr)

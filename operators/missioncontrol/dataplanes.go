@@ -127,6 +127,7 @@ func (d *DataPlanes) client(ctx context.Context, cc *unstructured.Unstructured, 
 		return nil, fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", secretName, cc.GetName(), err)
 	}
 	cfg.Timeout = d.Timeout
+	limitRate(cfg)
 	c, err := client.New(cfg, client.Options{Scheme: d.Scheme})
 	if err != nil {
 		return nil, fmt.Errorf("client for data plane %s: %w", context, err)
@@ -138,6 +139,12 @@ func (d *DataPlanes) client(ctx context.Context, cc *unstructured.Unstructured, 
 	d.cache[cc.GetName()] = cachedClient{version: version, client: c}
 	d.mu.Unlock()
 	return c, nil
+}
+
+// limitRate sets how many requests a client may send: a reconcile sends a handful to each of its
+// clusters, and client-go's default (5 per second) would make clusters wait on each other.
+func limitRate(cfg *rest.Config) {
+	cfg.QPS, cfg.Burst = 50, 100
 }
 
 // restConfig reads a kubeconfig, using the context named like the registration when it has

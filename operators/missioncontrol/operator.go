@@ -13,10 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -40,20 +42,30 @@ type Options struct {
 	DataPlaneTimeout time.Duration
 	// PendingResync, ReadyResync and DeletionTimeout: see Reconciler.
 	PendingResync, ReadyResync, DeletionTimeout time.Duration
+	// Workers reconcile different clusters at once, so that one waiting on an unreachable data
+	// plane does not hold up the others.
+	Workers int
+}
+
+// DefaultOptions are the flags' defaults.
+func DefaultOptions() Options {
+	return Options{ProbeAddress: ":8081", MetricsAddress: "0", DataPlaneTimeout: 10 * time.Second,
+		PendingResync: 15 * time.Second, ReadyResync: 2 * time.Minute, DeletionTimeout: 10 * time.Minute, Workers: 8}
 }
 
 // Main parses the flags and runs the operator until SIGTERM.
 func Main() {
-	var o Options
+	o := DefaultOptions()
 	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
-	flag.StringVar(&o.ProbeAddress, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
-	flag.StringVar(&o.MetricsAddress, "metrics-bind-address", "0", "where /metrics is served; 0 turns it off")
+	flag.StringVar(&o.ProbeAddress, "health-probe-bind-address", o.ProbeAddress, "where /healthz and /readyz are served")
+	flag.StringVar(&o.MetricsAddress, "metrics-bind-address", o.MetricsAddress, "where /metrics is served; 0 turns it off")
 	flag.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory of the webhook serving certificate (tls.crt, tls.key)")
 	flag.StringVar(&o.LocalContext, "local-context", "", "this control plane's own context name: datacenters whose k8sContext names it are local (e.g. CP_EAST)")
-	flag.DurationVar(&o.DataPlaneTimeout, "data-plane-timeout", 10*time.Second, "how long one request to a data plane may take before it counts as unreachable")
-	flag.DurationVar(&o.PendingResync, "pending-resync", 15*time.Second, "how often a cluster that is not ready yet is checked in its data planes")
-	flag.DurationVar(&o.ReadyResync, "ready-resync", 2*time.Minute, "how often a ready cluster is checked in its data planes")
-	flag.DurationVar(&o.DeletionTimeout, "deletion-timeout", 10*time.Minute, "how long deleting a cluster waits for unreachable data planes before leaving their resources behind")
+	flag.DurationVar(&o.DataPlaneTimeout, "data-plane-timeout", o.DataPlaneTimeout, "how long one request to a data plane may take before it counts as unreachable")
+	flag.DurationVar(&o.PendingResync, "pending-resync", o.PendingResync, "how often a cluster that is not ready yet is checked in its data planes")
+	flag.DurationVar(&o.ReadyResync, "ready-resync", o.ReadyResync, "how often a ready cluster is checked in its data planes")
+	flag.IntVar(&o.Workers, "workers", o.Workers, "how many clusters are reconciled at once")
+	flag.DurationVar(&o.DeletionTimeout, "deletion-timeout", o.DeletionTimeout, "how long deleting a cluster waits for unreachable data planes before leaving their resources behind")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -118,7 +130,9 @@ func Run(ctx context.Context, o Options) error {
 func NewReconciler(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 	// The control plane as a target is written and read like any data plane, uncached: a
 	// cached client would watch every pod and namespace of the cluster.
-	local, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), HTTPClient: mgr.GetHTTPClient()})
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	limitRate(cfg)
+	local, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return nil, fmt.Errorf("client for the control plane: %w", err)
 	}
@@ -127,6 +141,7 @@ func NewReconciler(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 		DataPlanes:   &DataPlanes{Reader: mgr.GetCache(), Scheme: mgr.GetScheme(), Timeout: o.DataPlaneTimeout},
 		LocalContext: o.LocalContext, Now: time.Now, Events: mgr.GetEventRecorder("mission-control-operator"),
 		PendingResync: o.PendingResync, ReadyResync: o.ReadyResync, DeletionTimeout: o.DeletionTimeout,
+		Workers: max(1, o.Workers),
 	}, nil
 }
 
@@ -164,5 +179,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1beta1.MissionControlCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(clientConfig, all, builder.WithPredicates(inRegistrations)).
 		Watches(&corev1.Secret{}, all, builder.WithPredicates(inRegistrations)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }

@@ -31,6 +31,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 	"software.sslmate.com/src/go-pkcs12"
@@ -62,7 +63,12 @@ type twoPlanes struct {
 	dpConfig *rest.Config
 }
 
-func startTwoPlanes(t testing.TB, deletionTimeout time.Duration) *twoPlanes {
+var skipNameValidation = true
+
+// testTimings make the operator look again quickly, so the test need not wait.
+var testTimings = Options{Workers: 4, DataPlaneTimeout: 2 * time.Second, PendingResync: 300 * time.Millisecond, ReadyResync: 300 * time.Millisecond, DeletionTimeout: 3 * time.Second}
+
+func startTwoPlanes(t testing.TB, timings Options) *twoPlanes {
 	t.Helper()
 	ctrl.SetLogger(logr.Discard()) // the test checks outcomes; the operator's logs would drown them
 	var cpServer, dpServer *apiservertest.Server
@@ -98,12 +104,13 @@ func startTwoPlanes(t testing.TB, deletionTimeout time.Duration) *twoPlanes {
 
 	// The operator runs with exactly the rights the chart grants it.
 	mgr, err := ctrl.NewManager(operatorConfig(t, cpServer, p.cp), ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: CacheOptions(), Client: ClientOptions()})
+		Cache: CacheOptions(), Client: ClientOptions(),
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation}}) // several runs per test process
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReconciler(mgr, Options{LocalContext: "CP_EAST", DataPlaneTimeout: 2 * time.Second,
-		PendingResync: 300 * time.Millisecond, ReadyResync: 300 * time.Millisecond, DeletionTimeout: deletionTimeout})
+	timings.LocalContext = "CP_EAST"
+	r, err := NewReconciler(mgr, timings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +306,7 @@ func addSeed(t *testing.T, c client.Client, ns, cluster, ip string) {
 // TestReconcileAgainstTwoAPIServers runs the operator against a real control plane and a real data
 // plane API server and walks through the MissionControlCluster's life.
 func TestReconcileAgainstTwoAPIServers(t *testing.T) {
-	p := startTwoPlanes(t, 3*time.Second)
+	p := startTwoPlanes(t, testTimings)
 	ctx := context.Background()
 
 	t.Run("docs manifest", func(t *testing.T) {

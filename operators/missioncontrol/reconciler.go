@@ -53,6 +53,8 @@ type Reconciler struct {
 	// DeletionTimeout is how long a deletion waits for unreachable data planes before it gives
 	// up on cleaning them and lets the MissionControlCluster go.
 	DeletionTimeout time.Duration
+	// Workers is how many MissionControlClusters are reconciled at once.
+	Workers int
 }
 
 // observed is what one reconcile found in a target.
