@@ -106,6 +106,9 @@ func writeStatus(w io.Writer, report statusReport) error {
 	if s := st.State; s != nil {
 		fmt.Fprintf(w, "mission-control %s: %s\n", s.Mode, progress)
 		fmt.Fprintf(w, "  data dir:  %s\n  version:   %s\n  release:   %s\n  license:   %s\n", s.DataDir, s.Version, s.ReleaseName, s.LicenseID)
+		if s.ContextName != "" {
+			fmt.Fprintf(w, "  context:   %s\n", s.ContextName)
+		}
 		fmt.Fprintf(w, "  network:   pods %s, services %s\n  node:      %s on %s\n", s.PodCIDR, s.ServiceCIDR, s.NodeAddress, s.NetworkInterface)
 		if len(s.Runtime) > 0 {
 			fmt.Fprintf(w, "  runtime:   k0s %s, kubernetes %s, etcd %s, coredns %s\n", s.Runtime["k0s"], s.Runtime["kubernetes"], s.Runtime["etcd"], s.Runtime["coredns"])
