@@ -37,9 +37,9 @@ help: ## list the targets
 runtime: ## build the runtime payload (k0s, Kubernetes, etcd, images); slow once, then cached
 	RUNTIME_SOURCE=$(RUNTIME_SOURCE) RUNTIME_CACHE=$(RUNTIME_CACHE) hack/runtime/build.sh $(PAYLOAD_DIR)
 
-build: runtime ## build bin/mission-control (static, runtime payload embedded) and bin/mclicense
+build: runtime ## build bin/mission-control (static, runtime payload embedded), bin/mcctl and bin/mclicense
 	CGO_ENABLED=0 $(GO) build -trimpath -tags payload -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mission-control
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mclicense
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mclicense ./cmd/mcctl
 	@ls -l bin/mission-control | awk '{printf "bin/mission-control: %d MB\n", $$5/1048576}'
 
 run: build ## build, then show the install plan for the example license (changes nothing)

@@ -3,12 +3,14 @@ package missioncontrol
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/datastax/mission-control/installer/pki"
@@ -128,49 +130,74 @@ func issuerAuthority(data map[string][]byte, previouslyTrusted []byte, now time.
 	return authority{CA: ca, Trusted: withFirst(ca.Cert, unexpired(previous, now))}, nil
 }
 
-// storeSet is the Secret data of one K8ssandraCluster's keystore and truststore.
+// storeSet is the Secret data of one K8ssandraCluster's keystore and truststore; nil maps are
+// stores that need no writing.
 type storeSet struct {
 	Keystore, Truststore map[string][]byte
 }
 
-// issueStores returns the keystore and truststore Secret data for a K8ssandraCluster whose
-// nodes answer to names: the existing data when it still holds, newly issued otherwise.
-// changed says whether either Secret must be written.
-func issueStores(existing storeSet, a authority, names []string, p certPolicy, now time.Time) (storeSet, bool, error) {
-	out := existing
-	changed := false
+// issuedStores is what the operator records on a K8ssandraCluster about the stores it wrote: the
+// keystore's certificate and the digest of the truststore's CAs. The operator may only write
+// Secrets in a data plane, never read them (see the data plane role), so this record is how it
+// knows whether the stores are current.
+type issuedStores struct {
+	CertPEM     string
+	TrustDigest string
+}
+
+// Annotations carrying issuedStores on a K8ssandraCluster.
+const (
+	annotationCertificate = "missioncontrol.datastax.com/internode-certificate"
+	annotationTrust       = "missioncontrol.datastax.com/truststore-cas"
+)
+
+func issuedStoresOf(kc *unstructured.Unstructured) issuedStores {
+	if kc == nil {
+		return issuedStores{}
+	}
+	a := kc.GetAnnotations()
+	return issuedStores{CertPEM: a[annotationCertificate], TrustDigest: a[annotationTrust]}
+}
+
+// issueStores returns the stores a K8ssandraCluster whose nodes answer to names needs written,
+// given what was issued before: a truststore when the trusted CAs changed, a keystore when its
+// certificate no longer holds (another CA, a missing name, or due for renewal).
+func issueStores(prev issuedStores, a authority, names []string, p certPolicy, now time.Time) (storeSet, issuedStores, error) {
+	var out storeSet
+	next := prev
 	bundle := a.trustedPEM()
-	if !bytes.Equal(existing.Truststore[keyCACert], bundle) || len(existing.Truststore[keyTruststore]) == 0 {
+	if digest := fmt.Sprintf("%x", sha256.Sum256(bundle)); digest != prev.TrustDigest {
 		password := randomPassword()
 		store, err := pkcs12.Modern2023.EncodeTrustStore(a.Trusted, password)
 		if err != nil {
-			return storeSet{}, false, fmt.Errorf("encode truststore: %w", err)
+			return storeSet{}, prev, fmt.Errorf("encode truststore: %w", err)
 		}
 		out.Truststore = map[string][]byte{keyTruststore: store, keyTruststorePassword: []byte(password), keyCACert: bundle}
-		changed = true
+		next.TrustDigest = digest
 	}
-	if a.CA.CheckServing(existing.Keystore[keyTLSCert], names, now, p.RenewBefore) == nil && len(existing.Keystore[keyKeystore]) > 0 {
-		return out, changed, nil
+	if a.CA.CheckServing([]byte(prev.CertPEM), names, now, p.RenewBefore) == nil {
+		return out, next, nil
 	}
 	certPEM, keyPEM, err := a.CA.Issue(names, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, p.Duration, now)
 	if err != nil {
-		return storeSet{}, false, err
+		return storeSet{}, prev, err
 	}
 	certs, err := pki.ParseCertificates(certPEM)
 	if err != nil {
-		return storeSet{}, false, err
+		return storeSet{}, prev, err
 	}
 	key, err := pki.ParseKey(keyPEM)
 	if err != nil {
-		return storeSet{}, false, err
+		return storeSet{}, prev, err
 	}
 	password := randomPassword()
 	store, err := pkcs12.Modern2023.Encode(key, certs[0], []*x509.Certificate{a.CA.Cert}, password)
 	if err != nil {
-		return storeSet{}, false, fmt.Errorf("encode keystore: %w", err)
+		return storeSet{}, prev, fmt.Errorf("encode keystore: %w", err)
 	}
 	out.Keystore = map[string][]byte{keyKeystore: store, keyKeystorePassword: []byte(password), keyTLSCert: certPEM, keyCACert: a.CA.CertPEM}
-	return out, true, nil
+	next.CertPEM = string(certPEM)
+	return out, next, nil
 }
 
 // internodeNames are the DNS names a K8ssandraCluster's nodes answer to: cass-operator's

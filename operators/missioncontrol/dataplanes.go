@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,12 +22,26 @@ import (
 // Secrets (mcctl register).
 const ClientConfigNamespace = "mission-control"
 
-// clientConfigGVK is k8ssandra's ClientConfig, read as unstructured: its Go package needs an
+// ClientConfigGVK is k8ssandra's ClientConfig, read as unstructured: its Go package needs an
 // older controller-runtime than the operator's.
-var clientConfigGVK = schema.GroupVersionKind{Group: "config.k8ssandra.io", Version: "v1beta1", Kind: "ClientConfig"}
+var ClientConfigGVK = schema.GroupVersionKind{Group: "config.k8ssandra.io", Version: "v1beta1", Kind: "ClientConfig"}
 
-// kubeconfigKey is where a ClientConfig's Secret keeps the kubeconfig (k8ssandra's convention).
-const kubeconfigKey = "kubeconfig"
+// KubeconfigKey is where a ClientConfig's Secret keeps the kubeconfig (k8ssandra's convention).
+const KubeconfigKey = "kubeconfig"
+
+// DataPlaneRules are all the operator may do in a registered data plane (mcctl register binds
+// them to the control plane's service account there): write and read K8ssandraClusters, make
+// namespaces, list pods (for seed addresses), and write and delete Secrets without reading any.
+// Being unable to read Secrets is why the operator records what it issued on the
+// K8ssandraCluster instead (see issuedStores).
+func DataPlaneRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"k8ssandra.io"}, Resources: []string{"k8ssandraclusters"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}},
+	}
+}
 
 // NormalizeContext is a context name as DNS-1123 spells it, so that the name a user wrote in a
 // kubeconfig (DP_WEST) and the resource name registration derived from it (dp-west) match.
@@ -47,6 +62,8 @@ type DataPlane struct {
 	// Name is the ClientConfig's name; Context the context it registers (spec.contextName, or
 	// the name when that is empty).
 	Name, Context string
+	// Server is the API address the registration's kubeconfig names.
+	Server string
 	// Client reaches the data plane's API server; nil when Err says why it cannot be built.
 	Client client.Client
 	Err    error
@@ -62,21 +79,30 @@ type DataPlanes struct {
 	Scheme *runtime.Scheme
 	// Timeout bounds every request to a data plane, so an unreachable one costs one timeout.
 	Timeout time.Duration
+	// Namespace holds the registrations; empty means ClientConfigNamespace.
+	Namespace string
 
 	mu    sync.Mutex
 	cache map[string]cachedClient
 }
 
 type cachedClient struct {
-	version string
-	client  client.Client
+	version, server string
+	client          client.Client
+}
+
+func (d *DataPlanes) namespace() string {
+	if d.Namespace == "" {
+		return ClientConfigNamespace
+	}
+	return d.Namespace
 }
 
 // List returns the registered data planes by normalized context name.
 func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(clientConfigGVK.GroupVersion().WithKind(clientConfigGVK.Kind + "List"))
-	if err := d.Reader.List(ctx, list, client.InNamespace(ClientConfigNamespace)); err != nil {
+	list.SetGroupVersionKind(ClientConfigGVK.GroupVersion().WithKind(ClientConfigGVK.Kind + "List"))
+	if err := d.Reader.List(ctx, list, client.InNamespace(d.namespace())); err != nil {
 		if meta.IsNoMatchError(err) {
 			return nil, nil // k8ssandra-operator's CRDs are not installed: nothing is registered
 		}
@@ -91,7 +117,7 @@ func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 			context = cc.GetName()
 		}
 		dp := &DataPlane{Name: cc.GetName(), Context: context}
-		dp.Client, dp.Err = d.client(ctx, cc, context)
+		dp.Client, dp.Server, dp.Err = d.client(ctx, cc, context)
 		planes[NormalizeContext(context)] = dp
 		seen[cc.GetName()] = true
 	}
@@ -106,39 +132,39 @@ func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 }
 
 // client returns the cached client of a ClientConfig, or builds one from its kubeconfig Secret.
-func (d *DataPlanes) client(ctx context.Context, cc *unstructured.Unstructured, context string) (client.Client, error) {
+func (d *DataPlanes) client(ctx context.Context, cc *unstructured.Unstructured, context string) (client.Client, string, error) {
 	secretName, _, _ := unstructured.NestedString(cc.Object, "spec", "kubeConfigSecret", "name")
 	if secretName == "" {
-		return nil, fmt.Errorf("ClientConfig %s names no kubeconfig Secret (spec.kubeConfigSecret.name): register the data plane again with mcctl register", cc.GetName())
+		return nil, "", fmt.Errorf("ClientConfig %s names no kubeconfig Secret (spec.kubeConfigSecret.name): register the data plane again with mcctl register", cc.GetName())
 	}
 	var secret corev1.Secret
-	if err := d.Reader.Get(ctx, client.ObjectKey{Namespace: ClientConfigNamespace, Name: secretName}, &secret); err != nil {
-		return nil, fmt.Errorf("read the kubeconfig Secret %s of ClientConfig %s: %w", secretName, cc.GetName(), err)
+	if err := d.Reader.Get(ctx, client.ObjectKey{Namespace: d.namespace(), Name: secretName}, &secret); err != nil {
+		return nil, "", fmt.Errorf("read the kubeconfig Secret %s of ClientConfig %s: %w", secretName, cc.GetName(), err)
 	}
 	version := cc.GetResourceVersion() + "/" + secret.ResourceVersion
 	d.mu.Lock()
 	cached, ok := d.cache[cc.GetName()]
 	d.mu.Unlock()
 	if ok && cached.version == version {
-		return cached.client, nil
+		return cached.client, cached.server, nil
 	}
-	cfg, err := restConfig(secret.Data[kubeconfigKey], context)
+	cfg, err := restConfig(secret.Data[KubeconfigKey], context)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", secretName, cc.GetName(), err)
+		return nil, "", fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", secretName, cc.GetName(), err)
 	}
 	cfg.Timeout = d.Timeout
 	limitRate(cfg)
 	c, err := client.New(cfg, client.Options{Scheme: d.Scheme})
 	if err != nil {
-		return nil, fmt.Errorf("client for data plane %s: %w", context, err)
+		return nil, "", fmt.Errorf("client for data plane %s: %w", context, err)
 	}
 	d.mu.Lock()
 	if d.cache == nil {
 		d.cache = map[string]cachedClient{}
 	}
-	d.cache[cc.GetName()] = cachedClient{version: version, client: c}
+	d.cache[cc.GetName()] = cachedClient{version: version, server: cfg.Host, client: c}
 	d.mu.Unlock()
-	return c, nil
+	return c, cfg.Host, nil
 }
 
 // limitRate sets how many requests a client may send: a reconcile sends a handful to each of its
@@ -151,7 +177,7 @@ func limitRate(cfg *rest.Config) {
 // one and its current context otherwise.
 func restConfig(kubeconfig []byte, context string) (*rest.Config, error) {
 	if len(kubeconfig) == 0 {
-		return nil, fmt.Errorf("no %q entry", kubeconfigKey)
+		return nil, fmt.Errorf("no %q entry", KubeconfigKey)
 	}
 	raw, err := clientcmd.Load(kubeconfig)
 	if err != nil {

@@ -35,7 +35,7 @@ import (
 //     seeds, so later datacenters join the existing ring instead of starting rings of their own.
 //     Once created, a K8ssandraCluster is always kept up to date.
 
-// GVKs of k8ssandra's resources, used as unstructured (see clientConfigGVK).
+// GVKs of k8ssandra's resources, used as unstructured (see ClientConfigGVK).
 var (
 	k8ssandraClusterGVK = schema.GroupVersionKind{Group: "k8ssandra.io", Version: "v1alpha1", Kind: "K8ssandraCluster"}
 )
@@ -145,6 +145,8 @@ type desiredInput struct {
 	Seeds     []string
 	Superuser string
 	Stores    bool
+	// Issued records the stores written (see issuedStores).
+	Issued issuedStores
 }
 
 // desiredK8ssandraCluster is the K8ssandraCluster one target should hold.
@@ -223,6 +225,9 @@ func desiredK8ssandraCluster(in desiredInput) (*unstructured.Unstructured, error
 	kc.SetName(in.MCC.Name)
 	kc.SetNamespace(in.MCC.Namespace)
 	kc.SetLabels(ownedLabels(in.MCC))
+	if in.Stores {
+		kc.SetAnnotations(map[string]string{annotationCertificate: in.Issued.CertPEM, annotationTrust: in.Issued.TrustDigest})
+	}
 	return kc, nil
 }
 

@@ -161,7 +161,7 @@ func ClientOptions() client.Options {
 // Secret beside it) requeues every MissionControlCluster: their clients and targets may change.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	clientConfig := &unstructured.Unstructured{}
-	clientConfig.SetGroupVersionKind(clientConfigGVK)
+	clientConfig.SetGroupVersionKind(ClientConfigGVK)
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 		var list v1beta1.MissionControlClusterList
 		if err := mgr.GetClient().List(ctx, &list); err != nil {

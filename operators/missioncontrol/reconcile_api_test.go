@@ -1,6 +1,7 @@
 package missioncontrol
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -176,7 +177,7 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 	}
 	ctx := context.Background()
 	_ = p.cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ClientConfigNamespace}})
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-config", Namespace: ClientConfigNamespace}, Data: map[string][]byte{kubeconfigKey: data}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-config", Namespace: ClientConfigNamespace}, Data: map[string][]byte{KubeconfigKey: data}}
 	err = p.cp.Create(ctx, secret)
 	if apierrors.IsAlreadyExists(err) {
 		err = p.cp.Update(ctx, secret) // unconditional: Secrets need no resourceVersion
@@ -185,7 +186,7 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 		t.Fatal(err)
 	}
 	cc := &unstructured.Unstructured{}
-	cc.SetGroupVersionKind(clientConfigGVK)
+	cc.SetGroupVersionKind(ClientConfigGVK)
 	cc.SetNamespace(ClientConfigNamespace)
 	cc.SetName(name)
 	cc.Object["spec"] = map[string]any{"contextName": contextName, "kubeConfigSecret": map[string]any{"name": name + "-config"}}
@@ -591,9 +592,8 @@ spec:
 		if got := verifyStores(t, p.cp, "shop", "issued", []string{"issued-dc1-service.shop.svc"}, time.Now()); !got.Equal(ca.Cert) {
 			t.Error("the stores do not trust the issuer's CA")
 		}
-		var own corev1.Secret
-		if err := p.cp.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "issued-ca"}, &own); !apierrors.IsNotFound(err) {
-			t.Errorf("a CA of its own was made despite issuerRef: %v", err)
+		if own := secretData(t, p.cp, "shop", "issued-ca"); own[keyTLSKey] != nil || !bytes.Equal(own[keyCACert], ca.CertPEM) {
+			t.Errorf("with issuerRef the CA Secret should only remember the issuer's CA: %v", own)
 		}
 		applyManifest(t, p.cp, `
 apiVersion: missioncontrol.datastax.com/v1beta1

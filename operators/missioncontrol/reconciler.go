@@ -1,6 +1,7 @@
 package missioncontrol
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -236,9 +237,11 @@ func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData m
 		}
 	}
 	if in.Stores {
-		if err := r.applyStores(ctx, in, auth, policy); err != nil {
+		issued, err := r.applyStores(ctx, in, auth, policy, existing)
+		if err != nil {
 			return fmt.Errorf("%w in %s: %w", errStores, t.name(), err)
 		}
+		in.Issued = issued
 	}
 	kc, err := desiredK8ssandraCluster(in)
 	if err != nil {
@@ -256,18 +259,10 @@ func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData m
 	return nil
 }
 
-// applyStores issues the target's keystore and truststore when they are missing or due.
-func (r *Reconciler) applyStores(ctx context.Context, in desiredInput, auth authority, policy certPolicy) error {
+// applyStores writes the target's keystore and truststore when they are missing or due, and
+// returns what the K8ssandraCluster is to record about them.
+func (r *Reconciler) applyStores(ctx context.Context, in desiredInput, auth authority, policy certPolicy, existing *unstructured.Unstructured) (issuedStores, error) {
 	t, mcc := in.Target, in.MCC
-	var existing storeSet
-	for name, into := range map[string]*map[string][]byte{keystoreSecret(mcc): &existing.Keystore, truststoreSecret(mcc): &existing.Truststore} {
-		var s corev1.Secret
-		err := t.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: name}, &s)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-		*into = s.Data
-	}
 	var names []string
 	rawDCs, _, _ := unstructured.NestedSlice(in.K8ssandra, "cassandra", "datacenters")
 	for _, i := range t.Datacenters {
@@ -275,18 +270,23 @@ func (r *Reconciler) applyStores(ctx context.Context, in desiredInput, auth auth
 		resource, _ := datacenterNames(mcc, raw)
 		names = append(names, resource)
 	}
-	stores, changed, err := issueStores(existing, auth, internodeNames(clusterName(mcc, in.K8ssandra), mcc.Namespace, names), policy, r.Now())
-	if err != nil || !changed {
-		return err
+	prev := issuedStoresOf(existing)
+	stores, next, err := issueStores(prev, auth, internodeNames(clusterName(mcc, in.K8ssandra), mcc.Namespace, names), policy, r.Now())
+	if err != nil {
+		return prev, err
 	}
-	if err := applySecret(ctx, t.Client, mcc, truststoreSecret(mcc), stores.Truststore); err != nil {
-		return err
+	if stores.Truststore != nil {
+		if err := applySecret(ctx, t.Client, mcc, truststoreSecret(mcc), stores.Truststore); err != nil {
+			return prev, err
+		}
 	}
-	if err := applySecret(ctx, t.Client, mcc, keystoreSecret(mcc), stores.Keystore); err != nil {
-		return err
+	if stores.Keystore != nil {
+		if err := applySecret(ctx, t.Client, mcc, keystoreSecret(mcc), stores.Keystore); err != nil {
+			return prev, err
+		}
+		r.event(mcc, corev1.EventTypeNormal, "CertificatesIssued", "issued the internode keystore in %s", t.name())
 	}
-	r.event(mcc, corev1.EventTypeNormal, "CertificatesIssued", "issued the internode keystore and truststore in %s", t.name())
-	return nil
+	return next, nil
 }
 
 // authority is the CA that signs the cluster's certificates: its own (rotated when due) or the
@@ -346,11 +346,21 @@ func (r *Reconciler) issuer(ctx context.Context, mcc *v1beta1.MissionControlClus
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: secretNamespace, Name: secretName}, &s); err != nil {
 		return authority{}, fmt.Errorf("read the Secret %s of cert-manager %s %s: %w", secretName, kind, ref.Name, err)
 	}
-	// The control plane's own truststore (when it is a target) remembers which CAs were trusted.
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: truststoreSecret(mcc)}, &trust); err != nil && !apierrors.IsNotFound(err) {
+	// The cluster's CA Secret remembers which CAs the truststores held (ca.crt only: the issuer
+	// keeps the key), so that the issuer's owner can rotate its CA.
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: caSecret(mcc)}, &trust); err != nil && !apierrors.IsNotFound(err) {
+		return authority{}, fmt.Errorf("read the CA Secret: %w", err)
+	}
+	auth, err := issuerAuthority(s.Data, trust.Data[keyCACert], r.Now())
+	if err != nil {
 		return authority{}, err
 	}
-	return issuerAuthority(s.Data, trust.Data[keyCACert], r.Now())
+	if bundle := auth.trustedPEM(); !bytes.Equal(bundle, trust.Data[keyCACert]) {
+		if err := applySecret(ctx, r.Client, mcc, caSecret(mcc), map[string][]byte{keyCACert: bundle}, ownerRef(mcc)); err != nil {
+			return authority{}, fmt.Errorf("write the CA Secret: %w", err)
+		}
+	}
+	return auth, nil
 }
 
 // superuser returns the shared superuser Secret's data, generating it on the control plane once.
