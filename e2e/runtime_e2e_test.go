@@ -354,6 +354,15 @@ spec:
 // CassandraDatacenter of it. Deleting the MissionControlCluster removes what the operator wrote.
 func checkMissionControlCluster(t *testing.T) {
 	t.Helper()
+	if ctx := strings.TrimSpace(kubectl(t, "", "config", "current-context")); ctx != "CP_EAST" {
+		t.Errorf("the kubeconfig's context is %q, want the --context-name CP_EAST", ctx)
+	}
+	// mcctl (built beside mission-control) reads the installed control plane: no data planes yet.
+	mcctl := filepath.Join(filepath.Dir(binary(t)), "mcctl")
+	out, err := exec.Command(mcctl, "dataplanes", "--dest-kubeconfig", filepath.Join(dataDir, "kubeconfig"), "--dest-context", "CP_EAST").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "NAME  CONTEXT  SERVER  REACHABLE" {
+		t.Errorf("mcctl dataplanes: %v\n%s", err, out)
+	}
 	kubectl(t, "", "create", "namespace", "demo")
 	kubectl(t, readFile(t, "../examples/missioncontrolcluster.yaml"), "apply", "-f", "-")
 	waitKubectl(t, "a K8ssandraCluster with dc1 and dc2", "dc1 dc2",

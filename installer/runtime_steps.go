@@ -371,7 +371,7 @@ func (c LiveCluster) WaitSystem(ctx context.Context, sc *StepContext) (string, e
 
 // AdminKubeconfig implements Cluster.
 func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
-	return runtime.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address)
+	return runtime.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address, sc.Config.ContextName)
 }
 
 func (c LiveCluster) charts(sc *StepContext) charts.Client {

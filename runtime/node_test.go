@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/datastax/mission-control/installer/host"
 )
 
@@ -145,7 +147,7 @@ users:
 - name: user
   user: {client-certificate-data: Y2VydA==, client-key-data: a2V5}
 `}
-	out, err := AdminKubeconfig(r, l, netip.MustParseAddr("192.0.2.2"))
+	out, err := AdminKubeconfig(r, l, netip.MustParseAddr("192.0.2.2"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,19 @@ users:
 			t.Errorf("kubeconfig lacks %q:\n%s", want, out)
 		}
 	}
-	if _, err := AdminKubeconfig(fakeReader{}, l, netip.MustParseAddr("192.0.2.2")); err == nil {
+	named, err := AdminKubeconfig(r, l, netip.MustParseAddr("192.0.2.2"), "CP_EAST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Contexts["CP_EAST"]; len(cfg.Contexts) != 1 || cfg.CurrentContext != "CP_EAST" || c == nil || c.Cluster != "CP_EAST" || c.AuthInfo != "CP_EAST" ||
+		cfg.Clusters["CP_EAST"].Server != "https://192.0.2.2:6443" || string(cfg.AuthInfos["CP_EAST"].ClientKeyData) != "key" {
+		t.Errorf("named kubeconfig:\n%s", named)
+	}
+	if _, err := AdminKubeconfig(fakeReader{}, l, netip.MustParseAddr("192.0.2.2"), ""); err == nil {
 		t.Error("a missing admin.conf was not reported")
 	}
 }

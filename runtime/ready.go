@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/datastax/mission-control/installer/host"
 )
@@ -240,7 +241,10 @@ func Inspect(ctx context.Context, h host.Host, l Layout) Health {
 
 // AdminKubeconfig is k0s' admin kubeconfig with the API's internal address (localhost) replaced
 // by the node's, which its serving certificate covers, so that it works from other hosts too.
-func AdminKubeconfig(r host.Reader, l Layout, node netip.Addr) ([]byte, error) {
+// With a context name, its context, cluster and user are all named so (k0s names them Default,
+// local and user on every host), so that kubeconfigs of several clusters merge and mcctl can
+// name each by its context.
+func AdminKubeconfig(r host.Reader, l Layout, node netip.Addr, contextName string) ([]byte, error) {
 	data, err := r.ReadFile(l.AdminKubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("read k0s' admin kubeconfig: %w", err)
@@ -254,6 +258,18 @@ func AdminKubeconfig(r host.Reader, l Layout, node netip.Addr) ([]byte, error) {
 			u.Host = net.JoinHostPort(node.String(), u.Port())
 			c.Server = u.String()
 		}
+	}
+	if contextName != "" {
+		kctx, ok := cfg.Contexts[cfg.CurrentContext]
+		if !ok || cfg.Clusters[kctx.Cluster] == nil || cfg.AuthInfos[kctx.AuthInfo] == nil {
+			return nil, fmt.Errorf("k0s' admin kubeconfig has no usable current context %q", cfg.CurrentContext)
+		}
+		renamed := clientcmdapi.NewConfig()
+		renamed.Clusters[contextName] = cfg.Clusters[kctx.Cluster]
+		renamed.AuthInfos[contextName] = cfg.AuthInfos[kctx.AuthInfo]
+		renamed.Contexts[contextName] = &clientcmdapi.Context{Cluster: contextName, AuthInfo: contextName, Namespace: kctx.Namespace}
+		renamed.CurrentContext = contextName
+		cfg = renamed
 	}
 	return clientcmd.Write(*cfg)
 }

@@ -60,7 +60,8 @@ type twoPlanes struct {
 	cp, dp client.Client
 	proxy  *proxy
 	clock  *clock
-	// dpConfig reaches the data plane directly, to write registrations with.
+	// dpConfig reaches the data plane directly with the rights a registration grants (see
+	// dataPlaneConfig), to write registrations with.
 	dpConfig *rest.Config
 }
 
@@ -95,7 +96,7 @@ func startTwoPlanes(t testing.TB, timings Options) *twoPlanes {
 	if p.dp, err = client.New(dpServer.Config, client.Options{Scheme: scheme}); err != nil {
 		t.Fatal(err)
 	}
-	p.dpConfig = dpServer.Config
+	p.dpConfig = dataPlaneConfig(t, dpServer, p.dp)
 	dpURL, err := url.Parse(dpServer.Config.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +162,23 @@ func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) 
 	}
 	t.Fatal("the chart has no ClusterRole for the mission-control-operator")
 	return nil
+}
+
+// dataPlaneConfig is a user of the data plane with exactly DataPlaneRules, as mcctl register
+// grants the control plane's service account.
+func dataPlaneConfig(t testing.TB, s *apiservertest.Server, admin client.Client) *rest.Config {
+	t.Helper()
+	ctx := context.Background()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "data-plane"}, Rules: DataPlaneRules()}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "control-plane"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "control-plane"}}}
+	for _, o := range []client.Object{role, binding} {
+		if err := admin.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s.UserConfig(t, "control-plane")
 }
 
 // register does what mcctl register does: a kubeconfig Secret and a ClientConfig naming it.
