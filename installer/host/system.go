@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -78,13 +79,22 @@ func (System) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
 
 // WriteFile implements Host: a temporary file in the same directory, synced, then renamed over
 // path, so a crash leaves either the old or the new file.
-func (System) WriteFile(_ context.Context, path string, data []byte, perm fs.FileMode) error {
+func (s System) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error {
+	return s.WriteStream(ctx, path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteStream writes the file at path from write, atomically like WriteFile, for contents too
+// large to hold in memory (bundles). It is System's alone: nothing an install plans needs it.
+func (System) WriteStream(_ context.Context, path string, perm fs.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(data)
+	err = write(tmp)
 	if err == nil {
 		err = tmp.Chmod(perm)
 	}

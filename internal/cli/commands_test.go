@@ -112,6 +112,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		}
 	}
 	walk(newMissionControlCmd(Streams{}, testDeps()))
+	walk(newMCCtlCmd(Streams{}))
 	var out bytes.Buffer
 	if code := RunMCLicense(context.Background(), Streams{Out: &out, Err: &out}, []string{"sign", "--help"}, time.Now); code != 0 || !strings.Contains(out.String(), "--max-nodes") {
 		t.Errorf("mclicense sign --help: exit %d\n%s", code, out.String())

@@ -21,6 +21,10 @@ func MCCtlMain() {
 
 // RunMCCtl runs mcctl and returns the exit status.
 func RunMCCtl(ctx context.Context, streams Streams, args []string) int {
+	return execute(ctx, newMCCtlCmd(streams), streams, args)
+}
+
+func newMCCtlCmd(streams Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mcctl",
 		Short: "Register mission-control data planes with a control plane",
@@ -33,13 +37,13 @@ context name (k8sContext).`,
   mcctl deregister --source-context DP_WEST --dest-context CP_EAST`,
 	}
 	root.AddCommand(newRegisterCmd(streams), newDeregisterCmd(streams), newDataPlanesCmd(streams), &cobra.Command{
-		Use: "version", Short: "Show mcctl's version", Args: cobra.NoArgs,
+		Use: "version", Short: "Show mcctl's version", Example: "  mcctl version", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintf(streams.Out, "mcctl %s (commit %s)\n", version.Version, version.Commit)
 			return err
 		},
 	})
-	return execute(ctx, root, streams, args)
+	return root
 }
 
 // bindRegistration binds the flags register and deregister share.
@@ -47,12 +51,12 @@ func bindRegistration(c *cobra.Command, o *registration.Options, namespace *stri
 	f := c.Flags()
 	f.StringVar(&o.Source.Context, "source-context", "", "kubeconfig context of the data plane that grants access (e.g. DP_WEST)")
 	f.StringVar(&o.Dest.Context, "dest-context", "", "kubeconfig context of the control plane that receives it (e.g. CP_EAST)")
-	f.StringVar(&o.Source.Kubeconfig, "source-kubeconfig", "", "kubeconfig file of the source context (default $KUBECONFIG, then ~/.kube/config)")
-	f.StringVar(&o.Dest.Kubeconfig, "dest-kubeconfig", "", "kubeconfig file of the dest context (default $KUBECONFIG, then ~/.kube/config)")
-	f.StringVar(namespace, "namespace", "mission-control", "namespace mission-control runs in, on both sides")
-	f.StringVar(&o.Source.Namespace, "source-namespace", "", "the source's namespace, if it differs from --namespace")
-	f.StringVar(&o.Dest.Namespace, "dest-namespace", "", "the dest's namespace, if it differs from --namespace")
-	f.StringVar(&o.Name, "name", "", "the registration's name on the control plane (default: the source context in DNS form, DP_WEST -> dp-west)")
+	f.StringVar(&o.Source.Kubeconfig, "source-kubeconfig", "", "kubeconfig file of the source context; default $KUBECONFIG, then ~/.kube/config (e.g. --source-kubeconfig west.yaml)")
+	f.StringVar(&o.Dest.Kubeconfig, "dest-kubeconfig", "", "kubeconfig file of the dest context; default $KUBECONFIG, then ~/.kube/config (e.g. --dest-kubeconfig east.yaml)")
+	f.StringVar(namespace, "namespace", "mission-control", "namespace mission-control runs in, on both sides (e.g. --namespace mission-control)")
+	f.StringVar(&o.Source.Namespace, "source-namespace", "", "the source's namespace, if it differs from --namespace (e.g. --source-namespace mc-west)")
+	f.StringVar(&o.Dest.Namespace, "dest-namespace", "", "the dest's namespace, if it differs from --namespace (e.g. --dest-namespace mc-east)")
+	f.StringVar(&o.Name, "name", "", "the registration's name on the control plane; default: the source context in DNS form (e.g. --name dp-west)")
 }
 
 func applyNamespace(o *registration.Options, namespace string) {
@@ -166,8 +170,8 @@ func newDataPlanesCmd(streams Streams) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dest.Context, "dest-context", "", "kubeconfig context of the control plane (e.g. CP_EAST)")
-	c.Flags().StringVar(&dest.Kubeconfig, "dest-kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
-	c.Flags().StringVar(&dest.Namespace, "namespace", "mission-control", "namespace mission-control runs in")
+	c.Flags().StringVar(&dest.Kubeconfig, "dest-kubeconfig", "", "kubeconfig file; default $KUBECONFIG, then ~/.kube/config (e.g. --dest-kubeconfig east.yaml)")
+	c.Flags().StringVar(&dest.Namespace, "namespace", "mission-control", "namespace mission-control runs in (e.g. --namespace mission-control)")
 	bindOutput(c, &out)
 	return c
 }

@@ -32,6 +32,7 @@ host check has passed.`,
 		newLicenseCmd(streams, deps),
 		newShellCmd(streams),
 		newSuperviseCmd(streams),
+		newBundleCmd(streams, g),
 	)
 	return root
 }

@@ -1,0 +1,382 @@
+// Package bundle builds, verifies and reads air-gap bundles: one zstd-compressed tar holding a
+// signed manifest and the files an install needs that the binary does not embed (image
+// tarballs). The format is described in README.md beside this file.
+package bundle
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/mholt/archives"
+)
+
+// FormatVersion is the bundle format this code writes and reads.
+const FormatVersion = 1
+
+// The first two entries of every bundle, in this order: verification needs them before any
+// other entry streams past.
+const (
+	manifestName  = "manifest.json"
+	signatureName = "manifest.json.sig"
+)
+
+// File is one payload entry of a bundle.
+type File struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Image is an OCI image tarball of a bundle.
+type Image struct {
+	// Name is the image reference the tarball is tagged with; Digest its manifest's digest.
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Digest string `json:"digest"`
+}
+
+// Manifest describes a bundle; its signature covers its exact bytes.
+type Manifest struct {
+	Format int `json:"format"`
+	// Version is the mission-control version the bundle belongs to: install refuses a bundle of
+	// another version.
+	Version string    `json:"version"`
+	Arch    string    `json:"arch"`
+	Created time.Time `json:"created"`
+	Files   []File    `json:"files"`
+	Images  []Image   `json:"images"`
+}
+
+// Size is the bundle's payload size, uncompressed.
+func (m Manifest) Size() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// BuildOptions are a bundle's inputs.
+type BuildOptions struct {
+	// ImagesDir holds the OCI image tarballs (*.tar) to bundle.
+	ImagesDir string
+	Version   string
+	Arch      string
+	// Created is recorded in the manifest and as every entry's time: the same inputs and
+	// Created give the same bytes.
+	Created time.Time
+	Key     ed25519.PrivateKey
+	// Progress, when set, is told the bytes written so far out of the total.
+	Progress func(done, total int64)
+}
+
+// Build writes a bundle to w and returns its manifest.
+func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
+	m := Manifest{Format: FormatVersion, Version: o.Version, Arch: o.Arch, Created: o.Created.UTC().Truncate(time.Second)}
+	entries, err := os.ReadDir(o.ImagesDir)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("read --images-dir: %w", err)
+	}
+	local := map[string]string{} // path in bundle -> path on disk
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tar") {
+			continue
+		}
+		disk := filepath.Join(o.ImagesDir, e.Name())
+		name, digest, err := imageOf(disk)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("image tarball %s: %w", disk, err)
+		}
+		f, err := fileOf(disk, "images/"+e.Name())
+		if err != nil {
+			return Manifest{}, err
+		}
+		m.Files = append(m.Files, f)
+		m.Images = append(m.Images, Image{Name: name, File: f.Path, Digest: digest})
+		local[f.Path] = disk
+	}
+	if len(m.Files) == 0 {
+		return Manifest{}, fmt.Errorf("--images-dir %s holds no image tarballs (*.tar)", o.ImagesDir)
+	}
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Manifest{}, err
+	}
+	sig := []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(o.Key, manifest)))
+
+	files := []archives.FileInfo{memoryFile(manifestName, manifest, m.Created), memoryFile(signatureName, sig, m.Created)}
+	total := m.Size()
+	var done int64
+	for _, f := range m.Files {
+		disk := local[f.Path]
+		files = append(files, archives.FileInfo{
+			FileInfo:      fixedInfo{name: path.Base(f.Path), size: f.Size, mtime: m.Created},
+			NameInArchive: f.Path,
+			Open: func() (fs.File, error) {
+				file, err := os.Open(disk)
+				if err != nil {
+					return nil, err
+				}
+				return &countingFile{File: file, progress: func(n int) {
+					done += int64(n)
+					if o.Progress != nil {
+						o.Progress(done, total)
+					}
+				}}, nil
+			},
+		})
+	}
+	// One encoder goroutine and fixed headers (numeric owner 0, fixed times, manifest order)
+	// make the output a function of the inputs alone.
+	format := archives.CompressedArchive{
+		Compression: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression)}},
+		Archival:    archives.Tar{NumericUIDGID: true, Format: tar.FormatPAX},
+	}
+	if err := format.Archive(ctx, w, files); err != nil {
+		return Manifest{}, fmt.Errorf("write bundle: %w", err)
+	}
+	return m, nil
+}
+
+// fileOf hashes a file on disk.
+func fileOf(disk, inBundle string) (File, error) {
+	f, err := os.Open(disk)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return File{}, fmt.Errorf("read %s: %w", disk, err)
+	}
+	return File{Path: inBundle, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// imageOf reads an OCI layout tarball's image name and manifest digest from its index.json.
+func imageOf(disk string) (name, digest string, err error) {
+	f, err := os.Open(disk)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return "", "", errors.New("no index.json: not an OCI image layout tarball")
+		}
+		if err != nil {
+			return "", "", err
+		}
+		if path.Clean(hdr.Name) != "index.json" {
+			continue
+		}
+		var index struct {
+			Manifests []struct {
+				Digest      string            `json:"digest"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"manifests"`
+		}
+		if err := json.NewDecoder(tr).Decode(&index); err != nil {
+			return "", "", fmt.Errorf("index.json: %w", err)
+		}
+		if len(index.Manifests) != 1 {
+			return "", "", fmt.Errorf("index.json lists %d images, want 1", len(index.Manifests))
+		}
+		im := index.Manifests[0]
+		name = im.Annotations["io.containerd.image.name"]
+		if name == "" {
+			name = im.Annotations["org.opencontainers.image.ref.name"]
+		}
+		if name == "" {
+			return "", "", errors.New("index.json names no image (io.containerd.image.name)")
+		}
+		return name, im.Digest, nil
+	}
+}
+
+// Verify reads a whole bundle from r, checking the manifest's signature with key, then every
+// entry against the manifest, and returns the manifest. Memory use does not grow with the
+// bundle: entries are hashed as they stream. fn, when set, receives each verified-so-far entry's
+// contents as it streams; its output must not be trusted until Verify returns nil.
+func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f File, contents io.Reader) error) (Manifest, error) {
+	var (
+		m          Manifest
+		manifest   []byte
+		signed     bool
+		next       int
+		handlerErr error // ours, returned as is rather than as the archive library wraps it
+	)
+	check := func(ctx context.Context, info archives.FileInfo) error {
+		name := info.NameInArchive
+		rc, err := info.Open()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		switch {
+		case manifest == nil:
+			if name != manifestName {
+				return fmt.Errorf("bundle starts with %s, not %s: not a mission-control bundle", name, manifestName)
+			}
+			if manifest, err = io.ReadAll(io.LimitReader(rc, 16<<20)); err != nil {
+				return err
+			}
+			return nil
+		case !signed:
+			if name != signatureName {
+				return fmt.Errorf("bundle has no signature after its manifest (found %s)", name)
+			}
+			encoded, err := io.ReadAll(io.LimitReader(rc, 1024))
+			if err != nil {
+				return err
+			}
+			sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encoded)))
+			if err != nil || !ed25519.Verify(key, manifest, sig) {
+				return errors.New("bundle signature does not verify with this build's release key: the bundle was signed by another key or its manifest was edited")
+			}
+			signed = true
+			if err := json.Unmarshal(manifest, &m); err != nil {
+				return fmt.Errorf("bundle manifest: %w", err)
+			}
+			if m.Format != FormatVersion {
+				return fmt.Errorf("bundle format %d: this mission-control reads format %d; use the bundle of this version", m.Format, FormatVersion)
+			}
+			return nil
+		}
+		if next >= len(m.Files) {
+			return fmt.Errorf("bundle entry %s is not in its manifest", name)
+		}
+		want := m.Files[next]
+		if name != want.Path {
+			return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
+		}
+		h := sha256.New()
+		var body io.Reader = io.TeeReader(rc, h)
+		counted := &countingReader{r: body}
+		if fn != nil {
+			err = fn(want, counted)
+		} else {
+			_, err = io.Copy(io.Discard, counted)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, counted); err != nil { // whatever fn left unread
+			return err
+		}
+		if counted.n != want.Size || hexSum(h) != want.SHA256 {
+			return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
+				name, counted.n, hexSum(h)[:12], want.Size, want.SHA256[:12])
+		}
+		next++
+		return nil
+	}
+	handler := func(ctx context.Context, info archives.FileInfo) error {
+		handlerErr = check(ctx, info)
+		return handlerErr
+	}
+	dec, err := archives.Zstd{}.OpenReader(r)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("bundle is damaged (not zstd-compressed): %w", err)
+	}
+	defer dec.Close()
+	err = archives.Tar{}.Extract(ctx, dec, handler)
+	if err == nil {
+		// The tar ends before the compressed stream does: read on to its end, so that zstd checks
+		// the stream's checksum and nothing trails the archive.
+		var trailing int64
+		if trailing, err = io.Copy(io.Discard, dec); err == nil && trailing > 0 && handlerErr == nil {
+			err = fmt.Errorf("%d bytes after the end of the archive", trailing)
+		}
+	}
+	if err != nil {
+		switch {
+		case handlerErr != nil && !errors.Is(handlerErr, io.ErrUnexpectedEOF):
+			return Manifest{}, handlerErr
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return Manifest{}, fmt.Errorf("bundle is truncated: %w", err)
+		default:
+			return Manifest{}, fmt.Errorf("bundle is damaged (not a readable zstd-compressed tar): %w", err)
+		}
+	}
+	switch {
+	case manifest == nil:
+		return Manifest{}, errors.New("bundle is empty: not a mission-control bundle")
+	case !signed:
+		return Manifest{}, errors.New("bundle has no signature after its manifest")
+	case next < len(m.Files):
+		return Manifest{}, fmt.Errorf("bundle ends before %s: it is truncated", m.Files[next].Path)
+	}
+	return m, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countingFile struct {
+	*os.File
+	progress func(int)
+}
+
+func (c *countingFile) Read(p []byte) (int, error) {
+	n, err := c.File.Read(p)
+	c.progress(n)
+	return n, err
+}
+
+// fixedInfo is a regular file's info with a fixed time and mode, for reproducible headers.
+type fixedInfo struct {
+	name  string
+	size  int64
+	mtime time.Time
+}
+
+func (f fixedInfo) Name() string       { return f.name }
+func (f fixedInfo) Size() int64        { return f.size }
+func (f fixedInfo) Mode() fs.FileMode  { return 0o644 }
+func (f fixedInfo) ModTime() time.Time { return f.mtime }
+func (f fixedInfo) IsDir() bool        { return false }
+func (f fixedInfo) Sys() any           { return nil }
+
+type memFile struct {
+	*strings.Reader
+	info fixedInfo
+}
+
+func (m memFile) Stat() (fs.FileInfo, error) { return m.info, nil }
+func (memFile) Close() error                 { return nil }
+
+func memoryFile(name string, data []byte, mtime time.Time) archives.FileInfo {
+	info := fixedInfo{name: name, size: int64(len(data)), mtime: mtime}
+	return archives.FileInfo{FileInfo: info, NameInArchive: name, Open: func() (fs.File, error) {
+		return memFile{Reader: strings.NewReader(string(data)), info: info}, nil
+	}}
+}
