@@ -99,16 +99,12 @@ func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
 			continue
 		}
 		disk := filepath.Join(o.ImagesDir, e.Name())
-		name, digest, err := imageOf(disk)
+		f, im, err := imageOf(disk, "images/"+e.Name())
 		if err != nil {
 			return Manifest{}, fmt.Errorf("image tarball %s: %w", disk, err)
 		}
-		f, err := fileOf(disk, "images/"+e.Name())
-		if err != nil {
-			return Manifest{}, err
-		}
 		m.Files = append(m.Files, f)
-		m.Images = append(m.Images, Image{Name: name, File: f.Path, Digest: digest})
+		m.Images = append(m.Images, im)
 		local[f.Path] = disk
 	}
 	if len(m.Files) == 0 {
@@ -154,36 +150,36 @@ func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
 	return m, nil
 }
 
-// fileOf hashes a file on disk.
-func fileOf(disk, inBundle string) (File, error) {
+// imageOf reads an OCI layout tarball once: its size and SHA-256, and from its index.json the
+// image's name and manifest digest.
+func imageOf(disk, inBundle string) (File, Image, error) {
 	f, err := os.Open(disk)
 	if err != nil {
-		return File{}, err
+		return File{}, Image{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	counted := &countingReader{r: io.TeeReader(f, h)}
+	im, err := indexOf(tar.NewReader(counted))
 	if err != nil {
-		return File{}, fmt.Errorf("read %s: %w", disk, err)
+		return File{}, Image{}, err
 	}
-	return File{Path: inBundle, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	if _, err := io.Copy(io.Discard, counted); err != nil { // the rest, for the hash
+		return File{}, Image{}, err
+	}
+	im.File = inBundle
+	return File{Path: inBundle, Size: counted.n, SHA256: hexSum(h)}, im, nil
 }
 
-// imageOf reads an OCI layout tarball's image name and manifest digest from its index.json.
-func imageOf(disk string) (name, digest string, err error) {
-	f, err := os.Open(disk)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
+// indexOf finds index.json in an OCI layout tarball and reads its one image.
+func indexOf(tr *tar.Reader) (Image, error) {
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return "", "", errors.New("no index.json: not an OCI image layout tarball")
+			return Image{}, errors.New("no index.json: not an OCI image layout tarball")
 		}
 		if err != nil {
-			return "", "", err
+			return Image{}, err
 		}
 		if path.Clean(hdr.Name) != "index.json" {
 			continue
@@ -195,20 +191,20 @@ func imageOf(disk string) (name, digest string, err error) {
 			} `json:"manifests"`
 		}
 		if err := json.NewDecoder(tr).Decode(&index); err != nil {
-			return "", "", fmt.Errorf("index.json: %w", err)
+			return Image{}, fmt.Errorf("index.json: %w", err)
 		}
 		if len(index.Manifests) != 1 {
-			return "", "", fmt.Errorf("index.json lists %d images, want 1", len(index.Manifests))
+			return Image{}, fmt.Errorf("index.json lists %d images, want 1", len(index.Manifests))
 		}
-		im := index.Manifests[0]
-		name = im.Annotations["io.containerd.image.name"]
+		m := index.Manifests[0]
+		name := m.Annotations["io.containerd.image.name"]
 		if name == "" {
-			name = im.Annotations["org.opencontainers.image.ref.name"]
+			name = m.Annotations["org.opencontainers.image.ref.name"]
 		}
 		if name == "" {
-			return "", "", errors.New("index.json names no image (io.containerd.image.name)")
+			return Image{}, errors.New("index.json names no image (io.containerd.image.name)")
 		}
-		return name, im.Digest, nil
+		return Image{Name: name, Digest: m.Digest}, nil
 	}
 }
 
@@ -269,8 +265,7 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f F
 			return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
 		}
 		h := sha256.New()
-		var body io.Reader = io.TeeReader(rc, h)
-		counted := &countingReader{r: body}
+		counted := &countingReader{r: io.TeeReader(rc, h)}
 		if fn != nil {
 			err = fn(want, counted)
 		} else {

@@ -39,6 +39,12 @@ type Server struct {
 // skips t, or fails it under CI=true, when the runtime payload has not been built.
 func Start(t testing.TB, crdDirs ...string) *Server {
 	t.Helper()
+	return StartN(t, 1, crdDirs...)[0]
+}
+
+// StartN starts n API servers at once (a control plane and a data plane take two), as Start.
+func StartN(t testing.TB, n int, crdDirs ...string) []*Server {
+	t.Helper()
 	binOnce.Do(func() { binDir, binErr = extractBinaries() })
 	if errors.Is(binErr, fs.ErrNotExist) {
 		testenv.Unmet(t, "needs kube-apiserver and etcd from the runtime payload: run make runtime (make test does)")
@@ -47,17 +53,34 @@ func Start(t testing.TB, crdDirs ...string) *Server {
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: binDir, CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start an API server from %s: %v", binDir, err)
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			env := &envtest.Environment{BinaryAssetsDirectory: binDir, CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
+			cfg, err := env.Start()
+			if err != nil {
+				errs[i] = fmt.Errorf("start an API server from %s: %w", binDir, err)
+				return
+			}
+			servers[i] = &Server{Config: cfg, env: env}
+		})
 	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop the API server: %v", err)
+	wg.Wait()
+	for _, s := range servers {
+		if s != nil {
+			t.Cleanup(func() {
+				if err := s.env.Stop(); err != nil {
+					t.Errorf("stop the API server: %v", err)
+				}
+			})
 		}
-	})
-	return &Server{Config: cfg, env: env}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return servers
 }
 
 // UserConfig reaches the API server as the named user, who holds no rights until the test

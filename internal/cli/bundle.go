@@ -126,14 +126,14 @@ func createdTime(flag string) (time.Time, error) {
 // manifest): a bundle that does not verify has nothing trustworthy to show.
 func newBundleVerifyCmd(streams Streams, g *globalFlags, inspect bool) *cobra.Command {
 	var out output
-	use, short := "verify FILE", "Check a bundle's signature and every file's checksum, streaming"
+	name, short := "verify", "Check a bundle's signature and every file's checksum, streaming"
 	if inspect {
-		use, short = "inspect FILE", "Verify a bundle and show its manifest"
+		name, short = "inspect", "Verify a bundle and show its manifest"
 	}
 	c := &cobra.Command{
-		Use:     use,
+		Use:     name + " FILE",
 		Short:   short,
-		Example: "  mission-control bundle " + use[:len(use)-5] + " mission-control-" + version.Version + ".airgap",
+		Example: "  mission-control bundle " + name + " mission-control-" + version.Version + ".airgap",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])

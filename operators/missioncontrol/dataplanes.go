@@ -57,7 +57,7 @@ func NormalizeContext(name string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-// DataPlane is a registered data plane and a client for it.
+// DataPlane is a registered data plane and, once connected (DataPlanes.Connect), a client for it.
 type DataPlane struct {
 	// Name is the ClientConfig's name; Context the context it registers (spec.contextName, or
 	// the name when that is empty).
@@ -67,6 +67,8 @@ type DataPlane struct {
 	// Client reaches the data plane's API server; nil when Err says why it cannot be built.
 	Client client.Client
 	Err    error
+
+	clientConfig *unstructured.Unstructured
 }
 
 // DataPlanes builds clients for the registered data planes from their ClientConfigs. Clients are
@@ -98,7 +100,8 @@ func (d *DataPlanes) namespace() string {
 	return d.Namespace
 }
 
-// List returns the registered data planes by normalized context name.
+// List returns the registered data planes by normalized context name, not yet connected: a
+// reconcile connects only those its cluster names.
 func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(ClientConfigGVK.GroupVersion().WithKind(ClientConfigGVK.Kind + "List"))
@@ -116,9 +119,7 @@ func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 		if context == "" {
 			context = cc.GetName()
 		}
-		dp := &DataPlane{Name: cc.GetName(), Context: context}
-		dp.Client, dp.Server, dp.Err = d.client(ctx, cc, context)
-		planes[NormalizeContext(context)] = dp
+		planes[NormalizeContext(context)] = &DataPlane{Name: cc.GetName(), Context: context, clientConfig: cc}
 		seen[cc.GetName()] = true
 	}
 	d.mu.Lock()
@@ -129,6 +130,13 @@ func (d *DataPlanes) List(ctx context.Context) (map[string]*DataPlane, error) {
 	}
 	d.mu.Unlock()
 	return planes, nil
+}
+
+// Connect gives dp its client (cached, see DataPlanes), or the reason it has none.
+func (d *DataPlanes) Connect(ctx context.Context, dp *DataPlane) {
+	if dp.Client == nil && dp.Err == nil {
+		dp.Client, dp.Server, dp.Err = d.client(ctx, dp.clientConfig, dp.Context)
+	}
 }
 
 // client returns the cached client of a ClientConfig, or builds one from its kubeconfig Secret.

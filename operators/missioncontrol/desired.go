@@ -1,6 +1,7 @@
 package missioncontrol
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -54,6 +55,9 @@ const (
 	labelSeedNode    = "cassandra.datastax.com/seed-node"
 )
 
+// errNotRegistered: a datacenter names a context no data plane is registered for.
+var errNotRegistered = errors.New("no data plane is registered")
+
 // target is one Kubernetes cluster a MissionControlCluster's datacenters live in.
 type target struct {
 	// Key is the normalized context, "" for the control plane itself; Context is as written.
@@ -92,7 +96,7 @@ func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local cl
 			case key == "":
 				t.Client = local
 			case dp == nil:
-				t.Err = fmt.Errorf("no data plane is registered for k8sContext %s: register it with mcctl register", dc.K8sContext)
+				t.Err = fmt.Errorf("%w for k8sContext %s: register it with mcctl register", errNotRegistered, dc.K8sContext)
 			case dp.Err != nil:
 				t.Err = dp.Err
 			default:
@@ -138,7 +142,6 @@ type desiredInput struct {
 	// K8ssandra is spec.k8ssandra as written, unknown fields included.
 	K8ssandra map[string]any
 	Target    *target
-	Targets   []*target
 	// Seeds are the other targets' seed addresses; Superuser names the shared superuser Secret
 	// ("" when the spec names its own or auth is off); Stores is set when the operator issues
 	// the internode stores.

@@ -73,15 +73,8 @@ var testTimings = Options{Workers: 4, DataPlaneTimeout: 2 * time.Second, Pending
 func startTwoPlanes(t testing.TB, timings Options) *twoPlanes {
 	t.Helper()
 	ctrl.SetLogger(logr.Discard()) // the test checks outcomes; the operator's logs would drown them
-	var cpServer, dpServer *apiservertest.Server
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); cpServer = apiservertest.Start(t, crdDir) }()
-	go func() { defer wg.Done(); dpServer = apiservertest.Start(t, crdDir) }()
-	wg.Wait()
-	if cpServer == nil || dpServer == nil {
-		t.FailNow()
-	}
+	servers := apiservertest.StartN(t, 2, crdDir)
+	cpServer, dpServer := servers[0], servers[1]
 	scheme, err := Scheme()
 	if err == nil {
 		err = apiextensionsv1.AddToScheme(scheme) // the test installs a CRD of its own
@@ -577,6 +570,29 @@ spec:
 			return nil
 		})
 		eventually(t, "CertificatesReady without encryption", condition(p.cp, "shop", "south", ConditionCertificatesReady, metav1.ConditionTrue, "NotRequested"))
+		// Deleting it does not wait on DP_SOUTH: nothing was ever written there.
+		if err := p.cp.Delete(ctx, getMCC(t, p.cp, "shop", "south")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "south deleted", func() error {
+			if _, err := getKC(p.cp, "shop", "south"); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("the control plane keeps its K8ssandraCluster (%v)", err)
+			}
+			var m v1beta1.MissionControlCluster
+			if err := p.cp.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "south"}, &m); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("still there (%v)", err)
+			}
+			return nil
+		})
+		var events eventsv1.EventList
+		if err := p.cp.List(ctx, &events, client.InNamespace("shop")); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events.Items {
+			if e.Regarding.Name == "south" && strings.HasPrefix(e.Reason, "Cleanup") {
+				t.Errorf("the deletion waited on a context that was never registered: %s %s", e.Reason, e.Note)
+			}
+		}
 	})
 
 	t.Run("issuerRef", func(t *testing.T) {

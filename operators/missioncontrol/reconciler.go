@@ -86,6 +86,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if mcc.Spec.K8ssandra.Cassandra != nil {
 		dcs = mcc.Spec.K8ssandra.Cassandra.Datacenters
 	}
+	for _, key := range neededContexts(mcc) {
+		if dp := planes[key]; dp != nil {
+			r.DataPlanes.Connect(ctx, dp)
+		}
+	}
 	targets := planTargets(dcs, r.LocalContext, r.Local, planes)
 	if !mcc.DeletionTimestamp.IsZero() {
 		return r.cleanUp(ctx, mcc, targets, planes)
@@ -118,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			obs[i], t.Err = r.observe(ctx, mcc, k8ssandra, t)
 		}
 		if t.Err != nil {
-			obs[i].statuses = r.statuses(mcc, k8ssandra, t, nil)
+			obs[i].statuses = datacenterStatuses(mcc, k8ssandra, t, nil)
 		}
 	}
 
@@ -126,7 +131,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	storeErrs := map[string]error{}
 	for i, t := range targets {
 		if t.Err == nil && (obs[i].existing != nil || earlierReady) {
-			in := desiredInput{MCC: mcc, K8ssandra: k8ssandra, Target: t, Targets: targets, Superuser: superuser,
+			in := desiredInput{MCC: mcc, K8ssandra: k8ssandra, Target: t, Superuser: superuser,
 				Stores: certErr == nil && policy.Issue, Seeds: otherSeeds(obs, i)}
 			if err := r.apply(ctx, in, superuserData, auth, policy, obs[i].existing); err != nil {
 				if errors.Is(err, errStores) {
@@ -169,6 +174,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: r.PendingResync}, nil
 }
 
+// neededContexts are the data planes a reconcile of mcc may talk to: those its datacenters name
+// and those it wrote to before (which its deletion cleans up).
+func neededContexts(mcc *v1beta1.MissionControlCluster) []string {
+	keys := slices.Clone(mcc.Status.Targets)
+	if mcc.Spec.K8ssandra.Cassandra != nil {
+		for _, dc := range mcc.Spec.K8ssandra.Cassandra.Datacenters {
+			keys = append(keys, NormalizeContext(dc.K8sContext))
+		}
+	}
+	return keys
+}
+
 // errStores marks a failure to issue or write a target's internode stores.
 var errStores = errors.New("internode stores")
 
@@ -198,12 +215,12 @@ func (r *Reconciler) observe(ctx context.Context, mcc *v1beta1.MissionControlClu
 		}
 	}
 	slices.Sort(o.seeds)
-	o.statuses = r.statuses(mcc, k8ssandra, t, o.existing)
+	o.statuses = datacenterStatuses(mcc, k8ssandra, t, o.existing)
 	return o, nil
 }
 
-// statuses are the target's datacenters as its K8ssandraCluster reports them.
-func (r *Reconciler) statuses(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any, t *target, kc *unstructured.Unstructured) []v1beta1.DatacenterStatus {
+// datacenterStatuses are the target's datacenters as its K8ssandraCluster reports them.
+func datacenterStatuses(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any, t *target, kc *unstructured.Unstructured) []v1beta1.DatacenterStatus {
 	rawDCs, _, _ := unstructured.NestedSlice(k8ssandra, "cassandra", "datacenters")
 	var out []v1beta1.DatacenterStatus
 	for _, i := range t.Datacenters {
@@ -391,9 +408,11 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
 		return ctrl.Result{}, nil
 	}
+	// Where it wrote, and where it may have written since its status was last recorded; a
+	// context that was never registered holds nothing to clean up.
 	keys := slices.Clone(mcc.Status.Targets)
 	for _, t := range targets {
-		if !slices.Contains(keys, t.Key) {
+		if !errors.Is(t.Err, errNotRegistered) && !slices.Contains(keys, t.Key) {
 			keys = append(keys, t.Key)
 		}
 	}
@@ -462,7 +481,7 @@ func (r *Reconciler) setConditions(mcc *v1beta1.MissionControlCluster, targets [
 		if t.Err == nil {
 			continue
 		}
-		if t.Key != "" && strings.HasPrefix(t.Err.Error(), "no data plane is registered") {
+		if errors.Is(t.Err, errNotRegistered) {
 			unknown = append(unknown, t.Err.Error())
 		} else {
 			unreachable = append(unreachable, t.Err.Error())

@@ -524,6 +524,7 @@ func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlan
 	}
 	var out []DataPlane
 	for _, dp := range found {
+		planes.Connect(ctx, dp)
 		d := DataPlane{Name: dp.Name, Context: dp.Context, Server: dp.Server, Err: dp.Err}
 		if d.Err == nil {
 			var ns corev1.Namespace

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,15 +39,8 @@ type planes struct {
 
 func startPlanes(t *testing.T) *planes {
 	t.Helper()
-	var cp, dp *apiservertest.Server
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); cp = apiservertest.Start(t, crdDir) }()
-	go func() { defer wg.Done(); dp = apiservertest.Start(t, crdDir) }()
-	wg.Wait()
-	if cp == nil || dp == nil {
-		t.FailNow()
-	}
+	servers := apiservertest.StartN(t, 2, crdDir)
+	cp, dp := servers[0], servers[1]
 	scheme, err := missioncontrol.Scheme()
 	if err != nil {
 		t.Fatal(err)
