@@ -15,10 +15,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -26,10 +24,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/datastax/mission-control/bundle"
 )
 
 type list []string
@@ -110,56 +109,14 @@ func build(ref, out, user, workdir, format string, entrypoint, labels, env, spec
 	return fmt.Errorf("-format %q: use oci or docker", format)
 }
 
-// writeOCI writes an OCI image layout as a tarball, the image named by the annotations containerd
-// (io.containerd.image.name) and other tools (org.opencontainers.image.ref.name) read.
+// writeOCI writes the image as an OCI image layout tarball, the format bundles carry.
 func writeOCI(out string, tag name.Tag, img v1.Image) error {
-	dir, err := os.MkdirTemp("", "oci-layout-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		return err
-	}
-	err = p.AppendImage(img, layout.WithAnnotations(map[string]string{
-		"io.containerd.image.name":          tag.Name(),
-		"org.opencontainers.image.ref.name": tag.TagStr(),
-	}))
-	if err != nil {
-		return err
-	}
-	var files []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(files)
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	tw := tar.NewWriter(f)
-	for _, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	if err := bundle.WriteImage(f, tag, img); err != nil {
 		return err
 	}
 	return f.Close()

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,15 +40,19 @@ bundle/README.md for the format.`,
 }
 
 func newBundleBuildCmd(streams Streams, g *globalFlags) *cobra.Command {
-	var imagesDir, output, keyFile, created, bundleVersion string
+	var imagesDir, output, keyFile, created, bundleVersion, pullList string
+	var pull []string
 	c := &cobra.Command{
 		Use:   "build",
-		Short: "Build a signed air-gap bundle from OCI image tarballs",
-		Long: `build packs the OCI image tarballs of --images-dir into one signed bundle. The same inputs and
---created (default $SOURCE_DATE_EPOCH, else now) give the same bytes. The signing key is the
-release private key, from --signing-key or $` + signingKeyEnv + `.`,
-		Example: `  mission-control bundle build --images-dir images/ --signing-key release.key \
-    --output mission-control-` + version.Version + `.airgap
+		Short: "Build a signed air-gap bundle from OCI image tarballs, pulled or local",
+		Long: `build packs the OCI image tarballs of --images-dir into one signed bundle. Where registries are
+reachable, --pull and --pull-list first fetch images into --images-dir by digest (a NAME:TAG is
+resolved to its digest once; NAME:TAG@sha256:DIGEST is fetched by that digest only);
+bundle/images.txt lists the database images a release bundles. The same inputs and --created
+(default $SOURCE_DATE_EPOCH, else now) give the same bytes. The signing key is the release
+private key, from --signing-key or $` + signingKeyEnv + `.`,
+		Example: `  mission-control bundle build --pull-list bundle/images.txt --images-dir images/ \
+    --signing-key release.key --output mission-control-` + version.Version + `.airgap
   SOURCE_DATE_EPOCH=1795000000 mission-control bundle build --images-dir images/ --signing-key release.key -o b.airgap`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -59,7 +67,14 @@ release private key, from --signing-key or $` + signingKeyEnv + `.`,
 			if err != nil {
 				return err
 			}
+			refs, err := imageList(pull, pullList)
+			if err != nil {
+				return err
+			}
 			rep := g.progress(streams.Err, outputText)
+			if err := pullImages(c.Context(), rep, refs, imagesDir); err != nil {
+				return err
+			}
 			rep.Start("Build the bundle " + output)
 			bar := &progress.Bytes{R: rep}
 			var m bundle.Manifest
@@ -78,12 +93,85 @@ release private key, from --signing-key or $` + signingKeyEnv + `.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&imagesDir, "images-dir", "", "directory of OCI image tarballs (*.tar) to bundle (e.g. --images-dir images/)")
+	f.StringVar(&imagesDir, "images-dir", "", "directory of OCI image tarballs (*.tar) to bundle; pulled images are written there (e.g. --images-dir images/)")
+	f.StringArrayVar(&pull, "pull", nil, "pull this image into --images-dir first, NAME:TAG or NAME:TAG@sha256:DIGEST; repeatable (e.g. --pull docker.io/k8ssandra/medusa:0.24.0)")
+	f.StringVar(&pullList, "pull-list", "", "pull every image this file lists (one per line, # comments) into --images-dir first (e.g. --pull-list bundle/images.txt)")
 	f.StringVarP(&output, "output", "o", "", "bundle file to write (e.g. mission-control-"+version.Version+".airgap)")
 	f.StringVar(&keyFile, "signing-key", "", "release private key file (PEM, from mclicense keygen); default $"+signingKeyEnv+" (e.g. --signing-key release.key)")
 	f.StringVar(&created, "created", "", "creation time recorded in the bundle, RFC 3339; default $SOURCE_DATE_EPOCH, else now (e.g. --created 2026-11-22T12:00:00Z)")
 	f.StringVar(&bundleVersion, "version", version.Version, "the mission-control version the bundle is for (e.g. --version v1.2.3)")
 	return c
+}
+
+// imageList is the images to pull: --pull's, then --pull-list's, each checked.
+func imageList(pull []string, listFile string) ([]string, error) {
+	refs := slices.Clone(pull)
+	if listFile != "" {
+		data, err := os.ReadFile(listFile)
+		if err != nil {
+			return nil, fmt.Errorf("--pull-list: %w", err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			line, _, _ = strings.Cut(line, "#")
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			if _, _, err := bundle.ParseImageRef(line); err != nil {
+				return nil, fmt.Errorf("--pull-list %s line %d: %w", listFile, i+1, err)
+			}
+			refs = append(refs, line)
+		}
+	}
+	for _, r := range pull {
+		if _, _, err := bundle.ParseImageRef(r); err != nil {
+			return nil, fmt.Errorf("--pull: %w", err)
+		}
+	}
+	return refs, nil
+}
+
+// pullImages writes each image into dir as NAME_TAG.tar, a file per image, atomically: an
+// interrupted pull leaves no partial tarball to be bundled.
+func pullImages(ctx context.Context, rep progress.Reporter, refs []string, dir string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	if err := (host.System{}).MkdirAll(ctx, dir, 0o755); err != nil {
+		return fmt.Errorf("--images-dir: %w", err)
+	}
+	for i, ref := range refs {
+		known, _, _ := bundle.ParseImageRef(ref)
+		file := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(bundle.ImageName(known))+".tar")
+		rep.Start(fmt.Sprintf("Pull %s (%d/%d)", ref, i+1, len(refs)))
+		var im bundle.Image
+		err := host.System{}.WriteStream(ctx, file, 0o644, func(w io.Writer) error {
+			counted := &countingWriter{w: w, update: func(n int64) { rep.Update(fmt.Sprintf("%.1f MB", float64(n)/(1<<20))) }}
+			var err error
+			im, err = bundle.Pull(ctx, ref, goruntime.GOARCH, counted)
+			return err
+		})
+		rep.End(err == nil, im.Digest)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countingWriter reports how much has been written, at most every megabyte.
+type countingWriter struct {
+	w      io.Writer
+	n      int64
+	update func(n int64)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if (c.n+int64(n))>>20 != c.n>>20 {
+		c.update(c.n + int64(n))
+	}
+	c.n += int64(n)
+	return n, err
 }
 
 func signingKey(file string) (ed25519.PrivateKey, error) {

@@ -3,10 +3,18 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/bundle/bundletest"
@@ -60,5 +68,45 @@ func TestBundleBuildVerifyInspect(t *testing.T) {
 	r = run(t, testDeps(), "", "bundle", "build", "--images-dir", images, "-o", out)
 	if r.code != 1 || !strings.Contains(r.stderr, "no signing key: pass --signing-key FILE or set MC_BUNDLE_SIGNING_KEY") {
 		t.Errorf("build without a key: %+v", r)
+	}
+}
+
+// TestBundleBuildPulls pulls from a registry on loopback, as a connected release build does
+// from upstream.
+func TestBundleBuildPulls(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/k8ssandra/medusa:0.24.0"
+	img, err := random.Image(32<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(ref)
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+
+	images, out := filepath.Join(t.TempDir(), "images"), filepath.Join(t.TempDir(), "mc.airgap")
+	list := filepath.Join(t.TempDir(), "images.txt")
+	if err := os.WriteFile(list, []byte("# the database images\n"+ref+"@"+digest.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "-o", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 images") {
+		t.Fatalf("build: %+v", r)
+	}
+	r = run(t, testDeps(), "", "bundle", "inspect", out, "-o", "json")
+	var m bundle.Manifest
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &m) != nil || len(m.Images) != 1 || m.Images[0].Name != ref || m.Images[0].Digest != digest.String() {
+		t.Errorf("inspect: %+v", r)
+	}
+
+	if err := os.WriteFile(list, []byte(ref+"\nk8ssandra/medusa\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "-o", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "--pull-list "+list+" line 2: image \"k8ssandra/medusa\": want NAME:TAG") {
+		t.Errorf("a list with an untagged image: %+v", r)
 	}
 }
