@@ -208,11 +208,20 @@ func indexOf(tr *tar.Reader) (Image, error) {
 	}
 }
 
+// Handlers follow a verification as it streams; either may be nil.
+type Handlers struct {
+	// Manifest receives the manifest as soon as its signature verifies, before any file is
+	// read: an error (a bundle of another version, too little space) ends verification there.
+	Manifest func(Manifest) error
+	// File receives each entry's contents as they stream; what it makes of them must not be
+	// trusted until Verify returns nil (or it checks the entry's digest itself).
+	File func(f File, contents io.Reader) error
+}
+
 // Verify reads a whole bundle from r, checking the manifest's signature with key, then every
 // entry against the manifest, and returns the manifest. Memory use does not grow with the
-// bundle: entries are hashed as they stream. fn, when set, receives each verified-so-far entry's
-// contents as it streams; its output must not be trusted until Verify returns nil.
-func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f File, contents io.Reader) error) (Manifest, error) {
+// bundle: entries are hashed as they stream.
+func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, h Handlers) (Manifest, error) {
 	var (
 		m          Manifest
 		manifest   []byte
@@ -255,6 +264,9 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f F
 			if m.Format != FormatVersion {
 				return fmt.Errorf("bundle format %d: this mission-control reads format %d; use the bundle of this version", m.Format, FormatVersion)
 			}
+			if h.Manifest != nil {
+				return h.Manifest(m)
+			}
 			return nil
 		}
 		if next >= len(m.Files) {
@@ -264,10 +276,10 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f F
 		if name != want.Path {
 			return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
 		}
-		h := sha256.New()
-		counted := &countingReader{r: io.TeeReader(rc, h)}
-		if fn != nil {
-			err = fn(want, counted)
+		sum := sha256.New()
+		counted := &countingReader{r: io.TeeReader(rc, sum)}
+		if h.File != nil {
+			err = h.File(want, counted)
 		} else {
 			_, err = io.Copy(io.Discard, counted)
 		}
@@ -277,9 +289,9 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, fn func(f F
 		if _, err := io.Copy(io.Discard, counted); err != nil { // whatever fn left unread
 			return err
 		}
-		if counted.n != want.Size || hexSum(h) != want.SHA256 {
+		if counted.n != want.Size || hexSum(sum) != want.SHA256 {
 			return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
-				name, counted.n, hexSum(h)[:12], want.Size, want.SHA256[:12])
+				name, counted.n, hexSum(sum)[:12], want.Size, want.SHA256[:12])
 		}
 		next++
 		return nil

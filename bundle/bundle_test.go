@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/datastax/mission-control/bundle/bundletest"
 )
@@ -65,11 +62,11 @@ func TestBuildVerifyRoundTrip(t *testing.T) {
 		t.Errorf("progress %v, want it to end at %d", progress, built.Size())
 	}
 	got := map[string]string{}
-	m, err := Verify(context.Background(), bytes.NewReader(buf.Bytes()), pub, func(f File, r io.Reader) error {
+	m, err := Verify(context.Background(), bytes.NewReader(buf.Bytes()), pub, Handlers{File: func(f File, r io.Reader) error {
 		data, err := io.ReadAll(r)
 		got[f.Path] = fmt.Sprintf("%x", sha256.Sum256(data))
 		return err
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,39 +101,6 @@ func TestBuildIsReproducible(t *testing.T) {
 	}
 }
 
-// rebuild rewrites a bundle's entries through edit, compressing them again, as an attacker with
-// the bundle but not the key could.
-func rebuild(t *testing.T, bundle []byte, edit func(name string, data []byte) (string, []byte)) []byte {
-	t.Helper()
-	zr, err := zstd.NewReader(bytes.NewReader(bundle))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var out bytes.Buffer
-	zw, _ := zstd.NewWriter(&out)
-	tw := tar.NewWriter(zw)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		name, data := edit(hdr.Name, data)
-		if name == "" {
-			continue
-		}
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
-		tw.Write(data)
-	}
-	tw.Close()
-	zw.Close()
-	return out.Bytes()
-}
-
 func TestVerifyRefusesTampering(t *testing.T) {
 	pub, key := testKey(t, 1)
 	dir := imagesDir(t)
@@ -151,25 +115,25 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		want   string
 	}{
 		{"signed by another key", build(t, dir, otherKey), "bundle signature does not verify with this build's release key"},
-		{"edited manifest", rebuild(t, good, func(n string, d []byte) (string, []byte) {
+		{"edited manifest", bundletest.Rewrite(t, good, func(n string, d []byte) (string, []byte) {
 			if n == manifestName {
 				d = bytes.Replace(d, []byte(`"v1.2.3"`), []byte(`"v1.2.4"`), 1)
 			}
 			return n, d
 		}), "bundle signature does not verify"},
-		{"replaced image", rebuild(t, good, func(n string, d []byte) (string, []byte) {
+		{"replaced image", bundletest.Rewrite(t, good, func(n string, d []byte) (string, []byte) {
 			if n == "images/cassandra.tar" {
 				d, _ = os.ReadFile(filepath.Join(other, "cassandra.tar"))
 			}
 			return n, d
 		}), "bundle entry images/cassandra.tar does not match its manifest"},
-		{"missing image", rebuild(t, good, func(n string, d []byte) (string, []byte) {
+		{"missing image", bundletest.Rewrite(t, good, func(n string, d []byte) (string, []byte) {
 			if n == "images/medusa.tar" {
 				return "", nil
 			}
 			return n, d
 		}), "bundle ends before images/medusa.tar: it is truncated"},
-		{"extra entry", rebuild(t, good, func(n string, d []byte) (string, []byte) {
+		{"extra entry", bundletest.Rewrite(t, good, func(n string, d []byte) (string, []byte) {
 			if n == "images/medusa.tar" {
 				return "images/zzz.tar", d
 			}
@@ -179,7 +143,7 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		{"not a bundle", []byte("hello"), "bundle is damaged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Verify(context.Background(), bytes.NewReader(tc.bundle), pub, nil)
+			_, err := Verify(context.Background(), bytes.NewReader(tc.bundle), pub, Handlers{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -190,7 +154,7 @@ func TestVerifyRefusesTampering(t *testing.T) {
 	for _, at := range []int{0, 10, len(good) / 4, len(good) / 2, len(good) - 20, len(good) - 1} {
 		flipped := bytes.Clone(good)
 		flipped[at] ^= 0x40
-		if _, err := Verify(context.Background(), bytes.NewReader(flipped), pub, nil); err == nil {
+		if _, err := Verify(context.Background(), bytes.NewReader(flipped), pub, Handlers{}); err == nil {
 			t.Errorf("a byte flipped at %d of %d was not noticed", at, len(good))
 		}
 	}

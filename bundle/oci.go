@@ -136,7 +136,7 @@ func ParseImageRef(s string) (known, fetch name.Reference, err error) {
 		}
 		return tag, tag, nil
 	}
-	d, err := name.NewDigest(base+"@"+digest)
+	d, err := name.NewDigest(base + "@" + digest)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image %q: %w", s, err)
 	}

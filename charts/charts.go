@@ -49,10 +49,12 @@ type Values struct {
 	Webhook WebhookTLS
 	// LocalContext is the cluster's own context name (install --context-name).
 	LocalContext string
+	// Airgap: the database images were imported from an air-gap bundle and are never pulled.
+	Airgap bool
 }
 
 func (v Values) helm() map[string]any {
-	return map[string]any{
+	values := map[string]any{
 		"mode":         v.Mode,
 		"localContext": v.LocalContext,
 		"images": map[string]any{
@@ -66,6 +68,10 @@ func (v Values) helm() map[string]any {
 			"tlsKey":   string(v.Webhook.Key),
 		},
 	}
+	if v.Airgap {
+		values["databaseImages"] = map[string]any{"pullPolicy": "Never"} // merged into the chart's defaults
+	}
+	return values
 }
 
 // WebhookServices are the Services the webhooks are called through: the serving certificate

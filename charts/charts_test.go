@@ -239,3 +239,24 @@ func TestCRDs(t *testing.T) {
 		t.Errorf("MissionControlCluster CRD kind %q", kind)
 	}
 }
+
+// TestAirgapNeverPulls: installed from a bundle, the database images the operators run are
+// never pulled; otherwise they are pulled when missing.
+func TestAirgapNeverPulls(t *testing.T) {
+	ch, err := Load("v9.9.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for airgap, want := range map[bool]string{true: "pullPolicy: Never", false: "pullPolicy: IfNotPresent"} {
+		v := testValues
+		v.Mode, v.Airgap = "data-plane", airgap
+		objs, err := Render(ch, "mc-prod", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, _ := unstructured.NestedString(find(objs, "ConfigMap", "mc-prod-image-config").Object, "data", "image_config.yaml")
+		if !strings.Contains(cfg, want) || !strings.Contains(cfg, "registry: docker.io") || !strings.Contains(cfg, "cass-management-api") {
+			t.Errorf("airgap %v: image config:\n%s", airgap, cfg)
+		}
+	}
+}

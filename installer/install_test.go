@@ -437,10 +437,6 @@ func TestLicenseAndNetworkRefusals(t *testing.T) {
 			c.Mode = ModeDataPlane
 		}, "does not entitle data-plane mode"},
 		{"airgap not entitled", func(t *testing.T, c *Config) { c.AirgapBundle = "/tmp/bundle.airgap" }, "does not entitle air-gapped installs"},
-		{"airgap not available", func(t *testing.T, c *Config) {
-			c.LicenseFile = writeLicense(t, func(s *license.Spec) { s.Entitlements.Airgap = true })
-			c.AirgapBundle = "/tmp/bundle.airgap"
-		}, "verify-airgap-bundle: --airgap-bundle: air-gapped installs are not available in this build yet"},
 		{"overlap", func(t *testing.T, c *Config) { c.CIDR = "10.0.0.0/16" },
 			"plan-network: pod range 10.0.0.0/17 overlaps host route 10.0.0.0/16 on eth1; choose a free range, e.g. --cidr 10.1.0.0/16"},
 		{"interface", func(t *testing.T, c *Config) { c.NetworkInterface = "eth7" }, `plan-network: network interface "eth7" does not exist`},

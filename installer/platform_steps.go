@@ -136,7 +136,7 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 	if err != nil {
 		return charts.Values{}, err
 	}
-	v := charts.Values{Mode: sc.Config.Mode, LocalContext: sc.Config.ContextName, Images: charts.Images{
+	v := charts.Values{Mode: sc.Config.Mode, LocalContext: sc.Config.ContextName, Airgap: sc.Config.AirgapBundle != "", Images: charts.Images{
 		CassOperator:           p.Manifest.Images["cass-operator"],
 		K8ssandraOperator:      p.Manifest.Images["k8ssandra-operator"],
 		MissionControlOperator: p.Manifest.Images["mission-control-operator"],

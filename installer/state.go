@@ -25,6 +25,8 @@ type State struct {
 	NetworkInterface string `json:"networkInterface"`
 	NodeAddress      string `json:"nodeAddress"`
 	LicenseID        string `json:"licenseID"`
+	// Airgap: installed from an air-gap bundle; database images are never pulled.
+	Airgap bool `json:"airgap,omitempty"`
 	// Runtime are the versions of the runtime installed, from the payload's manifest.
 	Runtime map[string]string `json:"runtime,omitempty"`
 }
@@ -41,6 +43,7 @@ func stateOf(sc *StepContext) State {
 		ServiceCIDR:      sc.Plan.ServiceCIDR.String(),
 		NetworkInterface: sc.Node.Interface,
 		NodeAddress:      sc.Node.Address.String(),
+		Airgap:           sc.Config.AirgapBundle != "",
 	}
 	if sc.Plan.CIDR.IsValid() {
 		s.CIDR = sc.Plan.CIDR.String()
@@ -100,10 +103,18 @@ func (s State) conflicts(next State) []string {
 		{"service range", s.ServiceCIDR, next.ServiceCIDR},
 		{"node address", s.NodeAddress, next.NodeAddress},
 		{"mission-control version", s.Version, next.Version},
+		{"image source", source(s.Airgap), source(next.Airgap)},
 	} {
 		if f.old != f.new {
 			diffs = append(diffs, fmt.Sprintf("%s %s (requested %s)", f.name, f.old, f.new))
 		}
 	}
 	return diffs
+}
+
+func source(airgap bool) string {
+	if airgap {
+		return "an air-gap bundle"
+	}
+	return "the binary and registries"
 }

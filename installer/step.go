@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
@@ -63,6 +64,7 @@ type StepContext struct {
 	Plan       network.Plan
 	Node       network.Node
 	Preflights preflight.Report
+	Bundle     *bundle.Manifest // the verified --airgap-bundle's
 
 	detail   string
 	progress progress.Reporter

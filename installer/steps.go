@@ -20,10 +20,15 @@ import (
 func Plan(cfg Config) []Step {
 	steps := []Step{verifyLicense(), planNetwork(), checkInstallState(), hostPreflights()}
 	if cfg.AirgapBundle != "" {
-		steps = append(steps, airgapBundle())
+		steps = append(steps, verifyAirgapBundle())
 	}
 	steps = append(steps, prepareDataDir(), writeInstallState())
-	steps = append(steps, runtimeSteps()...)
+	for _, s := range runtimeSteps() {
+		steps = append(steps, s)
+		if s.Name == "stage-runtime" && cfg.AirgapBundle != "" {
+			steps = append(steps, stageAirgapImages()) // before the runtime starts and imports them
+		}
+	}
 	return append(steps, platformSteps()...)
 }
 
@@ -158,17 +163,6 @@ func checkInstallState() Step {
 				return nil
 			}
 			return fmt.Errorf("--data-dir %s is not empty and holds no mission-control install: choose an empty or new directory", dir)
-		},
-	}
-}
-
-func airgapBundle() Step {
-	return Step{
-		Name:  "verify-airgap-bundle",
-		Title: "Verify the air-gap bundle",
-		Check: true,
-		Run: func(context.Context, *StepContext) error {
-			return errors.New("--airgap-bundle: air-gapped installs are not available in this build yet; install without --airgap-bundle")
 		},
 	}
 }

@@ -23,6 +23,9 @@ func (f fakeReader) ReadFile(path string) ([]byte, error) {
 	}
 	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 }
+func (f fakeReader) Open(path string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
 func (f fakeReader) Exists(path string) (bool, error) { _, ok := f[path]; return ok, nil }
 func (f fakeReader) ReadDir(dir string) ([]string, error) {
 	var names []string

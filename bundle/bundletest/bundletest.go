@@ -7,6 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Image is an OCI image layout tarball tagged name whose one blob holds content.
@@ -27,4 +31,47 @@ func Image(name, content string) []byte {
 	}
 	_ = tw.Close()
 	return buf.Bytes()
+}
+
+// Rewrite returns a bundle with each entry passed through edit, which returns the entry's new
+// name and contents, or "" to drop it: a tampered bundle, keeping its manifest and signature
+// unless edit changes them.
+func Rewrite(t testing.TB, bundle []byte, edit func(name string, data []byte) (string, []byte)) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		name, data := edit(hdr.Name, data)
+		if name == "" {
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

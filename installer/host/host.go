@@ -6,6 +6,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -17,6 +18,8 @@ type Reader interface {
 	ReadFile(path string) ([]byte, error)
 	// Exists reports whether path exists; a dangling symlink exists.
 	Exists(path string) (bool, error)
+	// Open opens the file at path to stream contents too large to read whole (bundles, images).
+	Open(path string) (fs.File, error)
 	// ReadDir returns the names of a directory's entries, sorted.
 	ReadDir(path string) ([]string, error)
 	// Sysctl returns the value of a kernel parameter, e.g. "net.ipv4.ip_forward".
@@ -33,6 +36,9 @@ type Host interface {
 	// WriteFile replaces the file at path with data and perm atomically: readers see the old
 	// or the new contents, never a mix. The parent directory must exist.
 	WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error
+	// WriteStream writes the file at path from write, atomically like WriteFile, for contents
+	// too large to hold in memory. When write fails, path is left as it was.
+	WriteStream(ctx context.Context, path string, perm fs.FileMode, write func(io.Writer) error) error
 	// RemoveAll removes path and everything under it. A missing path is not an error.
 	RemoveAll(ctx context.Context, path string) error
 	// Run runs a command to completion and returns its combined output. A command that fails or

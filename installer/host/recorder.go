@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unicode/utf8"
 )
 
@@ -68,6 +70,9 @@ type node struct {
 	kind  nodeKind
 	data  []byte
 	fresh bool // a directory created by the recorder: base entries under it do not show
+	// streamed: a file written by WriteStream, recorded by size and digest without its
+	// contents (they may be gigabytes); reading it back is an error.
+	streamed bool
 }
 
 // Recorder is a Host that changes nothing. It records every change as an Op and keeps an overlay
@@ -140,6 +145,8 @@ func (r *Recorder) ReadFile(path string) ([]byte, error) {
 	switch {
 	case !ok:
 		return r.base.ReadFile(p)
+	case n.kind == file && n.streamed:
+		return nil, &fs.PathError{Op: "read", Path: p, Err: errStreamed}
 	case n.kind == file:
 		return slices.Clone(n.data), nil
 	case n.kind == dir:
@@ -148,6 +155,40 @@ func (r *Recorder) ReadFile(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
 }
+
+var errStreamed = errors.New("written as a stream in this dry run: its contents were not recorded")
+
+// Open implements Reader.
+func (r *Recorder) Open(path string) (fs.File, error) {
+	r.mu.Lock()
+	n, ok := r.state(filepath.Clean(path))
+	r.mu.Unlock()
+	if !ok {
+		return r.base.Open(path)
+	}
+	data, err := r.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return memFile{Reader: bytes.NewReader(data), name: filepath.Base(path), mode: 0o644, kind: n.kind}, nil
+}
+
+// memFile is a recorded file, opened.
+type memFile struct {
+	*bytes.Reader
+	name string
+	mode fs.FileMode
+	kind nodeKind
+}
+
+func (f memFile) Stat() (fs.FileInfo, error) { return f, nil }
+func (memFile) Close() error                 { return nil }
+func (f memFile) Name() string               { return f.name }
+func (f memFile) Size() int64                { return f.Reader.Size() }
+func (f memFile) Mode() fs.FileMode          { return f.mode }
+func (memFile) ModTime() time.Time           { return time.Time{} }
+func (memFile) IsDir() bool                  { return false }
+func (memFile) Sys() any                     { return nil }
 
 // Exists implements Reader.
 func (r *Recorder) Exists(path string) (bool, error) {
@@ -254,6 +295,38 @@ func (r *Recorder) WriteFile(ctx context.Context, path string, data []byte, perm
 	}
 	r.record(ctx, op)
 	return nil
+}
+
+// WriteStream implements Host: it drains write, recording the file's size and digest.
+func (r *Recorder) WriteStream(ctx context.Context, path string, perm fs.FileMode, write func(io.Writer) error) error {
+	p := filepath.Clean(path)
+	r.mu.Lock()
+	parent, err := r.exists(filepath.Dir(p))
+	r.mu.Unlock()
+	if err != nil || !parent {
+		return fmt.Errorf("write %s: %w", p, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist})
+	}
+	h := sha256.New()
+	counted := &countingWriter{w: h}
+	if err := write(counted); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nodes[p] = node{kind: file, streamed: true}
+	r.record(ctx, Op{Kind: "write", Path: p, Mode: mode(perm), Size: int(counted.n), SHA256: hex.EncodeToString(h.Sum(nil))})
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // RemoveAll implements Host.
@@ -371,6 +444,11 @@ func (Empty) ReadFile(path string) ([]byte, error) {
 
 // Exists implements Reader: only the root exists.
 func (Empty) Exists(path string) (bool, error) { return filepath.Clean(path) == "/", nil }
+
+// Open implements Reader.
+func (Empty) Open(path string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
 
 // ReadDir implements Reader.
 func (Empty) ReadDir(path string) ([]string, error) {

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -143,5 +144,54 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRecorderStreams(t *testing.T) {
+	base := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(base, "big"), []byte("base contents"), 0o644))
+	r := NewRecorder(System{})
+	ctx := WithStep(context.Background(), "demo")
+
+	f, err := r.Open(filepath.Join(base, "big"))
+	must(t, err)
+	data, _ := io.ReadAll(f)
+	f.Close()
+	if string(data) != "base contents" {
+		t.Errorf("opened base file reads %q", data)
+	}
+	must(t, r.WriteFile(ctx, filepath.Join(base, "small"), []byte("recorded"), 0o600))
+	f, err = r.Open(filepath.Join(base, "small"))
+	must(t, err)
+	if info, _ := f.Stat(); info.Size() != 8 {
+		t.Errorf("recorded file's size %d", info.Size())
+	}
+	f.Close()
+
+	image := filepath.Join(base, "image.tar")
+	must(t, r.WriteStream(ctx, image, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, strings.NewReader(strings.Repeat("x", 1<<20)))
+		return err
+	}))
+	ops := r.Ops()
+	if last := ops[len(ops)-1]; last.Kind != "write" || last.Size != 1<<20 || last.SHA256 == "" || last.Content != "" {
+		t.Errorf("streamed write recorded as %+v", last)
+	}
+	if _, err := r.ReadFile(image); err == nil || !strings.Contains(err.Error(), "contents were not recorded") {
+		t.Errorf("reading a streamed file back: %v", err)
+	}
+	if _, err := os.Stat(image); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("the recorder wrote the real file")
+	}
+
+	failed := errors.New("source broke")
+	if err := r.WriteStream(ctx, filepath.Join(base, "broken"), 0o644, func(io.Writer) error { return failed }); !errors.Is(err, failed) {
+		t.Errorf("a failing stream: %v", err)
+	}
+	if e, _ := r.Exists(filepath.Join(base, "broken")); e || len(r.Ops()) != len(ops) {
+		t.Error("a failed stream was recorded")
+	}
+	if err := r.WriteStream(ctx, filepath.Join(base, "no/such/dir/f"), 0o644, func(io.Writer) error { return nil }); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a stream into a missing directory: %v", err)
 	}
 }

@@ -86,8 +86,10 @@ func (s System) WriteFile(ctx context.Context, path string, data []byte, perm fs
 	})
 }
 
-// WriteStream writes the file at path from write, atomically like WriteFile, for contents too
-// large to hold in memory (bundles). It is System's alone: nothing an install plans needs it.
+// Open implements Reader.
+func (System) Open(path string) (fs.File, error) { return os.Open(path) }
+
+// WriteStream implements Host.
 func (System) WriteStream(_ context.Context, path string, perm fs.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

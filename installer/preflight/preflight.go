@@ -110,6 +110,9 @@ var requirements = map[string]struct{ cpus, memory, disk requirement }{
 	"data-plane":    {cpus: requirement{2, 4}, memory: requirement{8 * gib, 16 * gib}, disk: requirement{20 * gib, 100 * gib}},
 }
 
+// MinDisk is the free space the data dir needs in mode, before any air-gap bundle.
+func MinDisk(mode string) uint64 { return requirements[mode].disk.min }
+
 // Ports the platform binds on the host.
 var Ports = []struct {
 	Port int

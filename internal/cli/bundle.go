@@ -236,7 +236,7 @@ func newBundleVerifyCmd(streams Streams, g *globalFlags, inspect bool) *cobra.Co
 			rep := g.progress(streams.Err, out)
 			rep.Start("Verify " + args[0])
 			bar := &progress.Bytes{R: rep}
-			m, err := bundle.Verify(c.Context(), &readProgress{r: f, total: st.Size(), update: bar.Update}, license.Trusted(), nil)
+			m, err := bundle.Verify(c.Context(), &progress.Reader{R: f, Total: st.Size(), Update: bar.Update}, license.Trusted(), bundle.Handlers{})
 			rep.End(err == nil, "")
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
@@ -260,19 +260,4 @@ func newBundleVerifyCmd(streams Streams, g *globalFlags, inspect bool) *cobra.Co
 		bindOutput(c, &out)
 	}
 	return c
-}
-
-// readProgress reports how much of a file has been read.
-type readProgress struct {
-	r      io.Reader
-	done   int64
-	total  int64
-	update func(done, total int64)
-}
-
-func (p *readProgress) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	p.update(p.done, p.total)
-	return n, err
 }

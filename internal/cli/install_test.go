@@ -129,7 +129,7 @@ func TestBadInput(t *testing.T) {
 		{"not yet valid", []string{"--license", signLicense(t, func(s *license.Spec) { s.IssuedAt = testNow.Add(48 * time.Hour) })}, "L-CLI-1 is not valid before 2026-11-24T12:00:00Z"},
 		{"mode not entitled", []string{"--license", signLicense(t, func(s *license.Spec) { s.Entitlements.Modes = []string{"data-plane"} })}, "L-CLI-1 does not entitle control-plane mode (entitled: data-plane); use --mode data-plane"},
 		{"airgap not entitled", []string{"--license", signLicense(t, nil), "--airgap-bundle", "/tmp/x.airgap"}, "L-CLI-1 does not entitle air-gapped installs"},
-		{"airgap unavailable", []string{"--license", valid, "--airgap-bundle", "/tmp/x.airgap"}, "air-gapped installs are not available in this build yet"},
+		{"airgap bundle missing", []string{"--license", valid, "--airgap-bundle", "/tmp/x.airgap"}, "--airgap-bundle /tmp/x.airgap does not exist: pass the path of mission-control-"},
 	}
 	if len(tests) < 30 {
 		t.Fatalf("only %d bad-input cases", len(tests))

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -36,4 +37,19 @@ func FormatBytes(done, total int64, elapsed time.Duration) string {
 	rate := float64(done) / elapsed.Seconds()
 	left := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
 	return fmt.Sprintf("%s, %.1f MB/s, %s left", s, rate/mb, left)
+}
+
+// Reader reports how much of a stream of Total bytes has been read.
+type Reader struct {
+	R      io.Reader
+	Total  int64
+	Update func(done, total int64)
+	done   int64
+}
+
+func (r *Reader) Read(p []byte) (int, error) {
+	n, err := r.R.Read(p)
+	r.done += int64(n)
+	r.Update(r.done, r.Total)
+	return n, err
 }

@@ -1,0 +1,194 @@
+package installer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strings"
+
+	"github.com/datastax/mission-control/bundle"
+	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime"
+)
+
+// bundleImagePrefix marks the image tarballs staged from a bundle in the runtime's import
+// directory, apart from the payload's own.
+const bundleImagePrefix = "bundle-"
+
+// stagedBundleFile is where a bundle's image tarball goes: the runtime imports every tarball of
+// its images directory when it starts.
+func stagedBundleFile(l runtime.Layout, f bundle.File) string {
+	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
+}
+
+// readBundle streams the --airgap-bundle through bundle.Verify, showing bytes read and ETA.
+func readBundle(ctx context.Context, sc *StepContext, h bundle.Handlers) (bundle.Manifest, error) {
+	p := sc.Config.AirgapBundle
+	f, err := sc.Host.Open(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s does not exist: pass the path of mission-control-%s.airgap, the bundle of this version", p, sc.Version)
+	case err != nil:
+		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle: %w", err)
+	}
+	if info.IsDir() {
+		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s is a directory: pass the bundle file, mission-control-%s.airgap", p, sc.Version)
+	}
+	bar := &progress.Bytes{R: stepUpdates{sc}}
+	r := &progress.Reader{R: f, Total: info.Size(), Update: bar.Update}
+	m, err := bundle.Verify(ctx, r, license.Trusted(), h)
+	if err != nil {
+		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s: %w", p, err)
+	}
+	return m, nil
+}
+
+// stepUpdates shows a progress.Bytes through the running step.
+type stepUpdates struct{ sc *StepContext }
+
+func (u stepUpdates) Start(string)         {}
+func (u stepUpdates) Update(detail string) { u.sc.Update("%s", detail) }
+func (u stepUpdates) End(bool, string)     {}
+
+func verifyAirgapBundle() Step {
+	return Step{
+		Name:  "verify-airgap-bundle",
+		Title: "Verify the air-gap bundle",
+		Check: true,
+		Run: func(ctx context.Context, sc *StepContext) error {
+			fits := func(m bundle.Manifest) error {
+				if m.Version != sc.Version {
+					return fmt.Errorf("it is the bundle of mission-control %s, and this is %s: use mission-control-%s.airgap, built with this binary", m.Version, sc.Version, sc.Version)
+				}
+				if m.Arch != goruntime.GOARCH {
+					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, goruntime.GOARCH, goruntime.GOARCH)
+				}
+				facts, err := sc.Facts(preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir})
+				if err != nil {
+					return fmt.Errorf("measure free space: %w", err)
+				}
+				// The tarballs are staged in the data dir, then containerd stores and unpacks them.
+				images, base := uint64(m.Size()), preflight.MinDisk(sc.Config.Mode)
+				if facts.DiskFreeBytes < base+2*images {
+					return fmt.Errorf("its %s of images need %s free at %s besides the %s the install needs, and %s is free there: free space, or choose another --data-dir",
+						size(images), size(2*images), facts.DiskPath, size(base), size(facts.DiskFreeBytes))
+				}
+				return nil
+			}
+			m, err := readBundle(ctx, sc, bundle.Handlers{Manifest: fits})
+			if err != nil {
+				return err
+			}
+			sc.Bundle = &m
+			sc.Detail("mission-control %s, %d images, %s; signature and every checksum verified", m.Version, len(m.Images), size(uint64(m.Size())))
+			return nil
+		},
+	}
+}
+
+// size is n bytes for people: GiB, or MiB below one.
+func size(n uint64) string {
+	if n < 1<<30 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+}
+
+// stageAirgapImages copies the bundle's images into the runtime's import directory, checking each
+// again as it streams: the bundle may have changed since it was verified. A file is only put in
+// place once its checksum matches.
+func stageAirgapImages() Step {
+	return Step{
+		Name:  "stage-airgap-images",
+		Title: "Stage the air-gap bundle's images",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			l := sc.Paths.Runtime()
+			sameBundle := func(m bundle.Manifest) error {
+				if sc.Bundle == nil || m.Version != sc.Bundle.Version || !m.Created.Equal(sc.Bundle.Created) || !slices.Equal(m.Files, sc.Bundle.Files) {
+					return errors.New("it changed since it was verified: install again")
+				}
+				return nil
+			}
+			stage := func(f bundle.File, contents io.Reader) error {
+				dest := stagedBundleFile(l, f)
+				return sc.Host.WriteStream(ctx, dest, 0o644, func(w io.Writer) error {
+					sum := sha256.New()
+					n, err := io.Copy(io.MultiWriter(w, sum), contents)
+					if err != nil {
+						return err
+					}
+					if n != f.Size || hex.EncodeToString(sum.Sum(nil)) != f.SHA256 {
+						return fmt.Errorf("bundle entry %s changed since it was verified: install again", f.Path)
+					}
+					return nil
+				})
+			}
+			m, err := readBundle(ctx, sc, bundle.Handlers{Manifest: sameBundle, File: stage})
+			if err != nil {
+				return err
+			}
+			sc.Detail("%d images, %s, into %s", len(m.Images), size(uint64(m.Size())), l.ImagesDir())
+			return nil
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			if sc.Bundle == nil {
+				return false, nil
+			}
+			for _, f := range sc.Bundle.Files {
+				if ok, err := sameStreamedContent(sc, stagedBundleFile(sc.Paths.Runtime(), f), f.SHA256); !ok || err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			dir := sc.Paths.Runtime().ImagesDir()
+			names, err := sc.Host.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, n := range names {
+				if strings.HasPrefix(n, bundleImagePrefix) {
+					errs = append(errs, sc.Host.RemoveAll(ctx, filepath.Join(dir, n)))
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+// sameStreamedContent is sameContent for files too large to read whole.
+func sameStreamedContent(sc *StepContext, p, sha string) (bool, error) {
+	f, err := sc.Host.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(sum.Sum(nil)) == sha, nil
+}
