@@ -37,6 +37,27 @@ func binary(t testing.TB) string {
 	return abs
 }
 
+// netns is the network namespace mission-control runs in, as a path (/proc/PID/ns/net): "" for
+// this host's, or the isolated one an air-gapped test makes (its node address is reachable from
+// inside only).
+var netns string
+
+// mcCommand is mission-control with args, in netns.
+func mcCommand(t testing.TB, ctx context.Context, args ...string) *exec.Cmd {
+	name, args := inNetns(binary(t), args...)
+	return exec.CommandContext(ctx, name, args...)
+}
+
+// inNetns is a command that runs name with args in netns. It enters the network namespace only:
+// ip netns exec would also mount a sysfs of its own over /sys, hiding /sys/fs/cgroup from the
+// runtime.
+func inNetns(name string, args ...string) (string, []string) {
+	if netns == "" {
+		return name, args
+	}
+	return "nsenter", append([]string{"--net=" + netns, "--", name}, args...)
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -52,7 +73,7 @@ func mc(t testing.TB, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd := mcCommand(t, ctx, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errOut, strings.NewReader("")
 	start := time.Now()
@@ -69,7 +90,7 @@ func mc(t testing.TB, args ...string) result {
 // startMC starts the binary without waiting for it.
 func startMC(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
+	cmd := mcCommand(t, context.Background(), args...)
 	cmd.Stdin = strings.NewReader("")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -239,7 +239,7 @@ func checkWorkload(t *testing.T, image string, pods, services netip.Prefix) {
 	if body := httpGet(t, "http://"+strings.TrimSpace(helloIP)+"/"); body != "hello from hello\n" {
 		t.Errorf("GET the hello Service from the host: %q", body)
 	}
-	if out, err := exec.Command(binary(t), "shell", "--", "kubectl", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s").CombinedOutput(); err != nil {
+	if out, err := mcCommand(t, context.Background(), "shell", "--", "kubectl", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s").CombinedOutput(); err != nil {
 		t.Errorf("the probe pod did not succeed: %v\n%s\nits log:\n%s", err, out, kubectl(t, "", "logs", "probe"))
 	} else if logs := kubectl(t, "", "logs", "probe"); !strings.Contains(logs, "kubernetes.default.svc.cluster.local resolved to ["+strings.TrimSpace(apiIP)+"], answered") {
 		t.Errorf("probe from a pod: %s", logs)
@@ -251,11 +251,11 @@ func kubectl(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), append([]string{"shell", "--", "kubectl"}, args...)...)
+	cmd := mcCommand(t, ctx, append([]string{"shell", "--", "kubectl"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		events, _ := exec.Command(binary(t), "shell", "--", "kubectl", "get", "events", "-A").CombinedOutput()
+		events, _ := mcCommand(t, context.Background(), "shell", "--", "kubectl", "get", "events", "-A").CombinedOutput()
 		t.Fatalf("kubectl %v: %v\n%s\nevents:\n%s", args, err, out, events)
 	}
 	return string(out)
@@ -383,7 +383,7 @@ func waitKubectl(t *testing.T, what, want string, args ...string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		out, _ := exec.Command(binary(t), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
+		out, _ := mcCommand(t, context.Background(), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
 		if strings.TrimSpace(string(out)) == want {
 			return
 		}
@@ -399,7 +399,7 @@ func waitKubectl(t *testing.T, what, want string, args ...string) {
 func operatorLogs(t *testing.T) string {
 	var b strings.Builder
 	for _, d := range []string{"mission-control-operator", "k8ssandra-operator", "cass-operator"} {
-		out, _ := exec.Command(binary(t), "shell", "--", "kubectl", "-n", "mission-control", "logs", "deployment/"+d, "--tail=30").CombinedOutput()
+		out, _ := mcCommand(t, context.Background(), "shell", "--", "kubectl", "-n", "mission-control", "logs", "deployment/"+d, "--tail=30").CombinedOutput()
 		fmt.Fprintf(&b, "%s log:\n%s\n", d, out)
 	}
 	return b.String()
@@ -414,7 +414,7 @@ func checkCassandraDatacenter(t *testing.T) {
 	waitKubectl(t, "cass-operator's StatefulSet of 3 replicas for the CassandraDatacenter", "3",
 		"-n", "db", "get", "statefulset", "cl1-dc1-default-sts", "-o", "jsonpath={.spec.replicas}")
 	invalid := strings.Replace(datacenter, "name: dc1", "name: dc2", 1) + "  dseWorkloads: {analyticsEnabled: true}\n"
-	cmd := exec.Command(binary(t), "shell", "--", "kubectl", "apply", "-f", "-")
+	cmd := mcCommand(t, context.Background(), "shell", "--", "kubectl", "apply", "-f", "-")
 	cmd.Stdin = strings.NewReader(invalid)
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `admission webhook "vcassandradatacenter.kb.io" denied the request`) {

@@ -27,11 +27,13 @@ var volatile = regexp.MustCompile(`^/(run/(systemd|user|utmp|sshd|lock)|var/lib/
 var runtimeProcess = regexp.MustCompile(`^(k0s|kube-[a-z-]+|kubelet|etcd|containerd.*|runc|coredns|pause|mission-control)$`)
 
 // takeSnapshot reads processes, mounts, links, routes, iptables and nftables rulesets, systemd
-// units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib.
+// units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib. Network
+// state (links, routes, rules, network sysctls) is netns's.
 func takeSnapshot(t *testing.T) snapshot {
 	t.Helper()
 	s := snapshot{}
 	run := func(name string, args ...string) string {
+		name, args = inNetns(name, args...)
 		out, err := (host.System{}).Run(context.Background(), host.Command{Name: name, Args: args})
 		if err != nil {
 			t.Fatalf("snapshot: %v", err)
@@ -77,18 +79,13 @@ func takeSnapshot(t *testing.T) snapshot {
 			}
 		}
 	}
-	for _, dir := range []string{"/proc/sys/net/ipv4", "/proc/sys/net/ipv4/conf/all", "/proc/sys/net/ipv4/conf/default",
-		"/proc/sys/net/ipv6/conf/all", "/proc/sys/net/ipv6/conf/default", "/proc/sys/net/bridge", "/proc/sys/vm", "/proc/sys/kernel/keys"} {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if e.IsDir() || strings.Contains(e.Name(), "stat") {
-				continue
-			}
-			if v, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-				s["sysctls"] = append(s["sysctls"], filepath.Join(dir, e.Name())+"="+strings.TrimSpace(string(v)))
-			}
-		}
-	}
+	// Read by a shell in netns: /proc/sys/net shows the reader's network namespace.
+	const readSysctls = `for f in /proc/sys/net/ipv4/* /proc/sys/net/ipv4/conf/all/* /proc/sys/net/ipv4/conf/default/* \
+		/proc/sys/net/ipv6/conf/all/* /proc/sys/net/ipv6/conf/default/* /proc/sys/net/bridge/* /proc/sys/vm/* /proc/sys/kernel/keys/*; do
+		case "$f" in *stat*) continue;; esac
+		[ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && echo "$f=$v"
+	done; true`
+	s["sysctls"] = strings.Split(strings.TrimSpace(run("sh", "-c", readSysctls)), "\n")
 	for _, k := range []string{"kernel/panic", "kernel/panic_on_oops", "net/netfilter/nf_conntrack_max",
 		"net/netfilter/nf_conntrack_tcp_timeout_established", "net/netfilter/nf_conntrack_tcp_timeout_close_wait"} {
 		if v, err := os.ReadFile("/proc/sys/" + k); err == nil {

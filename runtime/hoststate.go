@@ -195,9 +195,9 @@ func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recor
 		}
 	}
 	keep(killLeftovers(ctx, h, l))
-	keep(unmountUnder(ctx, h, append([]string{l.DataDir}, createdPaths...)))
+	keep(unmountRuntime(ctx, h, l, before, recorded))
 	keep(removeChains(ctx, h))
-	if ok, _ := h.Exists("/sys/class/net/" + BridgeName); ok {
+	if hasLink(h, BridgeName) {
 		_, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "delete", BridgeName}})
 		keep(err)
 	}
@@ -259,11 +259,38 @@ func killLeftovers(ctx context.Context, h host.Host, l Layout) error {
 	return errors.Join(errs...)
 }
 
-// unmountUnder unmounts every mount point under the given directories, deepest first.
-func unmountUnder(ctx context.Context, h host.Host, dirs []string) error {
+// hasLink reports whether this network namespace has the link. It reads /proc/net/dev, which
+// shows the reader's namespace, where /sys/class/net shows the one sysfs was mounted in.
+func hasLink(h host.Reader, name string) bool {
+	dev, err := h.ReadFile("/proc/net/dev")
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(dev), "\n") {
+		if link, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(link) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// podNetnsPrefix starts the network namespaces containerd makes for pods in /run/netns.
+const podNetnsPrefix = "/run/netns/cni-"
+
+// unmountRuntime unmounts, deepest first, what the runtime mounted: under the data dir and the
+// paths it creates, except that in /run/netns, which other programs share (ip netns), only the
+// pods' namespaces are the runtime's, unless it created /run/netns itself.
+func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
 	table, err := h.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
+	}
+	under := func(target, dir string) bool { return target == dir || strings.HasPrefix(target, dir+"/") }
+	owned := func(target string) bool {
+		if under(target, "/run/netns") {
+			return strings.HasPrefix(target, podNetnsPrefix) || (recorded && !before.Paths["/run/netns"])
+		}
+		return under(target, l.DataDir) || slices.ContainsFunc(createdPaths, func(d string) bool { return under(target, d) })
 	}
 	var targets []string
 	for line := range strings.SplitSeq(string(table), "\n") {
@@ -271,11 +298,8 @@ func unmountUnder(ctx context.Context, h host.Host, dirs []string) error {
 		if len(fields) < 5 {
 			continue
 		}
-		target := strings.ReplaceAll(fields[4], `\040`, " ")
-		for _, d := range dirs {
-			if target == d || strings.HasPrefix(target, strings.TrimSuffix(d, "/")+"/") {
-				targets = append(targets, target)
-			}
+		if target := strings.ReplaceAll(fields[4], `\040`, " "); owned(target) {
+			targets = append(targets, target)
 		}
 	}
 	slices.SortFunc(targets, func(a, b string) int { return len(b) - len(a) })

@@ -87,8 +87,10 @@ func TestCleanup(t *testing.T) {
 	l := Layout{DataDir: "/data"}
 	rec := host.NewRecorder(fakeReader{
 		"/proc/self/mountinfo": "22 1 0:5 / /data/k0s/kubelet/pods/x/volumes/token rw - tmpfs tmpfs rw\n" +
-			"23 1 0:6 / /run/netns/cni-1 rw - nsfs nsfs rw\n24 1 0:7 / /srv/other rw - ext4 /dev/vdb rw\n",
-		"/sys/class/net/mc-br0":               "",
+			"23 1 0:6 / /run/netns/cni-1 rw - nsfs nsfs rw\n24 1 0:7 / /srv/other rw - ext4 /dev/vdb rw\n" +
+			// ip netns add's: another program's namespace in a /run/netns that was there before.
+			"25 1 0:8 / /run/netns rw - tmpfs tmpfs rw\n26 25 0:9 / /run/netns/blue rw - nsfs nsfs rw\n",
+		"/proc/net/dev":                       "Inter-|   Receive\n face |bytes\n    lo: 0 0\nmc-br0: 0 0\n",
 		"/sys/fs/cgroup/cpu":                  "",
 		"/sys/fs/cgroup/cpu/kubepods":         "",
 		"/etc/k0s":                            "",
@@ -103,7 +105,7 @@ func TestCleanup(t *testing.T) {
 	rec.Stub("nft -a list table ip nat", "table ip nat { # handle 9\n}\n")
 	before := HostState{
 		Sysctls:   map[string]string{"net.ipv4.ip_forward": "0", "kernel.panic": "1", "net.ipv4.conf.all.forwarding": "0"},
-		Paths:     map[string]bool{"/etc/k0s": false, "/var/log/pods": true},
+		Paths:     map[string]bool{"/etc/k0s": false, "/var/log/pods": true, "/run/netns": true},
 		Users:     map[string]bool{"etcd": false},
 		NftTables: []string{"ip filter"},
 	}

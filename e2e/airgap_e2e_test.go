@@ -1,0 +1,201 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/bundle/bundletest"
+	"github.com/datastax/mission-control/installer/host"
+	licensing "github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/testenv"
+)
+
+const (
+	// The isolated namespace's only interface, where whatever is sent is dropped: an ifb device,
+	// which does what a dummy does when no tc rule redirects to it (this kernel has no dummy driver).
+	airgapLink = "mc-air0"
+	airgapNode = "172.31.254.2/24"
+	airgapCIDR = "10.40.0.0/16"
+	signingKey = "../examples/development-license.key"
+)
+
+// TestAirgap builds a bundle, has install refuse each kind of damaged or foreign bundle without
+// changing the host, then installs a control plane from the good bundle inside a network
+// namespace with no route off the machine (a dummy-like interface carries the node address and
+// the default route), runs a pod of an image only the bundle carries, and resets without residue.
+func TestAirgap(t *testing.T) {
+	testenv.Require(t, testenv.E2E, testenv.Root)
+	binary(t)
+	if exists(dataDir) {
+		t.Fatalf("%s exists: this test installs there and will not touch an existing install; reset it first", dataDir)
+	}
+	images := t.TempDir()
+	hello, err := os.ReadFile(helloImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(images, "hello.tar"), hello, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "mission-control.airgap")
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "-o", good); r.code != 0 {
+		t.Fatalf("bundle build: %s", r)
+	}
+	tampered := tamperedBundles(t, dir, images, good)
+
+	netns = isolatedNetns(t)
+	t.Cleanup(func() { netns = "" })
+	before := takeSnapshot(t)
+	install := func(bundle string) []string {
+		return []string{"install", "--license", license, "--airgap-bundle", bundle, "--cidr", airgapCIDR, "--network-interface", airgapLink, "--yes"}
+	}
+	t.Cleanup(func() {
+		if exists(dataDir) {
+			t.Logf("cleaning up: %s", mc(t, "reset", "--yes"))
+		}
+	})
+
+	for _, tc := range tampered {
+		r := mc(t, install(tc.path)...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "Error:") != 1 {
+			t.Errorf("install from a bundle %s: want exit 1 and one error saying %q; got %s", tc.name, tc.want, r)
+		}
+		if exists(dataDir) || exists("/etc/k0s") {
+			t.Fatalf("install from a bundle %s left %s or /etc/k0s behind", tc.name, dataDir)
+		}
+	}
+	if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+		t.Fatalf("refused installs changed the host:\n%s", strings.Join(diff, "\n"))
+	}
+
+	r := mc(t, install(good)...)
+	if r.code != 0 {
+		t.Fatalf("install: %s\nruntime log:\n%s", r, tail(filepath.Join(dataDir, "log", "k0s.log"), 40))
+	}
+	t.Logf("air-gapped install took %s", r.took.Round(100*time.Millisecond))
+	for _, want := range []string{"Verify the air-gap bundle", "Stage the air-gap bundle's images"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("install did not show %q:\n%s", want, r)
+		}
+	}
+	st := status(t)
+	if len(st.Runtime.Nodes) != 1 || !st.Runtime.Healthy || !st.Complete || !st.Healthy {
+		t.Fatalf("status after install: %+v", st)
+	}
+	checkOperators(t, "control-plane", st)
+	if cfg := kubectl(t, "", "-n", "mission-control", "get", "configmap", "mission-control-image-config", "-o", "jsonpath={.data.image_config\\.yaml}"); !strings.Contains(cfg, "pullPolicy: Never") {
+		t.Errorf("database images may be pulled:\n%s", cfg)
+	}
+	// The hello image is in the bundle only: the pod runs because install imported it.
+	kubectl(t, strings.SplitN(workload, "---", 2)[0], "apply", "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=180s")
+
+	if r := mc(t, "reset", "--yes"); r.code != 0 {
+		t.Fatalf("reset: %s", r)
+	}
+	if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+		t.Errorf("reset left the host different from before install:\n%s", strings.Join(diff, "\n"))
+	}
+}
+
+type tamperedBundle struct{ name, path, want string }
+
+// tamperedBundles writes, beside good, a bundle for each way one can be wrong, with the error
+// install must give for it.
+func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
+	t.Helper()
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, content []byte) string {
+		p := filepath.Join(dir, name+".airgap")
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	otherVersion := filepath.Join(dir, "other-version.airgap")
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "--version", "v0.0.1-other", "-o", otherVersion); r.code != 0 {
+		t.Fatalf("bundle build: %s", r)
+	}
+	_, key, err := licensing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := licensing.MarshalPrivateKey(key)
+	keyFile := write("other", pem)
+	otherKey := filepath.Join(dir, "other-key.airgap")
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", keyFile, "-o", otherKey); r.code != 0 {
+		t.Fatalf("bundle build: %s", r)
+	}
+	flipped := bytes.Clone(data)
+	flipped[len(flipped)/2] ^= 0x20
+	return []tamperedBundle{
+		{"with one byte flipped", write("flipped", flipped), "Error: verify-airgap-bundle: --airgap-bundle " + dir + "/flipped.airgap: bundle "},
+		{"with an image replaced", write("replaced", bundletest.Rewrite(t, data, func(n string, d []byte) (string, []byte) {
+			if n == "images/hello.tar" {
+				d = append(bytes.Clone(d), make([]byte, 512)...) // a tar with one more (empty) block
+			}
+			return n, d
+		})), "bundle entry images/hello.tar does not match its manifest"},
+		{"with its manifest edited", write("edited", bundletest.Rewrite(t, data, func(n string, d []byte) (string, []byte) {
+			if n == "manifest.json" {
+				d = bytes.Replace(d, []byte(`"arch"`), []byte(`"arch" `), 1)
+			}
+			return n, d
+		})), "bundle signature does not verify with this build's release key"},
+		{"of another version", otherVersion, "it is the bundle of mission-control v0.0.1-other"},
+		{"signed by another key", otherKey, "bundle signature does not verify with this build's release key"},
+		{"truncated", write("truncated", data[:len(data)/2]), "bundle is truncated"},
+		{"that is missing", filepath.Join(dir, "absent.airgap"), "absent.airgap does not exist"},
+	}
+}
+
+// isolatedNetns makes a network namespace with no route off the machine, loopback and a
+// dummy-like interface holding the node address and the default route, and returns its path.
+// A process of the test holds it, not a name in /run/netns: k0s reset unmounts and deletes
+// everything there. It goes when the test ends and nothing else runs in it.
+func isolatedNetns(t *testing.T) string {
+	t.Helper()
+	holder := exec.Command("unshare", "--net", "--", "sleep", "infinity")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kill(t, holder) })
+	path := fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		self, _ := os.Readlink("/proc/self/ns/net")
+		if ns, err := os.Readlink(path); err == nil && ns != self { // unshare has made it
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare made no network namespace in 10s")
+		}
+	}
+	in := func(args ...string) host.Command {
+		return host.Command{Name: "nsenter", Args: append([]string{"--net=" + path, "--"}, args...)}
+	}
+	for _, c := range []host.Command{
+		in("ip", "link", "set", "lo", "up"),
+		in("ip", "link", "add", airgapLink, "type", "ifb"),
+		in("ip", "addr", "add", airgapNode, "dev", airgapLink),
+		in("ip", "link", "set", airgapLink, "up"),
+		in("ip", "route", "add", "default", "dev", airgapLink),
+	} {
+		mustRun(t, c)
+	}
+	if links := mustRun(t, in("ip", "-br", "link")); strings.Count(strings.TrimSpace(links), "\n") != 1 {
+		t.Fatalf("the isolated namespace has links besides lo and %s:\n%s", airgapLink, links)
+	}
+	return path
+}
