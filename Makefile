@@ -21,6 +21,13 @@ RUNTIME_SOURCE ?= source
 RUNTIME_CACHE  ?= $(HOME)/.cache/mission-control/runtime
 PAYLOAD_DIR    := $(CURDIR)/runtime/payload
 
+# The air-gap bundle: signed with BUNDLE_SIGNING_KEY (the development key by default; a release
+# passes the release key). RUNTIME_SOURCE=release pulls bundle/images.txt by digest into
+# BUNDLE_IMAGES_DIR; here, with no registry, BUNDLE_IMAGES_DIR must hold the OCI image tarballs.
+BUNDLE             ?= bin/mission-control-$(VERSION).airgap
+BUNDLE_SIGNING_KEY ?= examples/development-license.key
+BUNDLE_IMAGES_DIR  ?=
+
 TOOLS               := $(CURDIR)/.tools
 STATICCHECK_VERSION := v0.8.0
 STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
@@ -29,7 +36,7 @@ CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k
 GENERATED           := charts/mission-control/crds operators/missioncontrol/api
 FUZZTIME            ?= 30s
 
-.PHONY: help runtime build run test lint generate unit bench fuzz clean
+.PHONY: help runtime build bundle run test lint generate unit bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -41,6 +48,15 @@ build: runtime ## build bin/mission-control (static, runtime payload embedded), 
 	CGO_ENABLED=0 $(GO) build -trimpath -tags payload -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mission-control
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mclicense ./cmd/mcctl
 	@ls -l bin/mission-control | awk '{printf "bin/mission-control: %d MB\n", $$5/1048576}'
+
+bundle: build ## build the air-gap bundle bin/mission-control-VERSION.airgap: pulls bundle/images.txt (release), or packs BUNDLE_IMAGES_DIR
+ifeq ($(RUNTIME_SOURCE),release)
+	./bin/mission-control bundle build --pull-list bundle/images.txt --images-dir $(or $(BUNDLE_IMAGES_DIR),bin/bundle-images) \
+	  --signing-key $(BUNDLE_SIGNING_KEY) -o $(BUNDLE)
+else
+	@if [ -z "$(BUNDLE_IMAGES_DIR)" ]; then echo "RUNTIME_SOURCE=source has no registry to pull bundle/images.txt from: pass BUNDLE_IMAGES_DIR=DIR of OCI image tarballs (e.g. made with go run ./hack/imagebuild)"; exit 1; fi
+	./bin/mission-control bundle build --images-dir $(BUNDLE_IMAGES_DIR) --signing-key $(BUNDLE_SIGNING_KEY) -o $(BUNDLE)
+endif
 
 run: build ## build, then show the install plan for the example license (changes nothing)
 	./bin/mission-control install --license examples/license.yaml --dry-run
@@ -67,9 +83,10 @@ unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-cont
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:'; exit $${PIPESTATUS[0]}
 
-bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale
+bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=$(FUZZTIME) ./installer/network
