@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -157,5 +158,26 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		if _, err := Verify(context.Background(), bytes.NewReader(flipped), pub, Handlers{}); err == nil {
 			t.Errorf("a byte flipped at %d of %d was not noticed", at, len(good))
 		}
+	}
+}
+
+// TestVerifyStopsAtTheManifest: a manifest the caller refuses (another version) ends
+// verification before any file is read.
+func TestVerifyStopsAtTheManifest(t *testing.T) {
+	pub, key := testKey(t, 1)
+	good := build(t, imagesDir(t), key)
+	refused := errors.New("another version")
+	files := 0
+	_, err := Verify(context.Background(), bytes.NewReader(good), pub, Handlers{
+		Manifest: func(m Manifest) error {
+			if m.Version != "v1.2.3" || len(m.Files) != 2 {
+				t.Errorf("manifest %+v", m)
+			}
+			return refused
+		},
+		File: func(File, io.Reader) error { files++; return nil },
+	})
+	if !errors.Is(err, refused) || files != 0 {
+		t.Errorf("error %v after %d files, want the manifest's refusal before any", err, files)
 	}
 }
