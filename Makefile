@@ -77,11 +77,12 @@ generate: $(CONTROLLER_GEN) ## regenerate the API's deepcopy code and the chart'
 
 # MC_E2E=1 runs the end-to-end tests too; they need root. Under CI=true a test that cannot run
 # fails instead of skipping.
-# The end-to-end tests run alone, after the others: they install the runtime on this host.
+# The end-to-end tests run alone, after the others: they install the runtime on this host. Their
+# output is filtered to the tests' own lines (whole messages, without the runtime's log lines).
 unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-control from make build)
 	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v /e2e)
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
-	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:'; exit $${PIPESTATUS[0]}
+	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; exit $${PIPESTATUS[0]}
 
 bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
