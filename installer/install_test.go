@@ -388,7 +388,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 19 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 20 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }

@@ -23,7 +23,7 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	if f.MemoryBytes, err = memTotal("/proc/meminfo"); err != nil {
 		return Facts{}, err
 	}
-	if f.DiskPath, f.DiskFreeBytes, err = diskFree(in.DataDir); err != nil {
+	if f.DiskPath, f.DiskFreeBytes, f.DiskTotalBytes, err = diskFree(in.DataDir); err != nil {
 		return Facts{}, err
 	}
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
@@ -80,16 +80,16 @@ func memTotal(path string) (uint64, error) {
 
 // diskFree measures the space available to root-owned files at dir, or at its nearest existing
 // ancestor when dir does not exist yet.
-func diskFree(dir string) (string, uint64, error) {
+func diskFree(dir string) (path string, avail, total uint64, err error) {
 	p := filepath.Clean(dir)
 	for {
 		var st syscall.Statfs_t
 		err := syscall.Statfs(p, &st)
 		if err == nil {
-			return p, st.Bfree * uint64(st.Bsize), nil
+			return p, st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
 		}
 		if p == "/" || !os.IsNotExist(err) {
-			return "", 0, fmt.Errorf("measure free space at %s: %w", p, err)
+			return "", 0, 0, fmt.Errorf("measure free space at %s: %w", p, err)
 		}
 		p = filepath.Dir(p)
 	}

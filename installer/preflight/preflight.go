@@ -66,14 +66,15 @@ func (r Report) Summary() string {
 
 // Facts is what the checks judge, as read from the host by Gather.
 type Facts struct {
-	CPUs          int
-	MemoryBytes   uint64
-	DiskFreeBytes uint64
-	DiskPath      string // the existing directory the free space was measured at
-	Listening     []int  // TCP ports something listens on
-	Taken         []network.Route
-	Node          network.Node // the node address, when it could be chosen
-	NodeError     string       // why it could not
+	CPUs           int
+	MemoryBytes    uint64
+	DiskFreeBytes  uint64 // available to the data dir, as the kubelet counts it (without root's reserve)
+	DiskTotalBytes uint64
+	DiskPath       string // the existing directory the free space was measured at
+	Listening      []int  // TCP ports something listens on
+	Taken          []network.Route
+	Node           network.Node // the node address, when it could be chosen
+	NodeError      string       // why it could not
 	// Tools the runtime and reset need on the host, found by name; empty when missing.
 	Tools map[string]string
 }
@@ -139,9 +140,31 @@ func Evaluate(in Input, f Facts) Report {
 		judge("disk", f.DiskFreeBytes, req.disk, func(v uint64) string { return bytesGiB(v) + " free at " + f.DiskPath },
 			"the data dir "+in.DataDir, "free space there, or choose another --data-dir"),
 	)
+	r.Results = append(r.Results, diskPressureResult(f))
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), nodeResult(f))
 	r.Results = append(r.Results, toolResults(f.Tools)...)
+	return r
+}
+
+// kubeletImagefsMinPercent is the kubelet's default hard eviction threshold for the filesystem
+// holding images (imagefs.available<15%): below it, the node is tainted with disk-pressure and no
+// pod is scheduled, however many bytes are free.
+const kubeletImagefsMinPercent = 15
+
+func diskPressureResult(f Facts) Result {
+	r := Result{Check: "disk pressure", Status: Pass}
+	if f.DiskTotalBytes == 0 {
+		r.Message = "filesystem size unknown"
+		return r
+	}
+	percent := float64(f.DiskFreeBytes) * 100 / float64(f.DiskTotalBytes)
+	r.Message = fmt.Sprintf("%.0f%% of %s free at %s (the kubelet needs %d%%)", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
+	if percent < kubeletImagefsMinPercent {
+		r.Status = Fail
+		r.Message = fmt.Sprintf("%.1f%% of %s free at %s: below %d%% the kubelet taints the node with disk-pressure and schedules no pod", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
+		r.Remedy = "free space there, or choose a --data-dir on a filesystem with more room"
+	}
 	return r
 }
 

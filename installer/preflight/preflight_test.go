@@ -48,6 +48,10 @@ func TestEvaluate(t *testing.T) {
 		{"memory per mode", "data-plane", func(f *Facts) { f.MemoryBytes = 6 * gib }, "memory", Fail, "6.0 GiB; data-plane mode needs at least 8.0 GiB"},
 		{"memory ok for control plane", "control-plane", func(f *Facts) { f.MemoryBytes = 6 * gib }, "memory", Warn, "recommends 8.0 GiB"},
 		{"disk", "control-plane", func(f *Facts) { f.DiskFreeBytes = 5 * gib }, "disk", Fail, "5.0 GiB free at /var/lib; the data dir /var/lib/mc needs at least 10.0 GiB free at /var/lib"},
+		{"disk pressure", "control-plane", func(f *Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 33*gib, 252*gib }, "disk pressure", Fail,
+			"13.1% of 252.0 GiB free at /var/lib: below 15% the kubelet taints the node with disk-pressure and schedules no pod"},
+		{"no disk pressure", "control-plane", func(f *Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 44*gib, 252*gib }, "disk pressure", Pass,
+			"17% of 252.0 GiB free at /var/lib (the kubelet needs 15%)"},
 		{"port", "control-plane", func(f *Facts) { f.Listening = []int{22, 8080} }, "port 8080", Fail, "in use; mission-control needs it for the management API"},
 		{"other ports free", "control-plane", func(f *Facts) { f.Listening = []int{22, 8080} }, "port 6443", Pass, "free (Kubernetes API)"},
 		{"network", "control-plane", func(f *Facts) {
@@ -83,10 +87,10 @@ func TestSummary(t *testing.T) {
 	f.CPUs = 1
 	f.Listening = []int{7000}
 	r := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, f)
-	if got := r.Summary(); got != "2 of 19 checks failed: cpu, port 7000" {
+	if got := r.Summary(); got != "2 of 20 checks failed: cpu, port 7000" {
 		t.Errorf("Summary() = %q", got)
 	}
-	if got := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, roomy).Summary(); got != "19 checks passed, 0 with warnings" {
+	if got := Evaluate(Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, roomy).Summary(); got != "20 checks passed, 0 with warnings" {
 		t.Errorf("Summary() = %q", got)
 	}
 }
@@ -104,7 +108,7 @@ func TestGather(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.CPUs < 1 || f.MemoryBytes == 0 || f.DiskFreeBytes == 0 {
+	if f.CPUs < 1 || f.MemoryBytes == 0 || f.DiskFreeBytes == 0 || f.DiskTotalBytes < f.DiskFreeBytes {
 		t.Errorf("facts = %+v", f)
 	}
 	if f.DiskPath != filepath.Dir(filepath.Dir(dir)) {
