@@ -78,10 +78,7 @@ func verifyAirgapBundle() Step {
 				if m.Arch != goruntime.GOARCH {
 					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, goruntime.GOARCH, goruntime.GOARCH)
 				}
-				facts, err := sc.Facts(preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir})
-				if err != nil {
-					return fmt.Errorf("measure free space: %w", err)
-				}
+				facts := sc.HostFacts // gathered by host-preflights, which runs first
 				// The tarballs are staged in the data dir, then containerd stores and unpacks them.
 				images, base := uint64(m.Size()), preflight.MinDisk(sc.Config.Mode)
 				if facts.DiskFreeBytes < base+2*images {
@@ -150,7 +147,7 @@ func stageAirgapImages() Step {
 				return false, nil
 			}
 			for _, f := range sc.Bundle.Files {
-				if ok, err := sameStreamedContent(sc, stagedBundleFile(sc.Paths.Runtime(), f), f.SHA256); !ok || err != nil {
+				if ok, err := sameContent(sc, stagedBundleFile(sc.Paths.Runtime(), f), f.SHA256); !ok || err != nil {
 					return false, err
 				}
 			}
@@ -174,21 +171,4 @@ func stageAirgapImages() Step {
 			return errors.Join(errs...)
 		},
 	}
-}
-
-// sameStreamedContent is sameContent for files too large to read whole.
-func sameStreamedContent(sc *StepContext, p, sha string) (bool, error) {
-	f, err := sc.Host.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(sum.Sum(nil)) == sha, nil
 }

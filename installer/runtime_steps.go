@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -175,16 +176,22 @@ func stageRuntime() Step {
 	}
 }
 
+// sameContent reports whether the file at path has the SHA-256 sha, streaming it: payload and
+// bundle files run to hundreds of megabytes.
 func sameContent(sc *StepContext, path, sha string) (bool, error) {
-	data, err := sc.Host.ReadFile(path)
+	f, err := sc.Host.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]) == sha, nil
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(sum.Sum(nil)) == sha, nil
 }
 
 func writeRuntimeConfig() Step {

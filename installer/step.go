@@ -63,6 +63,7 @@ type StepContext struct {
 	License    *license.License
 	Plan       network.Plan
 	Node       network.Node
+	HostFacts  preflight.Facts
 	Preflights preflight.Report
 	Bundle     *bundle.Manifest // the verified --airgap-bundle's
 

@@ -105,7 +105,7 @@ func hostPreflights() Step {
 			if err != nil {
 				return fmt.Errorf("gather host facts: %w", err)
 			}
-			sc.Preflights = preflight.Evaluate(in, facts)
+			sc.HostFacts, sc.Preflights = facts, preflight.Evaluate(in, facts)
 			failed := sc.Preflights.Failed()
 			if len(failed) == 0 {
 				sc.Detail("%s", sc.Preflights.Summary())
