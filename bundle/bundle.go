@@ -387,3 +387,20 @@ func memoryFile(name string, data []byte, mtime time.Time) archives.FileInfo {
 		return memFile{Reader: strings.NewReader(string(data)), info: info}, nil
 	}}
 }
+
+// errManifestRead stops ReadManifest's pass once the manifest is verified.
+var errManifestRead = errors.New("manifest read")
+
+// ReadManifest reads a bundle only as far as its manifest and signature, and returns the
+// manifest once the signature verifies with key. Its files are not checked: Verify does that.
+func ReadManifest(ctx context.Context, r io.Reader, key ed25519.PublicKey) (Manifest, error) {
+	var m Manifest
+	_, err := Verify(ctx, r, key, Handlers{Manifest: func(got Manifest) error { m = got; return errManifestRead }})
+	if errors.Is(err, errManifestRead) {
+		return m, nil
+	}
+	if err == nil {
+		err = errors.New("bundle has no manifest")
+	}
+	return Manifest{}, err
+}

@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"github.com/datastax/mission-control/bundle"
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime"
 )
@@ -31,24 +31,50 @@ func stagedBundleFile(l runtime.Layout, f bundle.File) string {
 	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
 }
 
+// openBundle opens the --airgap-bundle file, refusing what is not one.
+func openBundle(r host.Reader, p, version string) (fs.File, fs.FileInfo, error) {
+	f, err := r.Open(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("--airgap-bundle %s does not exist: pass the path of mission-control-%s.airgap, the bundle of this version", p, version)
+	case err != nil:
+		return nil, nil, fmt.Errorf("--airgap-bundle: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("--airgap-bundle: %w", err)
+	}
+	if info.IsDir() {
+		f.Close()
+		return nil, nil, fmt.Errorf("--airgap-bundle %s is a directory: pass the bundle file, mission-control-%s.airgap", p, version)
+	}
+	return f, info, nil
+}
+
+// BundleImageBytes is the uncompressed size of the images in the bundle at p, from its signed
+// manifest: host preflights require room for them. The bundle's files are checked later.
+func BundleImageBytes(ctx context.Context, r host.Reader, p, version string) (uint64, error) {
+	f, _, err := openBundle(r, p, version)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	m, err := bundle.ReadManifest(ctx, f, license.Trusted())
+	if err != nil {
+		return 0, fmt.Errorf("--airgap-bundle %s: %w", p, err)
+	}
+	return uint64(m.Size()), nil
+}
+
 // readBundle streams the --airgap-bundle through bundle.Verify, showing bytes read and ETA.
 func readBundle(ctx context.Context, sc *StepContext, h bundle.Handlers) (bundle.Manifest, error) {
 	p := sc.Config.AirgapBundle
-	f, err := sc.Host.Open(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s does not exist: pass the path of mission-control-%s.airgap, the bundle of this version", p, sc.Version)
-	case err != nil:
-		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle: %w", err)
+	f, info, err := openBundle(sc.Host, p, sc.Version)
+	if err != nil {
+		return bundle.Manifest{}, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle: %w", err)
-	}
-	if info.IsDir() {
-		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s is a directory: pass the bundle file, mission-control-%s.airgap", p, sc.Version)
-	}
 	bar := &progress.Bytes{R: stepUpdates{sc}}
 	r := &progress.Reader{R: f, Total: info.Size(), Update: bar.Update}
 	m, err := bundle.Verify(ctx, r, license.Trusted(), h)
@@ -78,14 +104,7 @@ func verifyAirgapBundle() Step {
 				if m.Arch != goruntime.GOARCH {
 					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, goruntime.GOARCH, goruntime.GOARCH)
 				}
-				facts := sc.HostFacts // gathered by host-preflights, which runs first
-				// The tarballs are staged in the data dir, then containerd stores and unpacks them.
-				images, base := uint64(m.Size()), preflight.MinDisk(sc.Config.Mode)
-				if facts.DiskFreeBytes < base+2*images {
-					return fmt.Errorf("its %s of images need %s free at %s besides the %s the install needs, and %s is free there: free space, or choose another --data-dir",
-						size(images), size(2*images), facts.DiskPath, size(base), size(facts.DiskFreeBytes))
-				}
-				return nil
+				return nil // room for its images is a host preflight
 			}
 			m, err := readBundle(ctx, sc, bundle.Handlers{Manifest: fits})
 			if err != nil {

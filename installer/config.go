@@ -70,6 +70,9 @@ func (p Paths) Journal() string { return filepath.Join(p.DataDir, journalFile) }
 // State is the record of what was installed, read by status, reset and re-runs.
 func (p Paths) State() string { return filepath.Join(p.DataDir, stateFile) }
 
+// PreflightResults is the last install's host preflight report.
+func (p Paths) PreflightResults() string { return filepath.Join(p.DataDir, "preflight.json") }
+
 // Runtime places the embedded Kubernetes' files.
 func (p Paths) Runtime() runtime.Layout { return runtime.Layout{DataDir: p.DataDir} }
 

@@ -25,7 +25,7 @@ type Env struct {
 	JournalHost host.Host
 	Network     network.HostNetwork
 	// Facts gathers the host facts preflights judge.
-	Facts    func(preflight.Input) (preflight.Facts, error)
+	Facts    func(context.Context, preflight.Input) (preflight.Facts, error)
 	Now      func() time.Time
 	Version  string
 	Log      *slog.Logger

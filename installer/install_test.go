@@ -20,6 +20,7 @@ import (
 	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/installer/preflight/preflighttest"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
@@ -58,10 +59,6 @@ var testNetwork = fakeNetwork{
 	},
 }
 
-var roomyHost = preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/",
-	Node:  network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
-	Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
-
 // fixture is an install against a Recorder over a fresh machine, with a data dir that does not
 // exist yet. The journal goes to the same recorder, so a second run sees the first one's journal.
 type fixture struct {
@@ -80,13 +77,13 @@ func newFixture(t *testing.T) *fixture {
 	if err := os.WriteFile(self, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{cfg: cfg, rec: host.NewRecorder(hosttest.Fresh{}), facts: roomyHost, payload: payloadtest.New(t), self: self}
+	return &fixture{cfg: cfg, rec: host.NewRecorder(hosttest.Fresh{}), facts: preflighttest.Roomy().Facts("control-plane"), payload: payloadtest.New(t), self: self}
 }
 
 func (f *fixture) env(h host.Host) Env {
 	return Env{
 		Host: h, JournalHost: h, Network: testNetwork,
-		Facts:    func(preflight.Input) (preflight.Facts, error) { return f.facts, nil },
+		Facts:    func(context.Context, preflight.Input) (preflight.Facts, error) { return f.facts, nil },
 		Now:      func() time.Time { return testNow },
 		Version:  "v0.0.0-test",
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -133,7 +130,7 @@ func TestInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok " +
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-preflight-results=ok " +
 		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
 		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
@@ -145,6 +142,7 @@ func TestInstallPlan(t *testing.T) {
 		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
 		"prepare-data-dir: mkdir $DATA/etc 0700",
 		"write-install-state: write $DATA/install.yaml 0600",
+		"write-preflight-results: write $DATA/preflight.json 0600",
 		"record-host-state: run nft list tables",
 		"record-host-state: write $DATA/host-before.json 0600",
 		"stage-runtime: mkdir $DATA/bin 0755",
@@ -285,7 +283,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok " +
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-preflight-results=skipped " +
 		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
 		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
@@ -315,7 +313,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -371,11 +369,13 @@ func TestInstallRefusesForeignDataDir(t *testing.T) {
 
 func TestPreflightFailures(t *testing.T) {
 	f := newFixture(t)
-	f.facts.MemoryBytes = 1 << 30
-	f.facts.Listening = []int{6443}
+	small := preflighttest.Roomy()
+	small.MemoryBytes = 1 << 30
+	f.facts.Analyzed = small.Facts("control-plane").Analyzed
+	f.facts.Listening = []preflight.Listener{{Port: 6443, Process: "nc (pid 42)"}}
 	_, err := f.install(t)
-	want := "host-preflights: memory: 1.0 GiB; control-plane mode needs at least 4.0 GiB (use a host with more memory); " +
-		"port 6443: in use; mission-control needs it for the Kubernetes API (stop the program listening on it (find it with: ss -ltnp 'sport = :6443')); " +
+	want := "host-preflights: memory: 1.0 GiB; control-plane mode needs at least 4 GiB (use a host with more memory); " +
+		"port 6443: in use by nc (pid 42); mission-control needs it for the Kubernetes API (stop nc (pid 42) or move it to another port); " +
 		"fix them, or pass --ignore-host-preflights to install anyway (see mission-control preflight)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant    %s", err, want)
@@ -388,7 +388,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 20 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 32 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }
@@ -468,7 +468,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = ReadStatus(f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 12 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 13 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

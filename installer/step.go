@@ -47,7 +47,7 @@ type StepContext struct {
 	Host    host.Host
 	Network network.HostNetwork
 	// Facts gathers the host facts preflights judge.
-	Facts func(preflight.Input) (preflight.Facts, error)
+	Facts func(context.Context, preflight.Input) (preflight.Facts, error)
 	// Now is the clock licenses are checked against.
 	Now func() time.Time
 	// Version is this binary's version, recorded in the install state.
@@ -63,7 +63,6 @@ type StepContext struct {
 	License    *license.License
 	Plan       network.Plan
 	Node       network.Node
-	HostFacts  preflight.Facts
 	Preflights preflight.Report
 	Bundle     *bundle.Manifest // the verified --airgap-bundle's
 

@@ -2,6 +2,7 @@ package installer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,7 +23,7 @@ func Plan(cfg Config) []Step {
 	if cfg.AirgapBundle != "" {
 		steps = append(steps, verifyAirgapBundle())
 	}
-	steps = append(steps, prepareDataDir(), writeInstallState())
+	steps = append(steps, prepareDataDir(), writeInstallState(), writePreflightResults())
 	for _, s := range runtimeSteps() {
 		steps = append(steps, s)
 		if s.Name == "stage-runtime" && cfg.AirgapBundle != "" {
@@ -98,14 +99,20 @@ func hostPreflights() Step {
 		Name:  "host-preflights",
 		Title: "Run host preflights",
 		Check: true,
-		Run: func(_ context.Context, sc *StepContext) error {
+		Run: func(ctx context.Context, sc *StepContext) error {
 			in := preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, NetworkInterface: sc.Config.NetworkInterface,
 				Network: sc.Plan, OwnDevices: []string{runtime.BridgeName}, Resuming: sc.resuming}
-			facts, err := sc.Facts(in)
+			if sc.Config.AirgapBundle != "" {
+				var err error
+				if in.BundleImageBytes, err = BundleImageBytes(ctx, sc.Host, sc.Config.AirgapBundle, sc.Version); err != nil {
+					return err
+				}
+			}
+			facts, err := sc.Facts(ctx, in)
 			if err != nil {
 				return fmt.Errorf("gather host facts: %w", err)
 			}
-			sc.HostFacts, sc.Preflights = facts, preflight.Evaluate(in, facts)
+			sc.Preflights = preflight.Evaluate(in, facts)
 			failed := sc.Preflights.Failed()
 			if len(failed) == 0 {
 				sc.Detail("%s", sc.Preflights.Summary())
@@ -200,6 +207,12 @@ func prepareDataDir() Step {
 func writeInstallState() Step {
 	return writeFile("write-install-state", "Record the install", func(sc *StepContext) string { return sc.Paths.State() },
 		func(sc *StepContext) ([]byte, error) { return stateOf(sc).marshal() })
+}
+
+// writePreflightResults keeps the host preflights' verdicts in the data dir, for support bundles.
+func writePreflightResults() Step {
+	return writeFile("write-preflight-results", "Record the host preflights' results", func(sc *StepContext) string { return sc.Paths.PreflightResults() },
+		func(sc *StepContext) ([]byte, error) { return json.MarshalIndent(sc.Preflights, "", "  ") })
 }
 
 // writeFile is a step that writes one generated file (mode 0600: they may hold addresses and

@@ -1,6 +1,10 @@
 // Package preflight judges whether this host can run mission-control before anything is
-// installed: resources per mode, free ports, and the cluster's network ranges. Facts are gathered
-// from the host once; Evaluate is a pure function of them, so every verdict is unit-tested.
+// installed. troubleshoot's host collectors and analyzers, driven by an embedded HostPreflight
+// spec, judge CPUs, memory, the distribution, kernel features and cgroups; our own checks judge
+// what troubleshoot cannot (or not as the kubelet does): disk space and pressure, the data dir's
+// filesystem, ports with the process holding them, network ranges, tools, forwarding, hostname,
+// clock, SELinux, firewalld and systemd. Facts are gathered from the host once; Evaluate is a
+// pure function of them, so every verdict is unit-tested.
 package preflight
 
 import (
@@ -55,28 +59,58 @@ func (r Report) with(s Status) []Result {
 func (r Report) Summary() string {
 	failed, warned := r.Failed(), r.Warned()
 	if len(failed) == 0 {
-		return fmt.Sprintf("%d checks passed, %d with warnings", len(r.Results), len(warned))
+		s := fmt.Sprintf("%d checks passed, %d with warnings", len(r.Results), len(warned))
+		if len(warned) > 0 {
+			s += ": " + checkNames(warned)
+		}
+		return s
 	}
-	names := make([]string, len(failed))
-	for i, f := range failed {
-		names[i] = f.Check
+	return fmt.Sprintf("%d of %d checks failed: %s", len(failed), len(r.Results), checkNames(failed))
+}
+
+func checkNames(results []Result) string {
+	names := make([]string, len(results))
+	for i, r := range results {
+		names[i] = r.Check
 	}
-	return fmt.Sprintf("%d of %d checks failed: %s", len(failed), len(r.Results), strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 // Facts is what the checks judge, as read from the host by Gather.
 type Facts struct {
-	CPUs           int
-	MemoryBytes    uint64
+	// Analyzed is the verdicts of troubleshoot's host analyzers (package hostpreflight), which
+	// Evaluate reports first.
+	Analyzed       []Result
 	DiskFreeBytes  uint64 // available to the data dir, as the kubelet counts it (without root's reserve)
 	DiskTotalBytes uint64
 	DiskPath       string // the existing directory the free space was measured at
-	Listening      []int  // TCP ports something listens on
+	DataDirMount   Mount  // the filesystem DiskPath is on
+	Listening      []Listener
 	Taken          []network.Route
 	Node           network.Node // the node address, when it could be chosen
 	NodeError      string       // why it could not
 	// Tools the runtime and reset need on the host, found by name; empty when missing.
 	Tools map[string]string
+	// ForwardingError is why IPv4 forwarding could not be switched on (k0s does it), if it cannot.
+	ForwardingError  string
+	Hostname         string
+	ClockSynced      bool
+	SELinuxEnforcing bool
+	FirewalldRunning bool
+	Systemd          bool
+}
+
+// Listener is a TCP port something listens on, and the process holding it when found.
+type Listener struct {
+	Port    int
+	Process string // e.g. "nc (pid 4242)"; empty when no process of this host's PID namespace holds it
+}
+
+// Mount is a mounted filesystem.
+type Mount struct {
+	Point   string
+	FSType  string
+	Options []string
 }
 
 // RequiredTools are host programs the runtime (k0s links iptables to xtables-nft-multi) and
@@ -98,21 +132,30 @@ type Input struct {
 	// Resuming: an unfinished install of this data dir may already run the runtime, whose
 	// ports are then in use by it.
 	Resuming bool
+	// BundleImageBytes is the air-gap bundle's uncompressed image size; the data dir needs twice
+	// that (the import copy and containerd's unpacked layers) beside the mode's minimum.
+	BundleImageBytes uint64
 }
 
 const gib = 1 << 30
 
-// requirement is a minimum (below it: fail) and a recommendation (below it: warn).
-type requirement struct{ min, recommended uint64 }
+// Requirement is a minimum (below it: fail) and a recommendation (below it: warn).
+type Requirement struct{ Min, Recommended uint64 }
+
+// Requirements are a mode's resource needs.
+type Requirements struct{ CPUs, Memory, Disk Requirement }
 
 // requirements per mode. Data planes run Cassandra, whose JVM heap alone wants several GiB.
-var requirements = map[string]struct{ cpus, memory, disk requirement }{
-	"control-plane": {cpus: requirement{2, 4}, memory: requirement{4 * gib, 8 * gib}, disk: requirement{10 * gib, 40 * gib}},
-	"data-plane":    {cpus: requirement{2, 4}, memory: requirement{8 * gib, 16 * gib}, disk: requirement{20 * gib, 100 * gib}},
+var requirements = map[string]Requirements{
+	"control-plane": {CPUs: Requirement{2, 4}, Memory: Requirement{4 * gib, 8 * gib}, Disk: Requirement{10 * gib, 40 * gib}},
+	"data-plane":    {CPUs: Requirement{2, 4}, Memory: Requirement{8 * gib, 16 * gib}, Disk: Requirement{20 * gib, 100 * gib}},
 }
 
-// MinDisk is the free space the data dir needs in mode, before any air-gap bundle.
-func MinDisk(mode string) uint64 { return requirements[mode].disk.min }
+// RequirementsOf returns mode's needs, and whether mode is known.
+func RequirementsOf(mode string) (Requirements, bool) {
+	r, ok := requirements[mode]
+	return r, ok
+}
 
 // Ports the platform binds on the host.
 var Ports = []struct {
@@ -125,25 +168,28 @@ var Ports = []struct {
 	{30600, "telemetry aggregator"},
 }
 
-// Evaluate judges the facts for the input.
+// Evaluate judges the facts for the input: troubleshoot's verdicts first, then our own checks.
 func Evaluate(in Input, f Facts) Report {
 	req, ok := requirements[in.Mode]
 	if !ok {
 		return Report{Results: []Result{{Check: "mode", Status: Fail, Message: fmt.Sprintf("unknown mode %q", in.Mode), Remedy: "use --mode control-plane or --mode data-plane"}}}
 	}
 	var r Report
+	r.Results = append(r.Results, f.Analyzed...)
+	disk := Requirement{Min: req.Disk.Min + 2*in.BundleImageBytes, Recommended: req.Disk.Recommended + 2*in.BundleImageBytes}
+	what := "the data dir " + in.DataDir
+	if in.BundleImageBytes > 0 {
+		what += " with the air-gap bundle's images twice"
+	}
 	r.Results = append(r.Results,
-		judge("cpu", uint64(f.CPUs), req.cpus, func(v uint64) string { return fmt.Sprintf("%d CPUs", v) },
-			fmt.Sprintf("%s mode", in.Mode), "use a host with more CPUs"),
-		judge("memory", f.MemoryBytes, req.memory, bytesGiB,
-			fmt.Sprintf("%s mode", in.Mode), "use a host with more memory"),
-		judge("disk", f.DiskFreeBytes, req.disk, func(v uint64) string { return bytesGiB(v) + " free at " + f.DiskPath },
-			"the data dir "+in.DataDir, "free space there, or choose another --data-dir"),
-	)
-	r.Results = append(r.Results, diskPressureResult(f))
+		judge("disk", f.DiskFreeBytes, disk, func(v uint64) string { return bytesGiB(v) + " free at " + f.DiskPath },
+			what, "free space there, or choose another --data-dir"),
+		diskPressureResult(f), filesystemResult(f.DataDirMount))
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), nodeResult(f))
 	r.Results = append(r.Results, toolResults(f.Tools)...)
+	r.Results = append(r.Results, forwardingResult(f), hostnameResult(f.Hostname), clockResult(f),
+		selinuxResult(f), firewalldResult(f, in), systemdResult(f))
 	return r
 }
 
@@ -191,25 +237,30 @@ func nodeResult(f Facts) Result {
 
 func bytesGiB(v uint64) string { return fmt.Sprintf("%.1f GiB", float64(v)/gib) }
 
-func judge(check string, have uint64, req requirement, show func(uint64) string, what, remedy string) Result {
+func judge(check string, have uint64, req Requirement, show func(uint64) string, what, remedy string) Result {
 	switch {
-	case have < req.min:
-		return Result{Check: check, Status: Fail, Message: fmt.Sprintf("%s; %s needs at least %s", show(have), what, show(req.min)), Remedy: remedy}
-	case have < req.recommended:
-		return Result{Check: check, Status: Warn, Message: fmt.Sprintf("%s; %s recommends %s", show(have), what, show(req.recommended)), Remedy: remedy}
+	case have < req.Min:
+		return Result{Check: check, Status: Fail, Message: fmt.Sprintf("%s; %s needs at least %s", show(have), what, show(req.Min)), Remedy: remedy}
+	case have < req.Recommended:
+		return Result{Check: check, Status: Warn, Message: fmt.Sprintf("%s; %s recommends %s", show(have), what, show(req.Recommended)), Remedy: remedy}
 	default:
 		return Result{Check: check, Status: Pass, Message: show(have)}
 	}
 }
 
-func portResults(listening []int, resuming bool) []Result {
+func portResults(listening []Listener, resuming bool) []Result {
 	var out []Result
 	for _, p := range Ports {
 		r := Result{Check: fmt.Sprintf("port %d", p.Port), Status: Pass, Message: "free (" + p.Use + ")"}
+		i := slices.IndexFunc(listening, func(l Listener) bool { return l.Port == p.Port })
 		switch {
-		case !slices.Contains(listening, p.Port):
+		case i < 0:
 		case resuming:
 			r.Message = "in use, by the runtime of the install being resumed (" + p.Use + ")"
+		case listening[i].Process != "":
+			r.Status = Fail
+			r.Message = fmt.Sprintf("in use by %s; mission-control needs it for the %s", listening[i].Process, p.Use)
+			r.Remedy = fmt.Sprintf("stop %s or move it to another port", listening[i].Process)
 		default:
 			r.Status = Fail
 			r.Message = fmt.Sprintf("in use; mission-control needs it for the %s", p.Use)

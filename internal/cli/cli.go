@@ -33,7 +33,7 @@ type Streams struct {
 // Deps is the machine the commands look at. Main uses the real one; tests swap parts of it.
 type Deps struct {
 	Network network.HostNetwork
-	Facts   func(preflight.Input) (preflight.Facts, error)
+	Facts   func(context.Context, preflight.Input) (preflight.Facts, error)
 	Now     func() time.Time
 	Geteuid func() int
 	// Interactive reports whether a person can answer a question on in.
@@ -47,11 +47,17 @@ type Deps struct {
 	WaitTimeout time.Duration
 }
 
+// Troubleshoot is what mission-control does with the troubleshoot library. Its main provides it:
+// this package is shared with mcctl and mclicense, which must not link troubleshoot (50 MB).
+type Troubleshoot struct {
+	Facts func(context.Context, preflight.Input) (preflight.Facts, error)
+}
+
 // SystemDeps is this machine.
-func SystemDeps() Deps {
+func SystemDeps(ts Troubleshoot) Deps {
 	return Deps{
 		Network:     network.Kernel{},
-		Facts:       func(in preflight.Input) (preflight.Facts, error) { return preflight.Gather(in, network.Kernel{}) },
+		Facts:       ts.Facts,
 		Now:         time.Now,
 		Geteuid:     os.Geteuid,
 		Interactive: func(in io.Reader) bool { return progress.IsTerminal(in) },
@@ -63,8 +69,8 @@ func SystemDeps() Deps {
 }
 
 // Main runs mission-control with the process's arguments and exits with its status.
-func Main() {
-	os.Exit(Run(context.Background(), Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Args[1:], SystemDeps()))
+func Main(ts Troubleshoot) {
+	os.Exit(Run(context.Background(), Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Args[1:], SystemDeps(ts)))
 }
 
 // Run runs mission-control with args and returns the exit status: 0 on success, 1 on error, or

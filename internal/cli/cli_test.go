@@ -16,6 +16,7 @@ import (
 	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/installer/preflight/preflighttest"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
 )
@@ -44,9 +45,8 @@ func (fakeNetwork) Interfaces() ([]network.Interface, error) {
 func testDeps() Deps {
 	return Deps{
 		Network: fakeNetwork{},
-		Facts: func(in preflight.Input) (preflight.Facts, error) {
-			f := preflight.Facts{CPUs: 8, MemoryBytes: 32 << 30, DiskFreeBytes: 500 << 30, DiskPath: "/var/lib",
-				Tools: map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"}}
+		Facts: func(_ context.Context, in preflight.Input) (preflight.Facts, error) {
+			f := preflighttest.Roomy().Facts(in.Mode)
 			var err error
 			if f.Taken, err = network.Taken(fakeNetwork{}); err != nil {
 				return f, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/datastax/mission-control/internal/version"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +43,12 @@ func TestStatusAndResetWithoutInstall(t *testing.T) {
 
 func TestPreflightCommand(t *testing.T) {
 	r := run(t, testDeps(), "", "preflight", "--mode", "data-plane")
-	if r.code != 0 || !strings.Contains(r.stdout, "node address     PASS   192.0.2.2 on eth0") {
+	if r.code != 0 || !strings.Contains(r.stdout, "node address             PASS   192.0.2.2 on eth0") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	deps := testDeps()
 	r = run(t, deps, "", "preflight", "--cidr", "10.0.0.0/16", "-o", "json")
-	if r.code != 1 || r.stderr != "Error: host preflights failed: 1 of 20 checks failed: network ranges\n" {
+	if r.code != 1 || r.stderr != "Error: host preflights failed: 1 of 32 checks failed: network ranges\n" {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	if !strings.Contains(r.stdout, `"remedy": "choose a free range, e.g. --cidr 10.1.0.0/16"`) {
@@ -55,6 +56,9 @@ func TestPreflightCommand(t *testing.T) {
 	}
 	if r := run(t, deps, "", "preflight", "--cidr", "10.0.0.1/16"); r.code != 1 || !strings.Contains(r.stderr, "did you mean 10.0.0.0/16?") {
 		t.Errorf("bad cidr: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := run(t, deps, "", "preflight", "--airgap-bundle", "/nonexistent/mc.airgap"); r.code != 1 || r.stderr != "Error: --airgap-bundle /nonexistent/mc.airgap does not exist: pass the path of mission-control-"+version.Version+".airgap, the bundle of this version\n" {
+		t.Errorf("missing bundle: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -53,7 +53,6 @@ dir: running install again resumes where it stopped, and reset undoes even a par
 	fs := c.Flags()
 	fs.StringVar(&o.cfg.LicenseFile, "license", "", "license file you were issued; required (e.g. --license license.yaml)")
 	bindHostFlags(fs, &o.cfg)
-	fs.StringVar(&o.cfg.AirgapBundle, "airgap-bundle", "", "install from this air-gap bundle instead of registries (e.g. --airgap-bundle mission-control-v1.0.0.airgap)")
 	fs.StringVar(&o.cfg.ReleaseName, "release-name", o.cfg.ReleaseName, "name of the platform release; data planes must use their control plane's (e.g. --release-name mc-prod)")
 	fs.StringVar(&o.cfg.ContextName, "context-name", "", "this cluster's context name, as in kubeconfigs and MissionControlClusters' k8sContext; datacenters naming it run here (e.g. --context-name CP_EAST)")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation before changing the host (e.g. for scripts)")

@@ -45,6 +45,7 @@ func bindHostFlags(fs *pflag.FlagSet, cfg *installer.Config) {
 	fs.StringVar(&cfg.ServiceCIDR, "service-cidr", "", "service range instead of splitting --cidr; needs --pod-cidr (e.g. --service-cidr 10.20.0.0/20)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for all mission-control state; reset removes it (e.g. --data-dir /data/mission-control)")
 	fs.StringVar(&cfg.NetworkInterface, "network-interface", "", "interface whose IPv4 address the node uses; default: the default route's (e.g. --network-interface eth1)")
+	fs.StringVar(&cfg.AirgapBundle, "airgap-bundle", "", "install from this air-gap bundle instead of registries (e.g. --airgap-bundle mission-control-v1.0.0.airgap)")
 }
 
 // resolveCIDRFlags clears the default --cidr when the ranges are given explicitly; an explicit

@@ -10,6 +10,7 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/version"
 	"github.com/datastax/mission-control/runtime"
 )
 
@@ -19,14 +20,20 @@ func newPreflightCmd(streams Streams, deps Deps) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether this host can run mission-control, changing nothing",
-		Long: `Run the host preflights install runs: CPUs, memory and disk for the mode, the ports the platform
-binds, the network ranges against the host's routes and addresses, and the node address. Each
-check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
+		Long: `Run the host preflights install runs, with troubleshoot's host collectors and analyzers and
+mission-control's own checks: CPUs, memory and disk for the mode (and room for an air-gap
+bundle's images), the data dir's filesystem, the ports the platform binds and who holds them,
+kernel features (overlayfs, bridge netfilter, NAT, cgroups, forwarding), the network ranges
+against the host's routes and addresses, the node address, hostname, clock sync, SELinux,
+firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
 		Example: `  # Check this host for a control plane on the default range:
   mission-control preflight
 
   # Check it for a data plane on 10.0.0.0/16, as JSON:
-  mission-control preflight --mode data-plane --cidr 10.0.0.0/16 -o json`,
+  mission-control preflight --mode data-plane --cidr 10.0.0.0/16 -o json
+
+  # Check it for an air-gapped install, with room for the bundle's images:
+  mission-control preflight --airgap-bundle mission-control-v1.0.0.airgap`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			resolveCIDRFlags(c.Flags(), &cfg)
@@ -35,7 +42,13 @@ check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
 			}
 			plan, _ := cfg.NetworkPlan() // validated above
 			in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface, Network: plan, OwnDevices: []string{runtime.BridgeName}}
-			facts, err := deps.Facts(in)
+			if cfg.AirgapBundle != "" {
+				var err error
+				if in.BundleImageBytes, err = installer.BundleImageBytes(c.Context(), deps.Base, cfg.AirgapBundle, version.Version); err != nil {
+					return err
+				}
+			}
+			facts, err := deps.Facts(c.Context(), in)
 			if err != nil {
 				return fmt.Errorf("gather host facts: %w", err)
 			}
@@ -55,13 +68,13 @@ check passes, warns or fails with a remedy. Exits 1 when a check fails.`,
 }
 
 func writeTable(w io.Writer, r preflight.Report) error {
-	fmt.Fprintf(w, "%-16s %-6s %s\n", "CHECK", "RESULT", "DETAIL")
+	fmt.Fprintf(w, "%-24s %-6s %s\n", "CHECK", "RESULT", "DETAIL")
 	for _, res := range r.Results {
 		detail := res.Message
 		if res.Remedy != "" {
 			detail += " -> " + res.Remedy
 		}
-		fmt.Fprintf(w, "%-16s %-6s %s\n", res.Check, strings.ToUpper(string(res.Status)), detail)
+		fmt.Fprintf(w, "%-24s %-6s %s\n", res.Check, strings.ToUpper(string(res.Status)), detail)
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary())
 	return err
