@@ -70,6 +70,9 @@ func (p Paths) Journal() string { return filepath.Join(p.DataDir, journalFile) }
 // State is the record of what was installed, read by status, reset and re-runs.
 func (p Paths) State() string { return filepath.Join(p.DataDir, stateFile) }
 
+// License is the installed license, without its signature.
+func (p Paths) License() string { return filepath.Join(p.DataDir, "license.yaml") }
+
 // PreflightResults is the last install's host preflight report.
 func (p Paths) PreflightResults() string { return filepath.Join(p.DataDir, "preflight.json") }
 

@@ -130,7 +130,7 @@ func TestInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-preflight-results=ok " +
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok " +
 		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
 		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
@@ -142,6 +142,7 @@ func TestInstallPlan(t *testing.T) {
 		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
 		"prepare-data-dir: mkdir $DATA/etc 0700",
 		"write-install-state: write $DATA/install.yaml 0600",
+		"write-license: write $DATA/license.yaml 0600",
 		"write-preflight-results: write $DATA/preflight.json 0600",
 		"record-host-state: run nft list tables",
 		"record-host-state: write $DATA/host-before.json 0600",
@@ -283,7 +284,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-preflight-results=skipped " +
+	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-license=skipped write-preflight-results=skipped " +
 		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
 		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
@@ -313,7 +314,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -468,7 +469,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = ReadStatus(f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 13 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 14 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

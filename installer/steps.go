@@ -23,7 +23,7 @@ func Plan(cfg Config) []Step {
 	if cfg.AirgapBundle != "" {
 		steps = append(steps, verifyAirgapBundle())
 	}
-	steps = append(steps, prepareDataDir(), writeInstallState(), writePreflightResults())
+	steps = append(steps, prepareDataDir(), writeInstallState(), recordLicense(), writePreflightResults())
 	for _, s := range runtimeSteps() {
 		steps = append(steps, s)
 		if s.Name == "stage-runtime" && cfg.AirgapBundle != "" {
@@ -207,6 +207,17 @@ func prepareDataDir() Step {
 func writeInstallState() Step {
 	return writeFile("write-install-state", "Record the install", func(sc *StepContext) string { return sc.Paths.State() },
 		func(sc *StepContext) ([]byte, error) { return stateOf(sc).marshal() })
+}
+
+// recordLicense keeps the license installed with, without its signature: support bundles carry it,
+// and a signature is a credential to whoever holds the spec.
+func recordLicense() Step {
+	return writeFile("write-license", "Record the license, without its signature", func(sc *StepContext) string { return sc.Paths.License() },
+		func(sc *StepContext) ([]byte, error) {
+			unsigned := *sc.License
+			unsigned.Signature = nil
+			return unsigned.Marshal()
+		})
 }
 
 // writePreflightResults keeps the host preflights' verdicts in the data dir, for support bundles.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/datastax/mission-control/internal/version"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/version"
 )
 
 // TestStatusAndResetWithoutInstall: status and reset on a data dir with no install. Real installs
@@ -199,5 +201,38 @@ func TestShellNeedsAnInstall(t *testing.T) {
 	r := run(t, testDeps(), "", "shell", "--data-dir", dataDir, "--", "kubectl", "get", "nodes")
 	if r.code != 1 || r.stderr != "Error: mission-control is not installed in "+dataDir+": install it first, or pass its --data-dir\n" {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestSupportBundleCommand(t *testing.T) {
+	deps := testDeps()
+	out := filepath.Join(t.TempDir(), "case.tar.gz")
+	var got SupportBundleOptions
+	deps.SupportBundle = func(_ context.Context, o SupportBundleOptions) (SupportBundleReport, error) {
+		got = o
+		o.Progress("[routes] Running host collector...")
+		return SupportBundleReport{
+			Analysis:     []preflight.Result{{Check: "cass-operator", Status: preflight.Fail, Message: "cass-operator has no ready replica"}},
+			ClusterError: errors.New("the API at 127.0.0.1:6443 does not answer"),
+		}, os.WriteFile(o.Output, []byte("archive"), 0o600)
+	}
+	r := run(t, deps, "", "support-bundle", "-o", out, "--data-dir", "/srv/mc")
+	if r.code != 0 || got.DataDir != "/srv/mc" || got.Output != out {
+		t.Fatalf("exit %d, options %+v\n%s%s", r.code, got, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"cass-operator                FAIL   cass-operator has no ready replica", "Cluster not collected: the API at 127.0.0.1:6443 does not answer", "Support bundle written to " + out} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "  [routes] Running host collector...") {
+		t.Errorf("stderr lacks the progress:\n%s", r.stderr)
+	}
+	deps.Geteuid = func() int { return 1000 }
+	if r := run(t, deps, "", "support-bundle"); r.code != 1 || !strings.Contains(r.stderr, "must run as root") {
+		t.Errorf("non-root: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run(t, testDeps(), "", "support-bundle", "-o", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "is a directory: pass a file name") {
+		t.Errorf("directory output: exit %d, %q", r.code, r.stderr)
 	}
 }

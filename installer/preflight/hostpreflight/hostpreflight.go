@@ -17,11 +17,11 @@ import (
 	analyzer "github.com/replicatedhq/troubleshoot/pkg/analyze"
 	"github.com/replicatedhq/troubleshoot/pkg/apis/troubleshoot/v1beta2"
 	"github.com/replicatedhq/troubleshoot/pkg/collect"
-	"github.com/replicatedhq/troubleshoot/pkg/loader"
 	tspreflight "github.com/replicatedhq/troubleshoot/pkg/preflight"
 
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/tsspec"
 )
 
 //go:embed host-preflight.yaml
@@ -70,7 +70,7 @@ func Spec(ctx context.Context, mode string) (*v1beta2.HostPreflight, error) {
 	if err != nil {
 		return nil, err
 	}
-	kinds, err := loader.LoadSpecs(ctx, loader.LoadOptions{RawSpec: raw, Strict: true})
+	kinds, err := tsspec.Load(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("load the host preflight spec: %w", err)
 	}

@@ -1,0 +1,235 @@
+// Package supportbundle collects a support bundle of this host and its cluster with the
+// troubleshoot library: an embedded SupportBundle spec (host files, runtime logs, network state,
+// cluster resources and pod logs), troubleshoot's default redactors plus ours, and analyzers
+// whose verdicts are summarised. The archive has troubleshoot's standard layout, so its tooling
+// (support-bundle analyze, sbctl) opens it. Only the mission-control binary links this package.
+package supportbundle
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/replicatedhq/troubleshoot/pkg/apis/troubleshoot/v1beta2"
+	"github.com/replicatedhq/troubleshoot/pkg/redact"
+	tssupportbundle "github.com/replicatedhq/troubleshoot/pkg/supportbundle"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/datastax/mission-control/charts"
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/tsspec"
+	"github.com/datastax/mission-control/runtime"
+)
+
+//go:embed support-bundle.yaml
+var specTemplate string
+
+var specTmpl = template.Must(template.New("support-bundle.yaml").Delims("[[", "]]").Parse(specTemplate))
+
+// Operators are the platform's deployments, whose readiness the bundle's analyzers judge.
+var Operators = []string{"cass-operator", "k8ssandra-operator", "mission-control-operator"}
+
+// Options say what to collect and where the archive goes.
+type Options struct {
+	DataDir string
+	// Output is the archive's path; its directory must exist. It is written through Host.
+	Output string
+	Host   host.Host
+	// Progress reports each collector as it runs.
+	Progress func(string)
+	// APITimeout bounds each request to the Kubernetes API.
+	APITimeout time.Duration
+}
+
+// Result is a collected bundle.
+type Result struct {
+	Archive string
+	// Analysis is the analyzers' verdicts, in preflight's terms.
+	Analysis []preflight.Result
+	// ClusterError is why the cluster part could not be collected, if it could not; the bundle
+	// then holds the host part and this error (cluster-collection-error.txt).
+	ClusterError error
+}
+
+// Spec renders the support bundle spec and redactors for a data dir.
+func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBundle, *v1beta2.Redactor, error) {
+	var b strings.Builder
+	data := struct {
+		DataDir, Namespace, Unit string
+		Systemd                  bool
+		Operators                []string
+	}{dataDir, charts.Namespace, runtime.UnitName, systemd, Operators}
+	if err := specTmpl.Execute(&b, data); err != nil {
+		return nil, nil, fmt.Errorf("render the support bundle spec: %w", err)
+	}
+	kinds, err := tsspec.Load(ctx, b.String())
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the support bundle spec: %w", err)
+	}
+	if len(kinds.SupportBundlesV1Beta2) != 1 || len(kinds.RedactorsV1Beta2) != 1 {
+		return nil, nil, fmt.Errorf("the support bundle spec holds %d SupportBundles and %d Redactors, want 1 each", len(kinds.SupportBundlesV1Beta2), len(kinds.RedactorsV1Beta2))
+	}
+	return &kinds.SupportBundlesV1Beta2[0], &kinds.RedactorsV1Beta2[0], nil
+}
+
+// clusterErrorFile records, inside the bundle, why the cluster could not be collected.
+const clusterErrorFile = "cluster-collection-error.txt"
+
+// Collect writes a support bundle to opts.Output. A collector that fails is recorded in the
+// bundle (troubleshoot's */errors.json); an unreachable API is recorded too and leaves the host
+// part. Only an archive that cannot be written is an error.
+func Collect(ctx context.Context, opts Options) (Result, error) {
+	_, err := os.Stat("/run/systemd/system")
+	spec, redactor, err := Spec(ctx, opts.DataDir, err == nil)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg, cfgErr := restConfig(filepath.Join(opts.DataDir, "kubeconfig"), opts.APITimeout)
+	if cfgErr != nil {
+		// troubleshoot needs a config even for hosts only; this one fails every request at once.
+		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}
+	}
+	klog.SetLogger(logr.Discard()) // troubleshoot logs to stderr; its failures are in the bundle
+	redact.ResetRedactionList()    // process-wide: a previous bundle's redactions are not this one's
+	progress := make(chan any)
+	var collectErrs []string
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for msg := range progress {
+			switch m := msg.(type) {
+			case error:
+				collectErrs = append(collectErrs, m.Error())
+			case string:
+				if opts.Progress != nil {
+					opts.Progress(m)
+				}
+			}
+		}
+	}()
+	resp, err := tssupportbundle.CollectSupportBundleFromSpec(&spec.Spec, redactor, tssupportbundle.SupportBundleCreateOpts{
+		KubernetesRestConfig:      cfg,
+		ProgressChan:              progress,
+		CollectorProgressCallback: func(ch chan any, msg string) { ch <- msg },
+		Redact:                    true,
+		// troubleshoot writes the archive itself; it is then copied to Output through the host.
+		OutputPath:                filepath.Join(os.TempDir(), strings.TrimSuffix(filepath.Base(opts.Output), ".tar.gz")+".tar.gz"),
+		CollectWithoutPermissions: true,
+	})
+	close(progress)
+	<-drained
+	if resp == nil || resp.ArchivePath == "" {
+		if err == nil {
+			err = errors.New("troubleshoot wrote no archive")
+		}
+		return Result{}, fmt.Errorf("collect the support bundle: %w", err)
+	}
+	defer opts.Host.RemoveAll(context.WithoutCancel(ctx), resp.ArchivePath)
+	res := Result{Archive: opts.Output}
+	switch {
+	case cfgErr != nil:
+		res.ClusterError = cfgErr
+	case err != nil:
+		res.ClusterError = err
+	}
+	var extra map[string][]byte
+	if res.ClusterError != nil {
+		extra = map[string][]byte{clusterErrorFile: []byte(strings.Join(append([]string{res.ClusterError.Error()}, collectErrs...), "\n") + "\n")}
+	}
+	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error { return repack(w, resp.ArchivePath, extra) }); err != nil {
+		return Result{}, fmt.Errorf("write the support bundle to %s: %w", opts.Output, err)
+	}
+	for _, r := range resp.AnalyzerResults {
+		status := preflight.Pass
+		switch {
+		case r.IsFail:
+			status = preflight.Fail
+		case r.IsWarn:
+			status = preflight.Warn
+		}
+		res.Analysis = append(res.Analysis, preflight.Result{Check: r.Title, Status: status, Message: r.Message})
+	}
+	return res, nil
+}
+
+// repack copies the gzipped tar at src to w, adding extra files under its top directory.
+func repack(w io.Writer, src string, extra map[string][]byte) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if len(extra) == 0 {
+		_, err := io.Copy(w, f)
+		return err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", src, err)
+	}
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	tr := tar.NewReader(zr)
+	top := ""
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", src, err)
+		}
+		if top == "" {
+			top, _, _ = strings.Cut(hdr.Name, "/")
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(extra)) {
+		data := extra[name]
+		hdr := &tar.Header{Name: path.Join(top, name), Mode: 0o644, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// restConfig is the admin kubeconfig's, with a timeout per request.
+func restConfig(path string, timeout time.Duration) (*rest.Config, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no kubeconfig at %s: the runtime was never started, or mission-control is not installed there", path)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("read kubeconfig %s: %w", path, err)
+	}
+	cfg.Timeout = timeout
+	return cfg, nil
+}

@@ -1,0 +1,124 @@
+package supportbundle
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+)
+
+func TestSpecLoads(t *testing.T) {
+	for _, systemd := range []bool{false, true} {
+		spec, redactor, err := Spec(context.Background(), "/var/lib/mission-control", systemd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 19 + map[bool]int{false: 0, true: 1}[systemd]; len(spec.Spec.HostCollectors) != want {
+			t.Errorf("systemd %v: %d host collectors, want %d", systemd, len(spec.Spec.HostCollectors), want)
+		}
+		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(Operators)+1 || len(redactor.Spec.Redactors) != 3 {
+			t.Errorf("%d collectors, %d analyzers, %d redactors", len(spec.Spec.Collectors), len(spec.Spec.Analyzers), len(redactor.Spec.Redactors))
+		}
+	}
+}
+
+// Secrets planted in the data dir's files; none may reach the bundle.
+const (
+	plantedKey      = "UExBTlRFRC1DTElFTlQtS0VZLWRhdGEtNDI="
+	plantedToken    = "planted-token-8f3a9c"
+	plantedPassword = "planted-password-77aa"
+	plantedSig      = "UExBTlRFRC1TSUdOQVRVUkU="
+)
+
+// TestCollectWithoutCluster collects a data dir whose API never answers: the host part and the
+// reason are in the bundle, and the planted credentials are not.
+func TestCollectWithoutCluster(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: mc\ncontexts:\n- context:\n    cluster: mc\n    user: admin\n  name: mc\ncurrent-context: mc\n" +
+			"users:\n- name: admin\n  user:\n    client-key-data: " + plantedKey + "\n    token: " + plantedToken + "\n",
+		"log/k0s.log":    "time=\"2026-11-22\" level=info msg=\"connecting\" password=" + plantedPassword + "\nplain line\n",
+		"license.yaml":   "apiVersion: missioncontrol.datastax.com/v1\nkind: License\nspec:\n  licenseID: L-1\n",
+		"install.yaml":   "mode: control-plane\n",
+		"journal.json":   "{}\n",
+		"etc/k0s.yaml":   "apiVersion: k0s.k0sproject.io/v1beta1\n",
+		"etc/secret.pem": "-----BEGIN PRIVATE KEY-----" + plantedSig + "\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	var progress []string
+	res, err := Collect(context.Background(), Options{DataDir: dir, Output: out, Host: host.System{}, APITimeout: 2 * time.Second,
+		Progress: func(m string) { progress = append(progress, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ClusterError == nil {
+		t.Error("no cluster error, though the API at 127.0.0.1:1 cannot answer")
+	}
+	if !strings.Contains(strings.Join(progress, "\n"), "[kubeconfig] Running host collector") {
+		t.Errorf("progress did not name the collectors:\n%s", strings.Join(progress, "\n"))
+	}
+	files := extract(t, out)
+	for _, want := range []string{"cluster-collection-error.txt", "host-collectors/run-host/routes.txt", "host-collectors/run-host/mounts.txt",
+		"host-collectors/system/hostos_info.json", "host-collectors/kubeconfig/kubeconfig", "host-collectors/runtime-logs/k0s.log",
+		"host-collectors/license/license.yaml", "host-collectors/install-records/journal.json", "host-collectors/runtime-config/k0s.yaml"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("bundle lacks %s", want)
+		}
+	}
+	if !strings.Contains(files["host-collectors/runtime-logs/k0s.log"], "plain line") {
+		t.Errorf("the log lost its other lines:\n%s", files["host-collectors/runtime-logs/k0s.log"])
+	}
+	for name, content := range files {
+		for _, secret := range []string{plantedKey, plantedToken, plantedPassword, plantedSig} {
+			if strings.Contains(content, secret) {
+				t.Errorf("%s holds the planted secret %s", name, secret)
+			}
+		}
+	}
+}
+
+// extract returns the bundle's files by path below its top directory.
+func extract(t *testing.T, archive string) map[string]string {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rel, _ := strings.Cut(hdr.Name, "/")
+		files[rel] = string(b)
+	}
+}
