@@ -23,7 +23,7 @@ import (
 // BenchmarkInstall measures, in one run on this machine: a bare k0s (the same binaries and
 // configuration, started by hand) from start to a Ready node and to ready system pods; our
 // install to a Ready node and to its end, when the platform's operators are Available; their
-// ratios; and reset.
+// ratios; a support bundle of that control plane against kubectl cluster-info dump; and reset.
 // Run it with make bench (one iteration: it installs for real).
 func BenchmarkInstall(b *testing.B) {
 	testenv.Require(b, testenv.E2E, testenv.Root)
@@ -56,6 +56,7 @@ func BenchmarkInstall(b *testing.B) {
 			b.Fatalf("install: %s", r)
 		}
 		oursNode, installTook := <-nodeReady, r.took
+		bundle := benchSupportBundle(b)
 		r = mc(b, "reset", "--yes")
 		if r.code != 0 {
 			b.Fatalf("reset: %s", r)
@@ -72,6 +73,12 @@ func BenchmarkInstall(b *testing.B) {
 		fmt.Printf("install:   node Ready %6.1fs (%.2fx bare), operators Available %6.1fs (%.2fx bare system pods)\n",
 			oursNode.Seconds(), oursNode.Seconds()/bareNode.Seconds(), installTook.Seconds(), installTook.Seconds()/bareSystem.Seconds())
 		fmt.Printf("reset:     %6.1fs\n", resetTook.Seconds())
+		b.ReportMetric(bundle.took.Seconds(), "s-support-bundle")
+		b.ReportMetric(float64(bundle.size)/(1<<20), "MiB-support-bundle")
+		b.ReportMetric(bundle.took.Seconds()/bundle.dumpTook.Seconds(), "ratio-support-bundle-time")
+		fmt.Printf("support bundle: %6.1fs, %.1f MiB (kubectl cluster-info dump --all-namespaces: %.1fs, %.1f MiB gzipped; %.2fx the time, %.2fx the size)\n",
+			bundle.took.Seconds(), float64(bundle.size)/(1<<20), bundle.dumpTook.Seconds(), float64(bundle.dumpSize)/(1<<20),
+			bundle.took.Seconds()/bundle.dumpTook.Seconds(), float64(bundle.size)/float64(bundle.dumpSize))
 	}
 }
 
@@ -163,4 +170,43 @@ func must(b testing.TB, err error) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+type bundleFigures struct {
+	took, dumpTook time.Duration
+	size, dumpSize int64
+}
+
+// benchSupportBundle times a support bundle of the installed control plane, and as its baseline
+// kubectl's own cluster dump of the same cluster (resources and every pod's logs), gzipped.
+func benchSupportBundle(b *testing.B) bundleFigures {
+	b.Helper()
+	dir := b.TempDir()
+	var f bundleFigures
+	out := filepath.Join(dir, "bundle.tar.gz")
+	r := mc(b, "support-bundle", "-o", out)
+	if r.code != 0 {
+		b.Fatalf("support-bundle: %s", r)
+	}
+	f.took = r.took
+	dump := filepath.Join(dir, "dump")
+	r = mc(b, "shell", "--", "kubectl", "cluster-info", "dump", "--all-namespaces", "--output-directory", dump)
+	if r.code != 0 {
+		b.Fatalf("kubectl cluster-info dump: %s", r)
+	}
+	f.dumpTook = r.took
+	if out, err := exec.Command("tar", "-czf", dump+".tar.gz", "-C", dump, ".").CombinedOutput(); err != nil {
+		b.Fatalf("tar the dump: %v\n%s", err, out)
+	}
+	for _, p := range []struct {
+		path string
+		size *int64
+	}{{out, &f.size}, {dump + ".tar.gz", &f.dumpSize}} {
+		info, err := os.Stat(p.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		*p.size = info.Size()
+	}
+	return f
 }

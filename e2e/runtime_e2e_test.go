@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -56,10 +57,20 @@ func TestRuntime(t *testing.T) {
 			if tc.mode == "control-plane" {
 				install = append(install, "--context-name", "CP_EAST") // the docs manifest's dc2 names it
 			}
+			var portTaken net.Listener
+			if tc.mode == "control-plane" {
+				portTaken = checkPortPreflight(t, install, before, tc.cidr)
+				install = append(install, "--ignore-host-preflights")
+			}
 			killMidway(t, install, tc.interrupt[0], tc.interrupt[1])
 			r := mc(t, install...)
 			if r.code != 0 {
 				t.Fatalf("install: %s\nruntime log:\n%s", r, tail(filepath.Join(dataDir, "log", "k0s.log"), 40))
+			}
+			if portTaken != nil {
+				// The first run got past host-preflights with port 7000 taken (--ignore-host-preflights);
+				// a resumed run counts the platform's ports as its runtime's.
+				portTaken.Close()
 			}
 			t.Logf("install took %s", r.took.Round(100*time.Millisecond))
 
@@ -85,6 +96,9 @@ func TestRuntime(t *testing.T) {
 				checkCassandraDatacenter(t)
 			} else {
 				checkMissionControlCluster(t)
+				checkSupportBundle(t)
+				stopRuntime(t)
+				checkSupportBundleWithoutCluster(t)
 			}
 
 			r = mc(t, "reset", "--yes")

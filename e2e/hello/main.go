@@ -14,6 +14,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "log" { // print a line, then idle: a log to collect
+		fmt.Println(os.Args[2])
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
 	if len(os.Args) == 3 && os.Args[1] == "probe" {
 		if err := probe(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "probe:", err)
