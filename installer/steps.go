@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
@@ -94,25 +95,36 @@ func planNetwork() Step {
 	}
 }
 
+// RunHostPreflights judges this host for cfg on plan: facts gathers what the checks need; with
+// an air-gap bundle, its signed manifest gives the room its images need. resuming: the runtime
+// of the install being resumed may hold the platform's ports.
+func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Context, preflight.Input) (preflight.Facts, error),
+	cfg Config, plan network.Plan, version string, resuming bool) (preflight.Report, error) {
+	in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface,
+		Network: plan, OwnDevices: []string{runtime.BridgeName}, Resuming: resuming}
+	if cfg.AirgapBundle != "" {
+		var err error
+		if in.BundleImageBytes, err = BundleImageBytes(ctx, r, cfg.AirgapBundle, version); err != nil {
+			return preflight.Report{}, err
+		}
+	}
+	f, err := facts(ctx, in)
+	if err != nil {
+		return preflight.Report{}, fmt.Errorf("gather host facts: %w", err)
+	}
+	return preflight.Evaluate(in, f), nil
+}
+
 func hostPreflights() Step {
 	return Step{
 		Name:  "host-preflights",
 		Title: "Run host preflights",
 		Check: true,
 		Run: func(ctx context.Context, sc *StepContext) error {
-			in := preflight.Input{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, NetworkInterface: sc.Config.NetworkInterface,
-				Network: sc.Plan, OwnDevices: []string{runtime.BridgeName}, Resuming: sc.resuming}
-			if sc.Config.AirgapBundle != "" {
-				var err error
-				if in.BundleImageBytes, err = BundleImageBytes(ctx, sc.Host, sc.Config.AirgapBundle, sc.Version); err != nil {
-					return err
-				}
+			var err error
+			if sc.Preflights, err = RunHostPreflights(ctx, sc.Host, sc.Facts, sc.Config, sc.Plan, sc.Version, sc.resuming); err != nil {
+				return err
 			}
-			facts, err := sc.Facts(ctx, in)
-			if err != nil {
-				return fmt.Errorf("gather host facts: %w", err)
-			}
-			sc.Preflights = preflight.Evaluate(in, facts)
 			failed := sc.Preflights.Failed()
 			if len(failed) == 0 {
 				sc.Detail("%s", sc.Preflights.Summary())

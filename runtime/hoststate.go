@@ -281,7 +281,7 @@ const podNetnsPrefix = "/run/netns/cni-"
 // paths it creates, except that in /run/netns, which other programs share (ip netns), only the
 // pods' namespaces are the runtime's, unless it created /run/netns itself.
 func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
-	table, err := h.ReadFile("/proc/self/mountinfo")
+	mounts, err := host.MountTable(h)
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
 	}
@@ -293,13 +293,9 @@ func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState
 		return under(target, l.DataDir) || slices.ContainsFunc(createdPaths, func(d string) bool { return under(target, d) })
 	}
 	var targets []string
-	for line := range strings.SplitSeq(string(table), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		if target := strings.ReplaceAll(fields[4], `\040`, " "); owned(target) {
-			targets = append(targets, target)
+	for _, m := range mounts {
+		if owned(m.Point) {
+			targets = append(targets, m.Point)
 		}
 	}
 	slices.SortFunc(targets, func(a, b string) int { return len(b) - len(a) })

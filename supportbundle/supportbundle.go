@@ -31,6 +31,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/datastax/mission-control/charts"
+	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/tsspec"
@@ -71,10 +72,13 @@ type Result struct {
 func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBundle, *v1beta2.Redactor, error) {
 	var b strings.Builder
 	data := struct {
-		DataDir, Namespace, Unit string
-		Systemd                  bool
-		Operators                []string
-	}{dataDir, charts.Namespace, runtime.UnitName, systemd, Operators}
+		DataDir, Namespace, Unit, ContainerdDir string
+		Paths                                   installer.Paths
+		Layout                                  runtime.Layout
+		Systemd                                 bool
+		Operators                               []string
+	}{dataDir, charts.Namespace, runtime.UnitName, filepath.Dir(runtime.ContainerdDropInFile),
+		installer.Paths{DataDir: dataDir}, runtime.Layout{DataDir: dataDir}, systemd, Operators}
 	if err := specTmpl.Execute(&b, data); err != nil {
 		return nil, nil, fmt.Errorf("render the support bundle spec: %w", err)
 	}
@@ -95,34 +99,18 @@ const clusterErrorFile = "cluster-collection-error.txt"
 // bundle (troubleshoot's */errors.json); an unreachable API is recorded too and leaves the host
 // part. Only an archive that cannot be written is an error.
 func Collect(ctx context.Context, opts Options) (Result, error) {
-	_, err := os.Stat("/run/systemd/system")
-	spec, redactor, err := Spec(ctx, opts.DataDir, err == nil)
+	spec, redactor, err := Spec(ctx, opts.DataDir, runtime.HasSystemd(opts.Host))
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, cfgErr := restConfig(filepath.Join(opts.DataDir, "kubeconfig"), opts.APITimeout)
+	cfg, cfgErr := restConfig(runtime.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
 	if cfgErr != nil {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}
 	}
 	klog.SetLogger(logr.Discard()) // troubleshoot logs to stderr; its failures are in the bundle
 	redact.ResetRedactionList()    // process-wide: a previous bundle's redactions are not this one's
-	progress := make(chan any)
-	var collectErrs []string
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		for msg := range progress {
-			switch m := msg.(type) {
-			case error:
-				collectErrs = append(collectErrs, m.Error())
-			case string:
-				if opts.Progress != nil {
-					opts.Progress(m)
-				}
-			}
-		}
-	}()
+	progress, wait := tsspec.Drain(opts.Progress)
 	resp, err := tssupportbundle.CollectSupportBundleFromSpec(&spec.Spec, redactor, tssupportbundle.SupportBundleCreateOpts{
 		KubernetesRestConfig:      cfg,
 		ProgressChan:              progress,
@@ -133,7 +121,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		CollectWithoutPermissions: true,
 	})
 	close(progress)
-	<-drained
+	collectErrs := wait()
 	if resp == nil || resp.ArchivePath == "" {
 		if err == nil {
 			err = errors.New("troubleshoot wrote no archive")
@@ -150,27 +138,20 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	}
 	var extra map[string][]byte
 	if res.ClusterError != nil {
-		extra = map[string][]byte{clusterErrorFile: []byte(strings.Join(append([]string{res.ClusterError.Error()}, collectErrs...), "\n") + "\n")}
+		extra = map[string][]byte{clusterErrorFile: []byte(errors.Join(append([]error{res.ClusterError}, collectErrs...)...).Error() + "\n")}
 	}
-	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error { return repack(w, resp.ArchivePath, extra) }); err != nil {
+	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error { return repack(w, opts.Host, resp.ArchivePath, extra) }); err != nil {
 		return Result{}, fmt.Errorf("write the support bundle to %s: %w", opts.Output, err)
 	}
 	for _, r := range resp.AnalyzerResults {
-		status := preflight.Pass
-		switch {
-		case r.IsFail:
-			status = preflight.Fail
-		case r.IsWarn:
-			status = preflight.Warn
-		}
-		res.Analysis = append(res.Analysis, preflight.Result{Check: r.Title, Status: status, Message: r.Message})
+		res.Analysis = append(res.Analysis, tsspec.Result(r))
 	}
 	return res, nil
 }
 
 // repack copies the gzipped tar at src to w, adding extra files under its top directory.
-func repack(w io.Writer, src string, extra map[string][]byte) error {
-	f, err := os.Open(src)
+func repack(w io.Writer, r host.Reader, src string, extra map[string][]byte) error {
+	f, err := r.Open(src)
 	if err != nil {
 		return err
 	}

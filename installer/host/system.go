@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -189,23 +190,12 @@ func (System) Unmount(_ context.Context, target string) error {
 
 // isMountPoint looks target up in this process's mount table.
 func isMountPoint(target string) (bool, error) {
-	table, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := MountTable(System{})
 	if err != nil {
 		return false, fmt.Errorf("read mount table: %w", err)
 	}
 	clean := filepath.Clean(target)
-	for line := range bytes.SplitSeq(table, []byte("\n")) {
-		fields := strings.Fields(string(line))
-		if len(fields) > 4 && unescapeMountPath(fields[4]) == clean {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+	return slices.ContainsFunc(mounts, func(m Mount) bool { return m.Point == clean }), nil
 }
 
 // Symlink implements Host.

@@ -96,6 +96,20 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestAnalyzedFirst: troubleshoot's verdicts lead the report, in the spec's order.
+func TestAnalyzedFirst(t *testing.T) {
+	f := preflighttest.Roomy().Facts("control-plane")
+	r := preflight.Evaluate(preflight.Input{Mode: "control-plane", DataDir: "/d", Network: plan(t)}, f)
+	for i, a := range f.Analyzed {
+		if r.Results[i].Check != a.Check {
+			t.Fatalf("result %d is %s, want troubleshoot's %s", i, r.Results[i].Check, a.Check)
+		}
+	}
+	if len(f.Analyzed) == 0 || r.Results[len(f.Analyzed)].Check != "disk" {
+		t.Errorf("our checks do not follow troubleshoot's: %+v", r.Results)
+	}
+}
+
 // TestFirewalldRemedy: the remedy is the exact command, with the ports and this install's ranges.
 func TestFirewalldRemedy(t *testing.T) {
 	f := preflighttest.Roomy().Facts("control-plane")

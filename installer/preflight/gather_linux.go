@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/runtime"
 )
 
 // Gather reads the facts our own checks judge from this machine (hostpreflight.Gather adds
@@ -26,9 +28,11 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	if f.DiskPath, f.DiskFreeBytes, f.DiskTotalBytes, err = diskFree(in.DataDir); err != nil {
 		return Facts{}, err
 	}
-	if f.DataDirMount, err = mountOf(procMountinfo, f.DiskPath); err != nil {
-		return Facts{}, err
+	mounts, err := host.MountTable(host.System{})
+	if err != nil {
+		return Facts{}, fmt.Errorf("read mounts: %w", err)
 	}
+	f.DataDirMount = mountOf(mounts, f.DiskPath)
 	if f.Listening, err = listeners(); err != nil {
 		return Facts{}, err
 	}
@@ -56,75 +60,52 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 		f.SELinuxEnforcing = strings.TrimSpace(string(b)) == "1"
 	}
 	f.FirewalldRunning = processRunning("firewalld")
-	_, err = os.Stat("/run/systemd/system")
-	f.Systemd = err == nil
+	f.Systemd = runtime.HasSystemd(host.System{})
 	return f, nil
 }
 
 // timeError is adjtimex's TIME_ERROR state: the clock is not synchronised.
 const timeError = 5
 
-const procMountinfo = "/proc/self/mountinfo"
-
 // mountOf finds the mount holding path: the longest mount point that is a prefix of it (the
-// last such line, as later mounts hide earlier ones).
-func mountOf(mountinfo, path string) (Mount, error) {
-	b, err := os.ReadFile(mountinfo)
-	if err != nil {
-		return Mount{}, fmt.Errorf("read mounts: %w", err)
-	}
-	var best Mount
-	for line := range strings.SplitSeq(string(b), "\n") {
-		// ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
-		pre, post, ok := strings.Cut(line, " - ")
-		fields, after := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 6 || len(after) < 1 {
-			continue
+// last such, as later mounts hide earlier ones).
+func mountOf(mounts []host.Mount, path string) host.Mount {
+	var best host.Mount
+	for _, m := range mounts {
+		if within(path, m.Point) && len(m.Point) >= len(best.Point) {
+			best = m
 		}
-		point := unescapeMountPath(fields[4])
-		if !within(path, point) || len(point) < len(best.Point) {
-			continue
-		}
-		best = Mount{Point: point, FSType: after[0], Options: strings.Split(fields[5], ",")}
 	}
-	return best, nil
+	return best
 }
 
 func within(path, dir string) bool {
 	return dir == "/" || path == dir || strings.HasPrefix(path, dir+"/")
 }
 
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+// processRunning reports whether a process of this PID namespace has the command name.
+func processRunning(name string) bool {
+	found := false
+	forEachProcess(func(pid string) {
+		found = found || comm(pid) == name
+	})
+	return found
 }
 
-// processRunning reports whether a process of this PID namespace has the command name.
-func processRunning(comm string) bool {
+// forEachProcess calls fn with the PID of every process of this PID namespace.
+func forEachProcess(fn func(pid string)) {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm")); err == nil && strings.TrimSpace(string(b)) == comm {
-			return true
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			fn(e.Name())
 		}
 	}
-	return false
+}
+
+// comm is a process's command name; empty once it has exited.
+func comm(pid string) string {
+	b, _ := os.ReadFile(filepath.Join("/proc", pid, "comm"))
+	return strings.TrimSpace(string(b))
 }
 
 // findTool looks a program up on PATH and in the sbin directories root's PATH has.
@@ -172,16 +153,16 @@ func listeners() ([]Listener, error) {
 		maps.Copy(byInode, found)
 	}
 	owners := socketOwners(byInode)
-	var out []Listener
+	byPort := map[int]string{} // a port listened on twice (IPv4 and IPv6) is one Listener
 	for inode, port := range byInode {
-		i := slices.IndexFunc(out, func(l Listener) bool { return l.Port == port })
-		if i < 0 {
-			out = append(out, Listener{Port: port, Process: owners[inode]})
-		} else if out[i].Process == "" {
-			out[i].Process = owners[inode]
+		if byPort[port] == "" {
+			byPort[port] = owners[inode]
 		}
 	}
-	slices.SortFunc(out, func(a, b Listener) int { return a.Port - b.Port })
+	out := make([]Listener, 0, len(byPort))
+	for _, port := range slices.Sorted(maps.Keys(byPort)) {
+		out = append(out, Listener{Port: port, Process: byPort[port]})
+	}
 	return out, nil
 }
 
@@ -216,12 +197,8 @@ func listeningSockets(path string) (map[string]int, error) {
 // file descriptors of every process; processes that vanish or hide their fds are skipped.
 func socketOwners(inodes map[string]int) map[string]string {
 	owners := map[string]string{}
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		fdDir := filepath.Join("/proc", p.Name(), "fd")
+	forEachProcess(func(pid string) {
+		fdDir := filepath.Join("/proc", pid, "fd")
 		fds, _ := os.ReadDir(fdDir)
 		for _, fd := range fds {
 			link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
@@ -231,10 +208,9 @@ func socketOwners(inodes map[string]int) map[string]string {
 			}
 			inode = strings.TrimSuffix(inode, "]")
 			if _, listening := inodes[inode]; listening && owners[inode] == "" {
-				comm, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "comm"))
-				owners[inode] = fmt.Sprintf("%s (pid %s)", strings.TrimSpace(string(comm)), p.Name())
+				owners[inode] = fmt.Sprintf("%s (pid %s)", comm(pid), pid)
 			}
 		}
-	}
+	})
 	return owners
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/datastax/mission-control/installer/host"
 )
 
 // Filesystems the data dir may be on: containerd's overlayfs snapshotter keeps image layers there.
@@ -15,7 +17,7 @@ var (
 	unusableFilesystems = []string{"overlay", "aufs", "tmpfs", "ramfs", "nfs", "nfs4", "cifs", "smb3", "9p", "vfat", "exfat"}
 )
 
-func filesystemResult(m Mount) Result {
+func filesystemResult(m host.Mount) Result {
 	r := Result{Check: "data dir filesystem", Status: Pass, Message: fmt.Sprintf("%s at %s", m.FSType, m.Point)}
 	const remedy = "choose a --data-dir on a local ext4 or xfs filesystem mounted without noexec"
 	switch {

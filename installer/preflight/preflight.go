@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 )
 
@@ -83,8 +84,8 @@ type Facts struct {
 	Analyzed       []Result
 	DiskFreeBytes  uint64 // available to the data dir, as the kubelet counts it (without root's reserve)
 	DiskTotalBytes uint64
-	DiskPath       string // the existing directory the free space was measured at
-	DataDirMount   Mount  // the filesystem DiskPath is on
+	DiskPath       string     // the existing directory the free space was measured at
+	DataDirMount   host.Mount // the filesystem DiskPath is on
 	Listening      []Listener
 	Taken          []network.Route
 	Node           network.Node // the node address, when it could be chosen
@@ -104,13 +105,6 @@ type Facts struct {
 type Listener struct {
 	Port    int
 	Process string // e.g. "nc (pid 4242)"; empty when no process of this host's PID namespace holds it
-}
-
-// Mount is a mounted filesystem.
-type Mount struct {
-	Point   string
-	FSType  string
-	Options []string
 }
 
 // RequiredTools are host programs the runtime (k0s links iptables to xtables-nft-multi) and

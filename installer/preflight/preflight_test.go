@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 )
 
@@ -53,19 +54,18 @@ func TestParsers(t *testing.T) {
 	if got, err := listeningSockets(tcp); err != nil || !reflect.DeepEqual(got, map[string]int{"1111": 2024}) {
 		t.Errorf("listeningSockets = %v, %v; want inode 1111 on 2024 (8080 is an established connection)", got, err)
 	}
-	mountinfo := filepath.Join(dir, "mountinfo")
-	os.WriteFile(mountinfo, []byte(`26 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+	mounts := host.ParseMountinfo(`26 1 254:0 / / rw,relatime - ext4 /dev/vda rw
 30 26 0:5 / /var/lib rw,nosuid - xfs /dev/vdb rw
 31 30 0:6 / /var/lib/my\040data rw,noexec shared:4 - tmpfs tmpfs rw
 32 26 0:7 / /var/library rw - nfs4 server:/x rw
-`), 0o600)
-	for path, want := range map[string]Mount{
+`)
+	for path, want := range map[string]host.Mount{
 		"/var/lib/mission-control": {Point: "/var/lib", FSType: "xfs", Options: []string{"rw", "nosuid"}},
 		"/var/lib/my data/mc":      {Point: "/var/lib/my data", FSType: "tmpfs", Options: []string{"rw", "noexec"}},
 		"/var/li":                  {Point: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
 	} {
-		if got, err := mountOf(mountinfo, path); err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("mountOf(%s) = %+v, %v; want %+v", path, got, err, want)
+		if got := mountOf(mounts, path); !reflect.DeepEqual(got, want) {
+			t.Errorf("mountOf(%s) = %+v; want %+v", path, got, want)
 		}
 	}
 }

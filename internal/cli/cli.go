@@ -32,12 +32,10 @@ type Streams struct {
 
 // Deps is the machine the commands look at. Main uses the real one; tests swap parts of it.
 type Deps struct {
+	Troubleshoot
 	Network network.HostNetwork
-	Facts   func(context.Context, preflight.Input) (preflight.Facts, error)
-	// SupportBundle collects a support bundle.
-	SupportBundle func(context.Context, SupportBundleOptions) (SupportBundleReport, error)
-	Now           func() time.Time
-	Geteuid       func() int
+	Now     func() time.Time
+	Geteuid func() int
 	// Interactive reports whether a person can answer a question on in.
 	Interactive func(in io.Reader) bool
 	// Base is what dry runs read the host through.
@@ -52,23 +50,24 @@ type Deps struct {
 // Troubleshoot is what mission-control does with the troubleshoot library. Its main provides it:
 // this package is shared with mcctl and mclicense, which must not link troubleshoot (50 MB).
 type Troubleshoot struct {
-	Facts         func(context.Context, preflight.Input) (preflight.Facts, error)
+	// Facts gathers what host preflights judge.
+	Facts func(context.Context, preflight.Input) (preflight.Facts, error)
+	// SupportBundle collects a support bundle.
 	SupportBundle func(context.Context, SupportBundleOptions) (SupportBundleReport, error)
 }
 
 // SystemDeps is this machine.
 func SystemDeps(ts Troubleshoot) Deps {
 	return Deps{
-		Network:       network.Kernel{},
-		Facts:         ts.Facts,
-		SupportBundle: ts.SupportBundle,
-		Now:           time.Now,
-		Geteuid:       os.Geteuid,
-		Interactive:   func(in io.Reader) bool { return progress.IsTerminal(in) },
-		Base:          host.System{},
-		Payload:       payload.Embedded,
-		Self:          os.Executable,
-		WaitTimeout:   5 * time.Minute,
+		Troubleshoot: ts,
+		Network:      network.Kernel{},
+		Now:          time.Now,
+		Geteuid:      os.Geteuid,
+		Interactive:  func(in io.Reader) bool { return progress.IsTerminal(in) },
+		Base:         host.System{},
+		Payload:      payload.Embedded,
+		Self:         os.Executable,
+		WaitTimeout:  5 * time.Minute,
 	}
 }
 

@@ -44,8 +44,7 @@ func (fakeNetwork) Interfaces() ([]network.Interface, error) {
 // testDeps is a fixed machine: a roomy host with the network above, run as root, at testNow.
 func testDeps() Deps {
 	return Deps{
-		Network: fakeNetwork{},
-		Facts: func(_ context.Context, in preflight.Input) (preflight.Facts, error) {
+		Troubleshoot: Troubleshoot{Facts: func(_ context.Context, in preflight.Input) (preflight.Facts, error) {
 			f := preflighttest.Roomy().Facts(in.Mode)
 			var err error
 			if f.Taken, err = network.Taken(fakeNetwork{}); err != nil {
@@ -55,7 +54,8 @@ func testDeps() Deps {
 				f.NodeError = err.Error()
 			}
 			return f, nil
-		},
+		}},
+		Network:     fakeNetwork{},
 		Now:         func() time.Time { return testNow },
 		Geteuid:     func() int { return 0 },
 		Interactive: func(io.Reader) bool { return false },

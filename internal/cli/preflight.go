@@ -11,7 +11,6 @@ import (
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/version"
-	"github.com/datastax/mission-control/runtime"
 )
 
 func newPreflightCmd(streams Streams, deps Deps) *cobra.Command {
@@ -41,18 +40,10 @@ firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 
 				return errors.Join(errs...)
 			}
 			plan, _ := cfg.NetworkPlan() // validated above
-			in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface, Network: plan, OwnDevices: []string{runtime.BridgeName}}
-			if cfg.AirgapBundle != "" {
-				var err error
-				if in.BundleImageBytes, err = installer.BundleImageBytes(c.Context(), deps.Base, cfg.AirgapBundle, version.Version); err != nil {
-					return err
-				}
-			}
-			facts, err := deps.Facts(c.Context(), in)
+			report, err := installer.RunHostPreflights(c.Context(), deps.Base, deps.Facts, cfg, plan, version.Version, false)
 			if err != nil {
-				return fmt.Errorf("gather host facts: %w", err)
+				return err
 			}
-			report := preflight.Evaluate(in, facts)
 			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
-// Package tsspec loads our embedded troubleshoot specs strictly: troubleshoot's loader drops
-// misspelled collectors and fields silently (even when strict), so Load also checks that every
-// field written survived, and refuses the spec otherwise.
+// Package tsspec holds what running our troubleshoot specs needs: Load parses them strictly
+// (troubleshoot's loader drops misspelled collectors and fields silently, even when strict, so
+// Load checks that every field written survived and refuses the spec otherwise), and Drain
+// consumes troubleshoot's progress channel; Result turns an analyzer's verdict into ours.
 package tsspec
 
 import (
@@ -10,8 +11,11 @@ import (
 	"reflect"
 	"strings"
 
+	analyzer "github.com/replicatedhq/troubleshoot/pkg/analyze"
 	"github.com/replicatedhq/troubleshoot/pkg/loader"
 	"sigs.k8s.io/yaml"
+
+	"github.com/datastax/mission-control/installer/preflight"
 )
 
 // Load parses raw, a stream of troubleshoot documents.
@@ -80,4 +84,45 @@ func Dropped(written, loaded any, path string) string {
 		}
 	}
 	return ""
+}
+
+// Drain returns the progress channel to give troubleshoot (which blocks on it and panics
+// without it), passing its messages to progress (may be nil), and a wait that, once the channel
+// is closed, returns the errors it carried (failed collectors).
+func Drain(progress func(string)) (chan any, func() []error) {
+	ch := make(chan any)
+	done := make(chan []error, 1)
+	go func() {
+		var errs []error
+		for msg := range ch {
+			switch m := msg.(type) {
+			case error:
+				errs = append(errs, m)
+			case string:
+				if progress != nil {
+					progress(m)
+				}
+			}
+		}
+		done <- errs
+	}()
+	return ch, func() []error { return <-done }
+}
+
+// Result is an analyzer's verdict as a preflight result. A message's " Remedy: " part, the
+// convention of our specs, becomes the remedy of a result that did not pass.
+func Result(r *analyzer.AnalyzeResult) preflight.Result {
+	res := preflight.Result{Check: r.Title, Status: preflight.Pass}
+	switch {
+	case r.IsFail:
+		res.Status = preflight.Fail
+	case r.IsWarn:
+		res.Status = preflight.Warn
+	}
+	res.Message, res.Remedy, _ = strings.Cut(r.Message, " Remedy: ")
+	res.Message = strings.TrimSuffix(res.Message, ".")
+	if res.Status == preflight.Pass {
+		res.Remedy = ""
+	}
+	return res
 }

@@ -42,7 +42,7 @@ func Gather(ctx context.Context, in preflight.Input, hostNet network.HostNetwork
 	if err != nil {
 		return preflight.Facts{}, err
 	}
-	files, errs := Collect(ctx, spec, nil)
+	files, errs := runCollectors(ctx, spec)
 	f.Analyzed = Analyze(ctx, spec, files, errs)
 	return f, nil
 }
@@ -80,35 +80,18 @@ func Spec(ctx context.Context, mode string) (*v1beta2.HostPreflight, error) {
 	return &kinds.HostPreflightsV1Beta2[0], nil
 }
 
-// Collect runs spec's host collectors, reporting each as it starts. Their files, by path, are
+// runCollectors runs spec's host collectors, reporting each as it starts. Their files, by path, are
 // what Analyze judges; a collector that fails leaves its files out and its error in the list.
-func Collect(ctx context.Context, spec *v1beta2.HostPreflight, progress func(string)) (map[string][]byte, []error) {
-	ch := make(chan any)
-	done := make(chan []error)
-	go func() {
-		var errs []error
-		for msg := range ch {
-			switch m := msg.(type) {
-			case error:
-				errs = append(errs, m)
-			case string:
-				if progress != nil {
-					progress(m)
-				}
-			}
-		}
-		done <- errs
-	}()
+func runCollectors(ctx context.Context, spec *v1beta2.HostPreflight) (map[string][]byte, []error) {
+	ch, wait := tsspec.Drain(nil)
 	res, err := tspreflight.CollectHostWithContext(ctx, tspreflight.CollectOpts{ProgressChan: ch}, spec)
 	close(ch)
-	errs := <-done
+	errs := wait()
 	if err != nil {
 		errs = append(errs, err)
 	}
 	var files map[string][]byte
 	if hr, ok := res.(tspreflight.HostCollectResult); ok {
-		files = hr.AllCollectedData
-	} else if hr, ok := res.(*tspreflight.HostCollectResult); ok && hr != nil {
 		files = hr.AllCollectedData
 	}
 	return files, errs
@@ -130,18 +113,7 @@ func Analyze(ctx context.Context, spec *v1beta2.HostPreflight, files map[string]
 const analyzerFailed = "Analyzer Failed:"
 
 func fromTroubleshoot(r *analyzer.AnalyzeResult, files map[string][]byte, errs []error) preflight.Result {
-	res := preflight.Result{Check: r.Title, Status: preflight.Pass}
-	switch {
-	case r.IsFail:
-		res.Status = preflight.Fail
-	case r.IsWarn:
-		res.Status = preflight.Warn
-	}
-	res.Message, res.Remedy, _ = strings.Cut(r.Message, " Remedy: ")
-	res.Message = strings.TrimSuffix(res.Message, ".")
-	if res.Status == preflight.Pass {
-		res.Remedy = ""
-	}
+	res := tsspec.Result(r)
 	if strings.HasPrefix(r.Message, analyzerFailed) {
 		res.Message = "could not be checked"
 		if len(errs) > 0 {

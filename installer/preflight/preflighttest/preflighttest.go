@@ -9,6 +9,7 @@ import (
 
 	"github.com/replicatedhq/troubleshoot/pkg/collect"
 
+	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/hostpreflight"
@@ -59,7 +60,7 @@ func (h Host) Facts(mode string) preflight.Facts {
 		DiskFreeBytes:  500 << 30,
 		DiskTotalBytes: 1000 << 30,
 		DiskPath:       "/var/lib",
-		DataDirMount:   preflight.Mount{Point: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
+		DataDirMount:   host.Mount{Point: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
 		Node:           network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
 		Tools:          map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"},
 		Hostname:       "cp-east-1",
