@@ -4,11 +4,11 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,12 +16,10 @@ import (
 	"github.com/datastax/mission-control/installer/host"
 	licensing "github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/internal/testenv"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 const (
-	// The isolated namespace's only interface, where whatever is sent is dropped: an ifb device,
-	// which does what a dummy does when no tc rule redirects to it (this kernel has no dummy driver).
-	airgapLink = "mc-air0"
 	airgapNode = "172.31.254.2/24"
 	airgapCIDR = "10.40.0.0/16"
 	signingKey = "../examples/development-license.key"
@@ -56,7 +54,7 @@ func TestAirgap(t *testing.T) {
 	t.Cleanup(func() { netns = "" })
 	before := takeSnapshot(t)
 	install := func(bundle string) []string {
-		return []string{"install", "--license", license, "--airgap-bundle", bundle, "--cidr", airgapCIDR, "--network-interface", airgapLink, "--yes"}
+		return []string{"install", "--license", license, "--airgap-bundle", bundle, "--cidr", airgapCIDR, "--network-interface", testhost.IsolatedLink, "--yes"}
 	}
 	t.Cleanup(func() {
 		if exists(dataDir) {
@@ -73,7 +71,7 @@ func TestAirgap(t *testing.T) {
 			t.Fatalf("install from a bundle %s left %s or /etc/k0s behind", tc.name, dataDir)
 		}
 	}
-	if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+	if diff := before.Diff(takeSnapshot(t)); len(diff) > 0 {
 		t.Fatalf("refused installs changed the host:\n%s", strings.Join(diff, "\n"))
 	}
 
@@ -102,7 +100,7 @@ func TestAirgap(t *testing.T) {
 	if r := mc(t, "reset", "--yes"); r.code != 0 {
 		t.Fatalf("reset: %s", r)
 	}
-	if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+	if diff := before.Diff(takeSnapshot(t)); len(diff) > 0 {
 		t.Errorf("reset left the host different from before install:\n%s", strings.Join(diff, "\n"))
 	}
 }
@@ -161,41 +159,18 @@ func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
 	}
 }
 
-// isolatedNetns makes a network namespace with no route off the machine, loopback and a
-// dummy-like interface holding the node address and the default route, and returns its path.
-// A process of the test holds it, not a name in /run/netns: k0s reset unmounts and deletes
-// everything there. It goes when the test ends and nothing else runs in it.
+// isolatedNetns makes a network namespace with no route off the machine and returns its path.
+// It goes when the test ends and nothing else runs in it.
 func isolatedNetns(t *testing.T) string {
 	t.Helper()
-	holder := exec.Command("unshare", "--net", "--", "sleep", "infinity")
-	if err := holder.Start(); err != nil {
+	pid, err := testhost.Isolate(context.Background(), airgapNode)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { kill(t, holder) })
-	path := fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		self, _ := os.Readlink("/proc/self/ns/net")
-		if ns, err := os.Readlink(path); err == nil && ns != self { // unshare has made it
-			break
+	t.Cleanup(func() {
+		if err := (host.System{}).Signal(context.Background(), pid, syscall.SIGKILL); err != nil {
+			t.Error(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("unshare made no network namespace in 10s")
-		}
-	}
-	in := func(args ...string) host.Command {
-		return host.Command{Name: "nsenter", Args: append([]string{"--net=" + path, "--"}, args...)}
-	}
-	for _, c := range []host.Command{
-		in("ip", "link", "set", "lo", "up"),
-		in("ip", "link", "add", airgapLink, "type", "ifb"),
-		in("ip", "addr", "add", airgapNode, "dev", airgapLink),
-		in("ip", "link", "set", airgapLink, "up"),
-		in("ip", "route", "add", "default", "dev", airgapLink),
-	} {
-		mustRun(t, c)
-	}
-	if links := mustRun(t, in("ip", "-br", "link")); strings.Count(strings.TrimSpace(links), "\n") != 1 {
-		t.Fatalf("the isolated namespace has links besides lo and %s:\n%s", airgapLink, links)
-	}
-	return path
+	})
+	return testhost.NetnsOf(pid)
 }

@@ -87,7 +87,7 @@ func TestRuntime(t *testing.T) {
 			if r := mc(t, install...); r.code != 1 || !strings.Contains(r.stderr, "is already installed in "+dataDir) || !strings.Contains(r.stderr, "mission-control reset") {
 				t.Errorf("second install: %s", r)
 			}
-			if diff := installed.diff(takeSnapshot(t)); len(diff) > 0 || readFile(t, filepath.Join(dataDir, "journal.json")) != journal {
+			if diff := installed.Diff(takeSnapshot(t)); len(diff) > 0 || readFile(t, filepath.Join(dataDir, "journal.json")) != journal {
 				t.Errorf("the refused second install changed the host:\n%s", strings.Join(diff, "\n"))
 			}
 
@@ -106,7 +106,7 @@ func TestRuntime(t *testing.T) {
 				t.Fatalf("reset: %s", r)
 			}
 			t.Logf("reset took %s", r.took.Round(100*time.Millisecond))
-			if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+			if diff := before.Diff(takeSnapshot(t)); len(diff) > 0 {
 				t.Errorf("reset left the host different from before install:\n%s", strings.Join(diff, "\n"))
 			}
 		})

@@ -4,163 +4,27 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
-	"sort"
-	"strings"
 	"testing"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
-// snapshot is what reset must leave as install found it, one sorted list of lines per aspect.
-type snapshot map[string][]string
-
-// volatile files change on their own while tests run; they are not the runtime's residue.
-var volatile = regexp.MustCompile(`^/(run/(systemd|user|utmp|sshd|lock)|var/lib/(apt|dpkg|systemd|dhcp|logrotate)|var/cache|etc/(ld\.so\.cache|mtab|resolv\.conf))`)
-
-// runtimeProcess names processes the runtime runs.
-var runtimeProcess = regexp.MustCompile(`^(k0s|kube-[a-z-]+|kubelet|etcd|containerd.*|runc|coredns|pause|mission-control)$`)
-
-// takeSnapshot reads processes, mounts, links, routes, iptables and nftables rulesets, systemd
-// units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib. Network
-// state (links, routes, rules, network sysctls) is netns's.
-func takeSnapshot(t *testing.T) snapshot {
+// takeSnapshot reads what reset must leave as install found it; network state is netns's.
+func takeSnapshot(t *testing.T) testhost.Snapshot {
 	t.Helper()
-	s := snapshot{}
-	run := func(name string, args ...string) string {
-		name, args = inNetns(name, args...)
-		out, err := (host.System{}).Run(context.Background(), host.Command{Name: name, Args: args})
-		if err != nil {
-			t.Fatalf("snapshot: %v", err)
-		}
-		return string(out)
-	}
-	lines := func(text string) []string {
-		var out []string
-		for _, l := range strings.Split(text, "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-				out = append(out, l)
-			}
-		}
-		sort.Strings(out)
-		return out
-	}
-	for _, l := range lines(run("ps", "-eo", "stat=,comm=")) {
-		state, comm, _ := strings.Cut(l, " ")
-		if !strings.HasPrefix(state, "Z") && runtimeProcess.MatchString(strings.TrimSpace(comm)) { // zombies are gone, awaiting their reaper
-			s["processes"] = append(s["processes"], strings.TrimSpace(comm))
-		}
-	}
-	for _, l := range lines(readFile(t, "/proc/self/mountinfo")) {
-		f := strings.Fields(l)
-		s["mounts"] = append(s["mounts"], f[4]+" "+f[len(f)-3])
-	}
-	sort.Strings(s["mounts"])
-	for _, l := range lines(run("ip", "-o", "link", "show")) {
-		s["links"] = append(s["links"], strings.Fields(l)[1])
-	}
-	s["routes"] = lines(run("ip", "route", "show", "table", "all") + run("ip", "-6", "route", "show", "table", "all"))
-	counters := regexp.MustCompile(`\[\d+:\d+\]`)
-	s["iptables"] = lines(counters.ReplaceAllString(run("iptables-nft-save")+run("ip6tables-nft-save"), ""))
-	s["nftables"] = lines(regexp.MustCompile(`counter packets \d+ bytes \d+`).ReplaceAllString(run("nft", "list", "ruleset"), "counter"))
-	s["users"] = lines(readFile(t, "/etc/passwd") + readFile(t, "/etc/group"))
-	for _, dir := range []string{"/etc/systemd/system", "/lib/systemd/system"} {
-		s["units"] = append(s["units"], listFiles(t, dir, 3)...)
-	}
-	for _, dir := range []string{"/etc", "/run", "/var/lib"} {
-		for _, p := range listFiles(t, dir, 4) {
-			if !volatile.MatchString(p) {
-				s["files"] = append(s["files"], p)
-			}
-		}
-	}
-	// Read by a shell in netns: /proc/sys/net shows the reader's network namespace.
-	const readSysctls = `for f in /proc/sys/net/ipv4/* /proc/sys/net/ipv4/conf/all/* /proc/sys/net/ipv4/conf/default/* \
-		/proc/sys/net/ipv6/conf/all/* /proc/sys/net/ipv6/conf/default/* /proc/sys/net/bridge/* /proc/sys/vm/* /proc/sys/kernel/keys/*; do
-		case "$f" in *stat*) continue;; esac
-		[ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && echo "$f=$v"
-	done; true`
-	s["sysctls"] = strings.Split(strings.TrimSpace(run("sh", "-c", readSysctls)), "\n")
-	for _, k := range []string{"kernel/panic", "kernel/panic_on_oops", "net/netfilter/nf_conntrack_max",
-		"net/netfilter/nf_conntrack_tcp_timeout_established", "net/netfilter/nf_conntrack_tcp_timeout_close_wait"} {
-		if v, err := os.ReadFile("/proc/sys/" + k); err == nil {
-			s["sysctls"] = append(s["sysctls"], k+"="+strings.TrimSpace(string(v)))
-		}
-	}
-	if hierarchies, err := os.ReadDir("/sys/fs/cgroup"); err == nil {
-		for _, h := range hierarchies {
-			for _, p := range listFiles(t, filepath.Join("/sys/fs/cgroup", h.Name()), 2) {
-				if !strings.Contains(p, "/system.slice/") && !strings.Contains(p, "/user.slice/") {
-					s["cgroups"] = append(s["cgroups"], p)
-				}
-			}
-		}
+	s, err := testhost.TakeSnapshot(context.Background(), netns)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
 
 func readFile(t *testing.T, path string) string {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("snapshot: %v", err)
+		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// listFiles lists directories and files under dir, to the given depth.
-func listFiles(t *testing.T, dir string, depth int) []string {
-	var out []string
-	base := strings.Count(dir, "/")
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // vanished while walking
-		}
-		if strings.Count(p, "/")-base > depth {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() && p != dir && strings.HasPrefix(p, "/sys/") {
-			out = append(out, p+"/")
-		} else if !strings.HasPrefix(p, "/sys/") {
-			out = append(out, p)
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out
-}
-
-// diff lists what differs between two snapshots, aspect by aspect.
-func (before snapshot) diff(after snapshot) []string {
-	var out []string
-	keys := make([]string, 0, len(before))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range slices.Compact(keys) {
-		for _, l := range before[k] {
-			if !slices.Contains(after[k], l) {
-				out = append(out, fmt.Sprintf("%s: gone:  %s", k, l))
-			}
-		}
-		for _, l := range after[k] {
-			if !slices.Contains(before[k], l) {
-				out = append(out, fmt.Sprintf("%s: added: %s", k, l))
-			}
-		}
-	}
-	return out
 }

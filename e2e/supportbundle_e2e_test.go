@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 // checkPortPreflight takes port 7000 with a listener of this test process: preflight must fail
 // naming the port and this process, and install must stop before changing the host. The
 // listener stays open for the caller's install with --ignore-host-preflights.
-func checkPortPreflight(t *testing.T, install []string, before snapshot, cidr string) net.Listener {
+func checkPortPreflight(t *testing.T, install []string, before testhost.Snapshot, cidr string) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:7000")
 	if err != nil {
@@ -34,7 +36,7 @@ func checkPortPreflight(t *testing.T, install []string, before snapshot, cidr st
 	if r.code != 1 || !strings.Contains(r.stderr, "port 7000: in use by") || !strings.Contains(r.stderr, self) || !strings.Contains(r.stderr, "--ignore-host-preflights") {
 		t.Errorf("install with port 7000 taken: %s", r)
 	}
-	if diff := before.diff(takeSnapshot(t)); len(diff) > 0 {
+	if diff := before.Diff(takeSnapshot(t)); len(diff) > 0 {
 		t.Errorf("the install refused by preflights changed the host:\n%s", strings.Join(diff, "\n"))
 	}
 	return l

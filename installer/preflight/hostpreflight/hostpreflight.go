@@ -28,8 +28,13 @@ import (
 var specTemplate string
 
 var specTmpl = template.Must(template.New("host-preflight.yaml").Delims("[[", "]]").
-	Funcs(template.FuncMap{"gib": func(v uint64) string { return fmt.Sprintf("%d GiB", v>>30) }}).
+	Funcs(template.FuncMap{"gib": func(v uint64) string { return fmt.Sprintf("%d GiB", v>>30) }, "reported": reportedMemory}).
 	Parse(specTemplate))
+
+// reportedMemory is the least total memory a host with v bytes of RAM reports: the kernel keeps
+// its own image and the firmware's reserved ranges out of MemTotal (a VM given 8 GiB reports
+// about 7.7 GiB). Comparing with v itself would refuse the very hosts the docs size.
+func reportedMemory(v uint64) uint64 { return v - v/16 }
 
 // Gather reads this machine: troubleshoot's collectors, judged by its analyzers for the mode,
 // and the facts mission-control's own checks judge. It only reads.

@@ -27,6 +27,8 @@ func TestAnalyze(t *testing.T) {
 		{"cpu fail", "control-plane", func(h *preflighttest.Host) { h.CPUs = 1 }, "cpu", preflight.Fail, "1 CPUs; control-plane mode needs at least 2 CPUs"},
 		{"cpu warn", "data-plane", func(h *preflighttest.Host) { h.CPUs = 2 }, "cpu", preflight.Warn, "2 CPUs; data-plane mode recommends 4 CPUs"},
 		{"memory per mode", "data-plane", func(h *preflighttest.Host) { h.MemoryBytes = 6 * gib }, "memory", preflight.Fail, "6.0 GiB; data-plane mode needs at least 8 GiB"},
+		{"an 8 GiB VM's memory", "data-plane", func(h *preflighttest.Host) { h.MemoryBytes = 7*gib + 700<<20 }, "memory", preflight.Warn, "7.7 GiB; data-plane mode recommends 16 GiB"},
+		{"memory below what 8 GiB reports", "data-plane", func(h *preflighttest.Host) { h.MemoryBytes = 7*gib + 400<<20 }, "memory", preflight.Fail, "7.4 GiB; data-plane mode needs at least 8 GiB"},
 		{"memory ok for control plane", "control-plane", func(h *preflighttest.Host) { h.MemoryBytes = 6 * gib }, "memory", preflight.Warn, "6.0 GiB; control-plane mode recommends 8 GiB"},
 		{"tested distribution", "control-plane", func(h *preflighttest.Host) { h.Platform, h.Version = "debian", "12.11" }, "operating system", preflight.Pass, "Debian 12"},
 		{"rocky", "control-plane", func(h *preflighttest.Host) { h.Platform, h.Version = "rocky", "9.5" }, "operating system", preflight.Pass, "Rocky Linux 9"},

@@ -1,0 +1,131 @@
+// Command testhost is the vm-tests suites' helper on a host under test (vm-tests/run.sh builds it
+// and copies it beside mission-control):
+//
+//	testhost snapshot [--netns PATH]    print what reset must restore, as JSON
+//	testhost diff BEFORE AFTER          list what differs between two snapshots; exit 1 if anything
+//	testhost guard-up CIDR              keep a runtime installed on CIDR from sending off the machine
+//	testhost guard-down                 remove the guard
+//	testhost isolate ADDR/LEN           make a network namespace with no route off the machine, print its holder's PID
+//	testhost hold-port PORT             listen on PORT in the background, print the listener's PID
+//
+// A background process it starts ends with kill PID.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/testhost"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "testhost:", err)
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: testhost snapshot|diff|guard-up|guard-down|isolate|hold-port ...")
+	}
+	switch cmd, args := args[0], args[1:]; cmd {
+	case "snapshot":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		netns := fs.String("netns", "", "network namespace path, e.g. /proc/42/ns/net")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		s, err := testhost.TakeSnapshot(ctx, *netns)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(s)
+	case "diff":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: testhost diff BEFORE AFTER")
+		}
+		var before, after testhost.Snapshot
+		for i, s := range []*testhost.Snapshot{&before, &after} {
+			data, err := os.ReadFile(args[i])
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(data, s); err != nil {
+				return fmt.Errorf("%s: %w", args[i], err)
+			}
+		}
+		if diff := before.Diff(after); len(diff) > 0 {
+			fmt.Println(strings.Join(diff, "\n"))
+			os.Exit(1)
+		}
+		return nil
+	case "guard-up":
+		if len(args) != 1 {
+			return fmt.Errorf("usage: testhost guard-up CIDR")
+		}
+		return testhost.GuardUp(ctx, args[0])
+	case "guard-down":
+		return testhost.GuardDown(ctx)
+	case "isolate":
+		if len(args) != 1 {
+			return fmt.Errorf("usage: testhost isolate ADDR/LEN")
+		}
+		pid, err := testhost.Isolate(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println(pid)
+		return nil
+	case "hold-port":
+		if len(args) != 1 {
+			return fmt.Errorf("usage: testhost hold-port PORT")
+		}
+		return holdPort(ctx, args[0])
+	case "listen": // hold-port's background process
+		l, err := net.Listen("tcp", ":"+args[0])
+		if err != nil {
+			return err
+		}
+		for { // until killed; connections (hold-port's probe) are closed at once
+			c, err := l.Accept()
+			if err != nil {
+				return err
+			}
+			c.Close()
+		}
+	default:
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// holdPort starts a listener on port in the background and prints its PID once it listens.
+func holdPort(ctx context.Context, port string) error {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q: %w", port, err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	pid, err := (host.System{}).Start(ctx, host.Command{Name: self, Args: []string{"listen", port}}, os.DevNull)
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			fmt.Println(pid)
+			return nil
+		}
+	}
+	return fmt.Errorf("the listener (pid %d) is not listening on %s after 10s", pid, port)
+}

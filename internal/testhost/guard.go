@@ -1,0 +1,140 @@
+package testhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/installer/network"
+)
+
+// The guard keeps a runtime under test from sending anything off this machine: the service range
+// is routed into an empty local bridge (so service traffic kube-proxy has not translated stays
+// here), and an nftables table of its own drops pod and service traffic towards the uplink. Its
+// own table and base chains cannot be pre-empted by the rules kube-proxy inserts. install accepts
+// the sink route: it is an empty bridge's and exactly the service range.
+const (
+	guardBridge = "mc-guard0"
+	guardTable  = "mc_test_guard"
+)
+
+// GuardUp starts the guard for an install on cidr (split as install splits it).
+func GuardUp(ctx context.Context, cidr string) error {
+	plan, err := network.Split(cidr)
+	if err != nil {
+		return err
+	}
+	node, err := network.SelectNode(network.Kernel{}, "")
+	if err != nil {
+		return fmt.Errorf("find the uplink: %w", err)
+	}
+	rules := fmt.Sprintf(`table inet %[1]s {
+	chain forward {
+		type filter hook forward priority -300; policy accept;
+		ip saddr %[2]s oifname != "mc-br0" drop
+		ip saddr %[3]s oifname %[4]q drop
+		ip daddr %[3]s oifname %[4]q drop
+	}
+	chain output {
+		type filter hook output priority 0; policy accept;
+		ip daddr %[2]s oifname %[4]q drop
+		ip daddr %[3]s oifname %[4]q drop
+	}
+}
+`, guardTable, plan.PodCIDR, plan.ServiceCIDR, node.Interface)
+	sys := host.System{}
+	if _, err := sys.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "add", guardBridge, "type", "bridge"}}); err != nil {
+		return fmt.Errorf("start the network guard: %w", err)
+	}
+	// No IPv6 link-local address: it would appear (with its route) at an unpredictable moment.
+	if err := sys.SetSysctl(ctx, "net.ipv6.conf."+guardBridge+".disable_ipv6", "1"); err != nil {
+		return errors.Join(fmt.Errorf("start the network guard: %w", err), GuardDown(ctx))
+	}
+	for _, c := range []host.Command{
+		{Name: "ip", Args: []string{"link", "set", guardBridge, "up"}},
+		{Name: "ip", Args: []string{"route", "replace", plan.ServiceCIDR.String(), "dev", guardBridge}},
+		{Name: "nft", Args: []string{"-f", "-"}, Stdin: []byte(rules)},
+	} {
+		if _, err := sys.Run(ctx, c); err != nil {
+			return errors.Join(fmt.Errorf("start the network guard: %w", err), GuardDown(ctx))
+		}
+	}
+	return nil
+}
+
+// GuardDown removes the guard; a guard that is not there is not an error.
+func GuardDown(ctx context.Context) error {
+	var errs []error
+	for _, c := range []host.Command{
+		{Name: "nft", Args: []string{"delete", "table", "inet", guardTable}},
+		{Name: "ip", Args: []string{"link", "delete", guardBridge}}, // takes its route with it
+	} {
+		if out, err := (host.System{}).Run(ctx, c); err != nil && !strings.Contains(string(out), "No such") && !strings.Contains(string(out), "Cannot find") {
+			errs = append(errs, fmt.Errorf("remove the network guard: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsolatedLink is the isolated namespace's only interface, where whatever is sent is dropped: an
+// ifb device, which does what a dummy does when no tc rule redirects to it (some kernels have no
+// dummy driver).
+const IsolatedLink = "mc-air0"
+
+// Isolate makes a network namespace with no route off the machine, loopback and a dummy-like
+// interface holding nodeAddr (e.g. 172.31.254.2/24) and the default route, and returns the PID
+// of the process holding it: the namespace is /proc/PID/ns/net. A process holds it, not a name in
+// /run/netns: k0s reset unmounts and deletes everything there. The holder runs in a session of its
+// own, so it outlives a caller that exits; the namespace goes when the holder is killed and
+// nothing else runs in it.
+func Isolate(ctx context.Context, nodeAddr string) (int, error) {
+	sys := host.System{}
+	pid, err := sys.Start(ctx, host.Command{Name: "unshare", Args: []string{"--net", "--", "sleep", "infinity"}}, os.DevNull)
+	if err != nil {
+		return 0, fmt.Errorf("isolate: %w", err)
+	}
+	fail := func(err error) (int, error) {
+		return 0, errors.Join(fmt.Errorf("isolate: %w", err), sys.Signal(ctx, pid, syscall.SIGKILL))
+	}
+	path := NetnsOf(pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		self, _ := os.Readlink("/proc/self/ns/net")
+		if ns, err := os.Readlink(path); err == nil && ns != self { // unshare has made it
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail(errors.New("unshare made no network namespace in 10s"))
+		}
+	}
+	in := func(args ...string) host.Command {
+		name, args := InNetns(path, args[0], args[1:]...)
+		return host.Command{Name: name, Args: args}
+	}
+	for _, c := range []host.Command{
+		in("ip", "link", "set", "lo", "up"),
+		in("ip", "link", "add", IsolatedLink, "type", "ifb"),
+		in("ip", "addr", "add", nodeAddr, "dev", IsolatedLink),
+		in("ip", "link", "set", IsolatedLink, "up"),
+		in("ip", "route", "add", "default", "dev", IsolatedLink),
+	} {
+		if _, err := sys.Run(ctx, c); err != nil {
+			return fail(err)
+		}
+	}
+	links, err := sys.Run(ctx, in("ip", "-br", "link"))
+	if err != nil {
+		return fail(err)
+	}
+	if strings.Count(strings.TrimSpace(string(links)), "\n") != 1 {
+		return fail(fmt.Errorf("the isolated namespace has links besides lo and %s:\n%s", IsolatedLink, links))
+	}
+	return pid, nil
+}
+
+// NetnsOf is the path of process pid's network namespace.
+func NetnsOf(pid int) string { return fmt.Sprintf("/proc/%d/ns/net", pid) }
