@@ -92,6 +92,9 @@ func runInstall(ctx context.Context, streams Streams, deps Deps, g *globalFlags,
 		plan := newDryRunPlan(results, sc, rec.Ops())
 		return o.output.print(streams.Out, plan, plan.writeText)
 	}
+	if err := requireRoot(deps, "install"); err != nil {
+		return err
+	}
 	env.Host, env.JournalHost = host.System{}, host.System{}
 	env.Progress = g.progress(streams.Err, o.output)
 	inst := installer.Install{Config: o.cfg, Env: env, Confirm: func(sc *installer.StepContext) error {
@@ -110,12 +113,17 @@ func installQuestion(sc *installer.StepContext) string {
 		sc.Config.Mode, sc.Config.DataDir, sc.Plan.PodCIDR, sc.Plan.ServiceCIDR, sc.Node.Address, sc.Node.Interface)
 }
 
-// confirm is asked before a command changes the host: it must run as root, and a person must
-// agree unless --yes was given.
-func confirm(streams Streams, deps Deps, yes bool, verb, question string) error {
+// requireRoot comes before anything else of a command that changes the host: run by another
+// user, its checks would fail on what that user cannot read, naming the wrong problem.
+func requireRoot(deps Deps, verb string) error {
 	if deps.Geteuid() != 0 {
 		return fmt.Errorf("%s changes this host and must run as root: run it again with sudo", verb)
 	}
+	return nil
+}
+
+// confirm is asked before a command changes the host: a person must agree unless --yes was given.
+func confirm(streams Streams, deps Deps, yes bool, verb, question string) error {
 	if yes {
 		return nil
 	}

@@ -68,6 +68,9 @@ func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o
 		r.Env.Host, r.Env.JournalHost = rec, rec
 		r.Env.Progress = progress.New(streams.Err, progress.Quiet)
 	} else {
+		if err := requireRoot(deps, "reset"); err != nil {
+			return err
+		}
 		r.Env.Host, r.Env.JournalHost = host.System{}, host.System{}
 		r.Env.Progress = g.progress(streams.Err, o.output)
 		r.Confirm = func(s installer.State) error {
