@@ -199,12 +199,33 @@ func TestInstallPlan(t *testing.T) {
 	}
 }
 
-// TestSecondInstallRefused: a complete install is not run again, and nothing changes.
+// runtimeRunning makes the recorded host show the supervisor running, as a real install leaves it:
+// a recorded start runs no process.
+func (f *fixture) runtimeRunning(t *testing.T) {
+	t.Helper()
+	l := f.cfg.Paths().Runtime()
+	for path, data := range map[string]string{
+		l.PIDFile():          "4242\n",
+		"/proc/4242/stat":    "4242 (mission-control) S 1",
+		"/proc/4242/cmdline": l.Self() + "\x00supervise\x00",
+	} {
+		if err := f.rec.MkdirAll(context.Background(), filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rec.WriteFile(context.Background(), path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSecondInstallRefused: a complete install whose runtime runs is not run again, and nothing
+// changes.
 func TestSecondInstallRefused(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.install(t); err != nil {
 		t.Fatal(err)
 	}
+	f.runtimeRunning(t)
 	before := len(f.rec.Ops())
 	_, err := f.install(t)
 	want := "check-install-state: mission-control (control-plane, pods 10.244.0.0/17, services 10.244.128.0/17) is already installed in " +
@@ -214,6 +235,32 @@ func TestSecondInstallRefused(t *testing.T) {
 	}
 	if extra := f.rec.Ops()[before:]; len(extra) > 0 {
 		t.Errorf("the refused run changed the host: %v", extra)
+	}
+}
+
+// TestStoppedRuntimeStartsAgain: the same install command over a complete install whose runtime
+// is not running (a reboot without systemd) starts it, and changes nothing else.
+func TestStoppedRuntimeStartsAgain(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.rec.Ops())
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details string
+	for _, r := range results {
+		details += r.Step + ": " + r.Detail + "\n"
+	}
+	if !strings.Contains(details, "check-install-state: the install in "+f.cfg.DataDir+" is complete but its runtime is not running: starting it") {
+		t.Errorf("the second run does not say it starts the runtime:\n%s", details)
+	}
+	for _, op := range f.rec.Ops()[before:] {
+		if op.Kind != "start" && op.Path != f.cfg.Paths().Runtime().PIDFile() && !strings.HasPrefix(op.Path, f.cfg.Paths().Journal()) {
+			t.Errorf("starting the runtime again also did %+v", op)
+		}
 	}
 }
 
@@ -414,6 +461,7 @@ func TestConfirmation(t *testing.T) {
 	if _, _, err := i.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	f.runtimeRunning(t)
 	if _, _, err := i.Run(context.Background()); err == nil { // refused before anything would change: not asked
 		t.Fatal("a second install ran")
 	}

@@ -149,7 +149,7 @@ func checkInstallState() Step {
 		Name:  "check-install-state",
 		Title: "Check for an existing install",
 		Check: true,
-		Run: func(_ context.Context, sc *StepContext) error {
+		Run: func(ctx context.Context, sc *StepContext) error {
 			dir := sc.Config.DataDir
 			prev, err := LoadState(sc.Host, sc.Paths)
 			switch {
@@ -158,7 +158,18 @@ func checkInstallState() Step {
 					return fmt.Errorf("mission-control is already installed in %s with %s: run mission-control reset first to reinstall differently", dir, strings.Join(diffs, ", "))
 				}
 				if sc.journal.Complete(Plan(sc.Config)) {
-					return fmt.Errorf("mission-control (%s, pods %s, services %s) is already installed in %s: run mission-control reset --data-dir %s first to reinstall", prev.Mode, prev.PodCIDR, prev.ServiceCIDR, dir, dir)
+					// Stopped (a reboot without systemd, or a stopped unit): the same command starts
+					// it again, as the systemd preflight's remedy says; every other step is in place.
+					running, _, err := sc.service().Running(ctx)
+					if err != nil {
+						return err
+					}
+					if running {
+						return fmt.Errorf("mission-control (%s, pods %s, services %s) is already installed in %s: run mission-control reset --data-dir %s first to reinstall", prev.Mode, prev.PodCIDR, prev.ServiceCIDR, dir, dir)
+					}
+					sc.resuming = true
+					sc.Detail("the install in %s is complete but its runtime is not running: starting it", dir)
+					return nil
 				}
 				sc.resuming = true
 				sc.Detail("resuming the unfinished install in %s", dir)
