@@ -116,8 +116,10 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		ProgressChan:              progress,
 		CollectorProgressCallback: func(ch chan any, msg string) { ch <- msg },
 		Redact:                    true,
-		// troubleshoot writes the archive itself; it is then copied to Output through the host.
-		OutputPath:                filepath.Join(os.TempDir(), strings.TrimSuffix(filepath.Base(opts.Output), ".tar.gz")+".tar.gz"),
+		// troubleshoot writes the archive itself; it is then copied to Output through the host. A
+		// name of this process's own: one derived from Output's would be Output itself for -o in
+		// the temp dir, and removing the temporary archive would remove the bundle.
+		OutputPath:                filepath.Join(os.TempDir(), fmt.Sprintf("mission-control-support-bundle-%d-%d.tar.gz", os.Getpid(), time.Now().UnixNano())),
 		CollectWithoutPermissions: true,
 	})
 	close(progress)

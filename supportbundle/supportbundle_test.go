@@ -63,7 +63,10 @@ func TestCollectWithoutCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	// The archive in the temp dir troubleshoot writes its own into: the two must not collide.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out := filepath.Join(tmp, "bundle.tar.gz")
 	var progress []string
 	res, err := Collect(context.Background(), Options{DataDir: dir, Output: out, Host: host.System{}, APITimeout: 2 * time.Second,
 		Progress: func(m string) { progress = append(progress, m) }})
@@ -75,6 +78,9 @@ func TestCollectWithoutCluster(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(progress, "\n"), "[kubeconfig] Running host collector") {
 		t.Errorf("progress did not name the collectors:\n%s", strings.Join(progress, "\n"))
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 1 || left[0] != out {
+		t.Errorf("the temp dir holds %v, want only the bundle", left)
 	}
 	files := extract(t, out)
 	for _, want := range []string{"cluster-collection-error.txt", "host-collectors/run-host/routes.txt", "host-collectors/run-host/mounts.txt",

@@ -228,6 +228,9 @@ func TestSupportBundleCommand(t *testing.T) {
 	if !strings.Contains(r.stderr, "  [routes] Running host collector...") {
 		t.Errorf("stderr lacks the progress:\n%s", r.stderr)
 	}
+	if r := run(t, deps, "", "support-bundle", "-q", "-o", out); r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Support bundle written to "+out) {
+		t.Errorf("-q: exit %d, stderr %q (want none), stdout %s", r.code, r.stderr, r.stdout)
+	}
 	deps.Geteuid = func() int { return 1000 }
 	if r := run(t, deps, "", "support-bundle"); r.code != 1 || !strings.Contains(r.stderr, "must run as root") {
 		t.Errorf("non-root: exit %d, %q", r.code, r.stderr)

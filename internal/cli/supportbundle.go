@@ -26,7 +26,7 @@ type SupportBundleReport struct {
 	ClusterError error
 }
 
-func newSupportBundleCmd(streams Streams, deps Deps) *cobra.Command {
+func newSupportBundleCmd(streams Streams, deps Deps, g *globalFlags) *cobra.Command {
 	var dataDir, output string
 	c := &cobra.Command{
 		Use:   "support-bundle",
@@ -47,7 +47,7 @@ troubleshoot's own tooling (support-bundle analyze, sbctl).`,
   sudo mission-control support-bundle -o /tmp/case-1234.tar.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if deps.Geteuid() != 0 {
+			if deps.Geteuid() != 0 { // not requireRoot: it reads, it changes nothing but its archive
 				return fmt.Errorf("support-bundle reads the runtime's files and must run as root: run it again with sudo")
 			}
 			if output == "" {
@@ -59,7 +59,11 @@ troubleshoot's own tooling (support-bundle analyze, sbctl).`,
 			}
 			started := deps.Now()
 			progress := func(msg string) { fmt.Fprintf(streams.Err, "  %s\n", msg) }
-			fmt.Fprintf(streams.Err, "Collecting a support bundle of %s\n", dataDir)
+			if g.quiet {
+				progress = func(string) {}
+			} else {
+				fmt.Fprintf(streams.Err, "Collecting a support bundle of %s\n", dataDir)
+			}
 			report, err := deps.SupportBundle(c.Context(), SupportBundleOptions{DataDir: dataDir, Output: output, Progress: progress})
 			if err != nil {
 				return err
