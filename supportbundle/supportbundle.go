@@ -142,7 +142,9 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	if res.ClusterError != nil {
 		extra = map[string][]byte{clusterErrorFile: []byte(errors.Join(append([]error{res.ClusterError}, collectErrs...)...).Error() + "\n")}
 	}
-	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error { return repack(w, opts.Host, resp.ArchivePath, extra) }); err != nil {
+	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error {
+		return repack(w, opts.Host, resp.ArchivePath, archiveTop(opts.Output), extra)
+	}); err != nil {
 		return Result{}, fmt.Errorf("write the support bundle to %s: %w", opts.Output, err)
 	}
 	for _, r := range resp.AnalyzerResults {
@@ -151,17 +153,14 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
-// repack copies the gzipped tar at src to w, adding extra files under its top directory.
-func repack(w io.Writer, r host.Reader, src string, extra map[string][]byte) error {
+// repack copies the gzipped tar at src to w with its top directory renamed top (troubleshoot
+// names it after its temporary archive), adding extra files under it.
+func repack(w io.Writer, r host.Reader, src, top string, extra map[string][]byte) error {
 	f, err := r.Open(src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if len(extra) == 0 {
-		_, err := io.Copy(w, f)
-		return err
-	}
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", src, err)
@@ -169,7 +168,6 @@ func repack(w io.Writer, r host.Reader, src string, extra map[string][]byte) err
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
 	tr := tar.NewReader(zr)
-	top := ""
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -178,8 +176,10 @@ func repack(w io.Writer, r host.Reader, src string, extra map[string][]byte) err
 		if err != nil {
 			return fmt.Errorf("read %s: %w", src, err)
 		}
-		if top == "" {
-			top, _, _ = strings.Cut(hdr.Name, "/")
+		_, rest, _ := strings.Cut(hdr.Name, "/")
+		hdr.Name = path.Join(top, rest)
+		if hdr.Typeflag == tar.TypeDir {
+			hdr.Name += "/"
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
@@ -202,6 +202,21 @@ func repack(w io.Writer, r host.Reader, src string, extra map[string][]byte) err
 		return err
 	}
 	return zw.Close()
+}
+
+// archiveTop is the top directory of the archive at output: its name without the extension, as
+// tar archives are laid out (case-1234.tar.gz unpacks into case-1234/).
+func archiveTop(output string) string {
+	base := filepath.Base(output)
+	for _, ext := range []string{".tar.gz", ".tgz", ".gz", ".tar"} {
+		if strings.HasSuffix(base, ext) {
+			if trimmed := strings.TrimSuffix(base, ext); trimmed != "" {
+				return trimmed
+			}
+			break
+		}
+	}
+	return base
 }
 
 // restConfig is the admin kubeconfig's, with a timeout per request.

@@ -102,7 +102,16 @@ func TestCollectWithoutCluster(t *testing.T) {
 	}
 }
 
-// extract returns the bundle's files by path below its top directory.
+func TestArchiveTop(t *testing.T) {
+	for output, want := range map[string]string{"/tmp/case-1234.tar.gz": "case-1234", "b.tgz": "b", "bundle": "bundle", "x.tar": "x", ".tar.gz": ".tar.gz"} {
+		if got := archiveTop(output); got != want {
+			t.Errorf("archiveTop(%q) = %q, want %q", output, got, want)
+		}
+	}
+}
+
+// extract returns the bundle's files by path below its top directory, which must be named after
+// the archive.
 func extract(t *testing.T, archive string) map[string]string {
 	t.Helper()
 	f, err := os.Open(archive)
@@ -128,7 +137,10 @@ func extract(t *testing.T, archive string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, rel, _ := strings.Cut(hdr.Name, "/")
+		top, rel, _ := strings.Cut(hdr.Name, "/")
+		if want := strings.TrimSuffix(filepath.Base(archive), ".tar.gz"); top != want {
+			t.Fatalf("%s is under %s/, want the archive's name %s/", hdr.Name, top, want)
+		}
 		files[rel] = string(b)
 	}
 }
