@@ -57,6 +57,10 @@ func (l Layout) RunDir() string { return filepath.Join(l.DataDir, "run") }
 // PIDFile is the supervisor's PID.
 func (l Layout) PIDFile() string { return filepath.Join(l.RunDir(), "supervisor.pid") }
 
+// StatusSocket is where k0s answers k0s status. It is k0s' default for root, whose run dir is
+// /run/k0s whatever --data-dir says (reset removes it), and it is given to both sides explicitly.
+func (Layout) StatusSocket() string { return "/run/k0s/status.sock" }
+
 // AdminKubeconfig is the kubeconfig k0s writes for the cluster admin.
 func (l Layout) AdminKubeconfig() string { return filepath.Join(l.K0sDataDir(), "pki", "admin.conf") }
 

@@ -126,6 +126,7 @@ func ControllerCommand(l Layout) host.Command {
 			"controller", "--single",
 			"--data-dir", l.K0sDataDir(),
 			"--config", l.ConfigFile(),
+			"--status-socket", l.StatusSocket(),
 			"--iptables-mode", "nft", // k0s would guess, and pick legacy if anything ever touched it
 			"--disable-components", strings.Join(DisabledComponents, ","),
 		},

@@ -129,7 +129,7 @@ func TestFindXtables(t *testing.T) {
 
 func TestControllerCommand(t *testing.T) {
 	got := ControllerCommand(Layout{DataDir: "/data"}).String()
-	want := "/data/k0s/bin/k0s controller --single --data-dir /data/k0s --config /data/etc/k0s.yaml --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"
+	want := "/data/k0s/bin/k0s controller --single --data-dir /data/k0s --config /data/etc/k0s.yaml --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"
 	if got != want {
 		t.Errorf("command:\n%s\nwant\n%s", got, want)
 	}
