@@ -36,7 +36,14 @@ CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k
 GENERATED           := charts/mission-control/crds operators/missioncontrol/api
 FUZZTIME            ?= 30s
 
-.PHONY: help runtime build bundle run test lint generate unit bench fuzz clean
+# vm-test: where the vm-tests suites run (local, lima or vagrant), and optionally which
+# distributions (DISTRO=rocky-9,debian-12) and suites (SUITE=preflight,reset).
+TARGET ?= local
+DISTRO ?=
+SUITE  ?=
+SHELL_SCRIPTS := .ci/run hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/suites/*.bats
+
+.PHONY: help runtime build bundle run test lint generate unit vm-test bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -61,13 +68,15 @@ endif
 run: build ## build, then show the install plan for the example license (changes nothing)
 	./bin/mission-control install --license examples/license.yaml --dry-run
 
-test: lint build unit ## everything CI runs: lint, build, then unit, dry-run and end-to-end tests (as root)
+test: lint build unit ## everything CI runs: lint, build, unit, dry-run and end-to-end tests, then the vm-tests suites on this machine (as root)
+	$(MAKE) --no-print-directory vm-test TARGET=local
 
-lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, and the generated files are current
+lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, shellcheck, and the generated files are current
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt -l lists:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet -tags e2e ./...
 	$(STATICCHECK) -tags e2e ./...
+	shellcheck -x -P SCRIPTDIR $(SHELL_SCRIPTS)
 	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
 	  echo "generated files differ from the committed ones: run make generate and commit the result"; \
 	  git status --short -- $(GENERATED); exit 1; fi
@@ -83,6 +92,9 @@ unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-cont
 	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v /e2e)
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; exit $${PIPESTATUS[0]}
+
+vm-test: build ## the vm-tests suites against TARGET=local (this machine, as root), lima or vagrant; DISTRO=..., SUITE=... narrow it
+	vm-tests/run.sh --target $(TARGET) $(if $(DISTRO),--distro $(DISTRO)) $(if $(SUITE),--suite $(SUITE))
 
 bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/

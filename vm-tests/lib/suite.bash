@@ -1,0 +1,212 @@
+# shellcheck shell=bash
+# What every suite loads: running commands on the hosts under test, installs that clean up after
+# themselves, and a suite's steps stopping at the first failure. vm-tests/run.sh sets:
+#   MC_TARGET      local, lima or vagrant
+#   MC_HOSTS       the hosts, first the control plane's: "local", or "cp-east dp-west"
+#   MC_SSH_CONFIG  ssh config that names the hosts (lima, vagrant)
+#   MC_STAGE       directory on every host with mission-control, mcctl, testhost, license.yaml,
+#                  development-license.key, licenses/ (wrong ones) and images/hello.tar
+#   MC_NET_GUARD   1: keep each install's pod and service traffic on the machine (local)
+#   MC_PRIVATE_NET the hosts' private network, when their default route is not on it: nodes take
+#                  their address there (Vagrant's first interface is its NAT)
+#   MC_ARTIFACTS   directory where support bundles of failed suites are written
+#   MC_REPO        the repository, for the docs' examples
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${MC_TARGET:?run the suites with vm-tests/run.sh}"
+read -ra HOSTS <<<"${MC_HOSTS:?}"
+# shellcheck disable=SC2034 # CP and DP are the suites'
+CP=${HOSTS[0]}          # the host of single-host suites, the control plane of host-pair ones
+DP=${HOSTS[1]:-}        # the data plane of host-pair suites
+DATA_DIR=/var/lib/mission-control
+MC_NETNS=${MC_NETNS:-}  # a network namespace path on the hosts: commands run there when set
+
+# on HOST CMD [ARG...]: run a command as root on a host, with this shell's stdin.
+on() {
+	local host=$1
+	shift
+	if [[ $MC_TARGET == local ]]; then
+		if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
+	else
+		# ssh hands the remote shell one string: quote each word for it.
+		ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes -o LogLevel=ERROR "$host" "sudo -n $(printf '%q ' "$@")"
+	fi
+}
+
+# mc HOST ARG...: mission-control on a host (in MC_NETNS when set).
+mc() {
+	local host=$1
+	shift
+	if [[ -n $MC_NETNS ]]; then
+		on "$host" nsenter --net="$MC_NETNS" -- "$MC_STAGE/mission-control" "$@"
+	else
+		on "$host" "$MC_STAGE/mission-control" "$@"
+	fi
+}
+
+# kubectl_on HOST ARG...: kubectl with the install's admin kubeconfig, as a user runs it.
+kubectl_on() {
+	local host=$1
+	shift
+	mc "$host" shell -- kubectl "$@"
+}
+
+testhost() {
+	local host=$1
+	shift
+	on "$host" "$MC_STAGE/testhost" "$@"
+}
+
+
+# guard HOST CIDR: on the local target, keep the pods and Services of an install on CIDR on this
+# machine (their traffic may not leave it) until cleanup_host; a guard for another range goes.
+guard() {
+	local host=$1 cidr=$2 guarded=$BATS_FILE_TMPDIR/guarded-$1
+	[[ ${MC_NET_GUARD:-} == 1 ]] || return 0
+	[[ $(cat "$guarded" 2>/dev/null) != "$cidr" ]] || return 0
+	[[ ! -f $guarded ]] || testhost "$host" guard-down
+	testhost "$host" guard-up "$cidr"
+	echo "$cidr" >"$guarded"
+}
+
+# install_platform HOST CIDR MODE [ARG...]: install on HOST; cleanup_host undoes it. Where
+# firewalld runs, the remedy preflight prints is applied first, as the docs tell users to.
+install_platform() {
+	local host=$1 cidr=$2 mode=$3
+	shift 3
+	guard "$host" "$cidr"
+	local args=(--license "$MC_STAGE/license.yaml" --cidr "$cidr" --mode "$mode" --yes "$@")
+	if [[ -n ${MC_PRIVATE_NET:-} && -z $MC_NETNS ]]; then
+		args+=(--network-interface "$(on "$host" ip -o -4 addr show to "$MC_PRIVATE_NET" | awk '{print $2; exit}')")
+	fi
+	echo "$host" >>"$BATS_FILE_TMPDIR/installed"
+	local remedy
+	remedy=$(mc "$host" preflight --mode "$mode" --cidr "$cidr" -o json | jq -r '.results[] | select(.check == "firewalld" and .status == "warn") | .remedy')
+	[[ -z $remedy ]] || on "$host" sh -c "$remedy"
+	mc "$host" install "${args[@]}"
+}
+
+# cleanup_host HOST: after a failed step, a support bundle of the host into MC_ARTIFACTS; then
+# reset, and the guard removed.
+cleanup_host() {
+	local host=$1
+	if [[ -f $BATS_FILE_TMPDIR/failed ]] && on "$host" test -d "$DATA_DIR"; then
+		local name
+		name="$(basename "$BATS_TEST_FILENAME" .bats)-$host.tar.gz"
+		mc "$host" support-bundle -q -o "/tmp/$name" && on "$host" cat "/tmp/$name" >"$MC_ARTIFACTS/$name" &&
+			on "$host" rm -f "/tmp/$name" && echo "# support bundle: $MC_ARTIFACTS/$name" >&3
+	fi
+	if on "$host" test -d "$DATA_DIR"; then
+		mc "$host" reset --yes >/dev/null
+	fi
+	if [[ -f $BATS_FILE_TMPDIR/guarded-$host ]]; then
+		testhost "$host" guard-down
+		rm "$BATS_FILE_TMPDIR/guarded-$host"
+	fi
+}
+
+# cleanup_installs undoes every install_platform and guard of the suite; a suite's teardown_file
+# calls it.
+cleanup_installs() {
+	local host status=0
+	for host in "${HOSTS[@]}"; do
+		if grep -qx "$host" "$BATS_FILE_TMPDIR/installed" 2>/dev/null || [[ -f $BATS_FILE_TMPDIR/guarded-$host ]]; then
+			cleanup_host "$host" || status=1
+		fi
+	done
+	return "$status"
+}
+
+# A suite's steps build on each other: after a failed step the rest are skipped, naming it. A
+# suite that sets SUITE_HOSTS=2 before loading this needs a control plane and a data plane on two
+# hosts: on one, each step is skipped with the reason.
+setup() {
+	if [[ ${SUITE_HOSTS:-1} == 2 && -z $DP ]]; then
+		skip "host-pair-only: needs a control plane and a data plane on two hosts (one runtime per kernel: installs share /etc/k0s, /run/k0s and the kubelet's cgroups); run with --target lima or --target vagrant"
+	fi
+	if [[ -f $BATS_FILE_TMPDIR/failed ]]; then
+		skip "step \"$(cat "$BATS_FILE_TMPDIR/failed")\" failed"
+	fi
+}
+
+teardown() {
+	if [[ -z ${BATS_TEST_COMPLETED:-} && -z ${BATS_TEST_SKIPPED:-} && ! -f $BATS_FILE_TMPDIR/failed ]]; then
+		echo "$BATS_TEST_DESCRIPTION" >"$BATS_FILE_TMPDIR/failed"
+	fi
+}
+
+# wait_until DESCRIPTION SECONDS CMD [ARG...]: run the command every 2 s until it succeeds.
+wait_until() {
+	local what=$1 seconds=$2
+	shift 2
+	local deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			echo "timed out after ${seconds}s waiting for $what; last try:" >&2
+			"$@" >&2 || true
+			return 1
+		fi
+		sleep 2
+	done
+}
+
+# kubectl_prints HOST WANT ARG...: kubectl prints exactly WANT.
+kubectl_prints() {
+	local host=$1 want=$2 out
+	shift 2
+	out=$(kubectl_on "$host" "$@" 2>&1) || true
+	if [[ $out != "$want" ]]; then
+		echo "kubectl $* printed: $out (want: $want)"
+		return 1
+	fi
+}
+
+# run_hello HOST: the suites' workload (suites/hello.yaml), Ready; its image is handed to the
+# runtime as k0s imports images, unless an air-gap bundle brought it.
+run_hello() {
+	on "$1" sh -c "test -e '$DATA_DIR/k0s/images/bundle-hello.tar' || cp '$MC_STAGE/images/hello.tar' '$DATA_DIR/k0s/images/hello.tar'"
+	kubectl_on "$1" apply -f - <"$MC_REPO/vm-tests/suites/hello.yaml"
+	kubectl_on "$1" wait --for=condition=Ready pod/hello --timeout=180s
+}
+
+# in_range ADDR CIDR: an IPv4 address is in a range.
+in_range() {
+	local addr=$1 net=${2%/*} len=${2#*/}
+	local a n
+	a=$(ip4_int "$addr") n=$(ip4_int "$net")
+	(((a >> (32 - len)) == (n >> (32 - len))))
+}
+
+ip4_int() {
+	local IFS=. o
+	read -ra o <<<"$1"
+	echo $(((o[0] << 24) + (o[1] << 16) + (o[2] << 8) + o[3]))
+}
+
+# snapshot HOST NAME: record on the host what reset must restore (MC_NETNS's network state).
+snapshot() {
+	local take=("$MC_STAGE/testhost" snapshot)
+	[[ -z $MC_NETNS ]] || take+=(--netns "$MC_NETNS")
+	on "$1" sh -c "$(printf '%q ' "${take[@]}") >$(printf '%q' "$MC_STAGE/$2.json")"
+}
+
+# unchanged_since HOST NAME: the host is as the snapshot NAME recorded it; else the differences.
+unchanged_since() {
+	snapshot "$1" now
+	on "$1" "$MC_STAGE/testhost" diff "$MC_STAGE/$2.json" "$MC_STAGE/now.json"
+}
+
+# stop_runtime HOST: stop the runtime as a reboot would: its systemd unit, or the supervisor.
+stop_runtime() {
+	if on "$1" test -d /run/systemd/system; then
+		on "$1" systemctl stop mission-control-k0s.service
+	else
+		local pid
+		pid=$(on "$1" cat "$DATA_DIR/run/supervisor.pid")
+		on "$1" kill -TERM "$pid"
+		wait_until "the supervisor $pid to stop" 120 on "$1" sh -c "! kill -0 $pid"
+	fi
+}

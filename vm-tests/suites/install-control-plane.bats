@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# install-control-plane: a control plane installs with its context name, reports itself healthy,
+# runs its three operators and the CRDs of the documented API, runs pods on the chosen ranges,
+# and refuses a second install without touching the first.
+load ../lib/suite
+
+CIDR=10.105.0.0/16 # pods 10.105.0.0/17, services 10.105.128.0/17
+
+teardown_file() {
+	cleanup_installs
+}
+
+@test "install a control plane" {
+	run install_platform "$CP" "$CIDR" control-plane --context-name CP_EAST
+	assert_success
+	assert_output --partial "Install (control-plane) complete"
+}
+
+@test "status reports it complete and healthy, with its three operators Available" {
+	run --separate-stderr mc "$CP" status -o json
+	assert_success
+	jq -e '.complete and .healthy and .runtime.healthy and (.runtime.nodes | length) == 1' <<<"$output"
+	for op in mission-control-operator k8ssandra-operator cass-operator; do
+		jq -e --arg op "$op" 'any(.components[]; .name == $op and .available)' <<<"$output" || fail "$op is not Available"
+	done
+}
+
+@test "the node's pods get the pod range, Services the service range" {
+	run --separate-stderr mc "$CP" status -o json
+	in_range "$(jq -r '.runtime.nodes[0].podCIDR | split("/")[0]' <<<"$output")" 10.105.0.0/17
+	in_range "$(kubectl_on "$CP" get service kubernetes -o 'jsonpath={.spec.clusterIP}')" 10.105.128.0/17
+	wait_until "CoreDNS Ready" 180 kubectl_on "$CP" -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-dns --timeout=5s
+	local ip
+	for ip in $(kubectl_on "$CP" -n kube-system get pods -l k8s-app=kube-dns -o 'jsonpath={.items[*].status.podIP}'); do
+		in_range "$ip" 10.105.0.0/17 || fail "CoreDNS pod address $ip is not in 10.105.0.0/17"
+	done
+}
+
+@test "the documented API's CRDs are Established" {
+	local crd
+	for crd in missioncontrolclusters.missioncontrol.datastax.com k8ssandraclusters.k8ssandra.io \
+		clientconfigs.config.k8ssandra.io cassandradatacenters.cassandra.datastax.com; do
+		kubectl_prints "$CP" True get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
+	done
+}
+
+@test "the kubeconfig's context is the --context-name" {
+	kubectl_prints "$CP" CP_EAST config current-context
+}
+
+@test "a pod of an imported image answers through its Service's name" {
+	run_hello "$CP"
+	in_range "$(kubectl_on "$CP" get service hello -o 'jsonpath={.spec.clusterIP}')" 10.105.128.0/17
+	run kubectl_on "$CP" exec hello -- /hello probe http://hello.default.svc.cluster.local/
+	assert_success
+	assert_output --partial "answered"
+}
+
+@test "a second install is refused and changes nothing" {
+	snapshot "$CP" installed
+	run mc "$CP" install --license "$MC_STAGE/license.yaml" --cidr "$CIDR" --yes
+	assert_failure 1
+	assert_output --partial "is already installed in $DATA_DIR"
+	assert_output --partial "mission-control reset"
+	unchanged_since "$CP" installed
+}

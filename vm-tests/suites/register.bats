@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# register: a data plane (dp-west) registered with a control plane (cp-east) by mcctl; a
+# MissionControlCluster on the control plane with a datacenter in DP_WEST becomes a
+# K8ssandraCluster and a CassandraDatacenter there; deregistering removes the access.
+# shellcheck disable=SC2034
+SUITE_HOSTS=2 # read by lib/suite.bash
+load ../lib/suite
+
+teardown_file() {
+	cleanup_installs
+}
+
+@test "install a control plane on cp-east and a data plane on dp-west" {
+	install_platform "$CP" 10.108.0.0/16 control-plane --context-name CP_EAST
+	install_platform "$DP" 10.109.0.0/16 data-plane --context-name DP_WEST
+}
+
+@test "mcctl register, with the data plane's kubeconfig on the control plane's host" {
+	on "$DP" cat "$DATA_DIR/kubeconfig" | on "$CP" sh -c "umask 077 && cat >'$MC_STAGE/dp-west.kubeconfig'"
+	local address
+	address=$(mc "$DP" status -o json | jq -r .state.nodeAddress)
+	run on "$CP" "$MC_STAGE/mcctl" register --source-kubeconfig "$MC_STAGE/dp-west.kubeconfig" --source-context DP_WEST \
+		--dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST --source-server "https://$address:6443"
+	assert_success
+}
+
+@test "the control plane lists DP_WEST as reachable" {
+	run on "$CP" "$MC_STAGE/mcctl" dataplanes --dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
+	assert_success
+	assert_line --regexp '^dp-west +DP_WEST +https://[0-9.]+:6443 +yes$'
+}
+
+@test "a MissionControlCluster with a datacenter in DP_WEST becomes a CassandraDatacenter there" {
+	kubectl_on "$CP" create namespace demo
+	kubectl_on "$CP" apply -f - <"$MC_REPO/vm-tests/suites/missioncontrolcluster-dp-west.yaml"
+	wait_until "DataPlanesReachable" 180 kubectl_prints "$CP" True -n demo get missioncontrolcluster demo -o 'jsonpath={.status.conditions[?(@.type=="DataPlanesReachable")].status}'
+	wait_until "the K8ssandraCluster in DP_WEST" 180 kubectl_prints "$DP" demo -n demo get k8ssandracluster demo -o 'jsonpath={.metadata.name}'
+	wait_until "CassandraDatacenter dc2 in DP_WEST" 300 kubectl_prints "$DP" dc2 -n demo get cassandradatacenter dc2 -o 'jsonpath={.metadata.name}'
+}
+
+@test "deleting it removes the K8ssandraCluster from DP_WEST" {
+	kubectl_on "$CP" -n demo delete missioncontrolcluster demo --wait=true --timeout=3m
+	wait_until "the K8ssandraCluster gone from DP_WEST" 180 kubectl_prints "$DP" "" -n demo get k8ssandracluster -o name
+}
+
+@test "mcctl deregister removes the registration from both clusters" {
+	run on "$CP" "$MC_STAGE/mcctl" deregister --source-kubeconfig "$MC_STAGE/dp-west.kubeconfig" --source-context DP_WEST \
+		--dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
+	assert_success
+	run on "$CP" "$MC_STAGE/mcctl" dataplanes --dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
+	refute_output --partial DP_WEST
+	on "$CP" rm -f "$MC_STAGE/dp-west.kubeconfig"
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# reinstall-cidr: the way to change an install's range is reset, then install on the new one:
+# afterwards nodes, pods and Services use the new range, nothing of the old one is left in
+# routes or rulesets, and a final reset leaves the host as it was.
+load ../lib/suite
+
+OLD=10.113.0.0/16
+NEW=10.114.0.0/16 # pods 10.114.0.0/17, services 10.114.128.0/17
+
+teardown_file() {
+	cleanup_installs
+}
+
+@test "install on the first range" {
+	guard "$CP" "$OLD"
+	snapshot "$CP" before-old
+	install_platform "$CP" "$OLD" control-plane
+}
+
+@test "installing on another range is refused until reset" {
+	run mc "$CP" install --license "$MC_STAGE/license.yaml" --cidr "$NEW" --yes
+	assert_failure 1
+	assert_output --partial "is already installed in $DATA_DIR with"
+	assert_output --partial "run mission-control reset first to reinstall differently"
+}
+
+@test "reset leaves the host as before the first install" {
+	mc "$CP" reset --yes
+	unchanged_since "$CP" before-old
+}
+
+@test "install on the new range" {
+	guard "$CP" "$NEW"
+	snapshot "$CP" before-new
+	install_platform "$CP" "$NEW" control-plane
+}
+
+@test "the node, pods and Services use the new range" {
+	run --separate-stderr mc "$CP" status -o json
+	jq -e '.state.cidr == "10.114.0.0/16" and .state.podCIDR == "10.114.0.0/17" and .state.serviceCIDR == "10.114.128.0/17"' <<<"$output"
+	in_range "$(jq -r '.runtime.nodes[0].podCIDR | split("/")[0]' <<<"$output")" 10.114.0.0/17
+	in_range "$(kubectl_on "$CP" get service kubernetes -o 'jsonpath={.spec.clusterIP}')" 10.114.128.0/17
+	run_hello "$CP"
+	in_range "$(kubectl_on "$CP" get pod hello -o 'jsonpath={.status.podIP}')" 10.114.0.0/17
+}
+
+@test "nothing of the old range is left in routes or rulesets" {
+	run on "$CP" sh -c 'ip route show table all; nft list ruleset'
+	assert_success
+	refute_output --partial 10.113.
+}
+
+@test "reset leaves the host as before" {
+	mc "$CP" reset --yes
+	unchanged_since "$CP" before-new
+}

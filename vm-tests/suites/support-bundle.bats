@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# support-bundle: a bundle of a running control plane holds host and cluster diagnostics and
+# none of the secrets planted in the cluster, its pods' environment and logs, nor the admin
+# kubeconfig's key; with the runtime stopped, it still holds the host part and says why the
+# cluster part is missing.
+load ../lib/suite
+
+CIDR=10.115.0.0/16
+BUNDLE=$MC_STAGE/support-bundle.tar.gz
+EXTRACTED=$MC_STAGE/support-bundle
+
+teardown_file() {
+	cleanup_installs
+	on "$CP" rm -rf "$BUNDLE" "$EXTRACTED"
+}
+
+# collect: a bundle, extracted on the host.
+collect() {
+	run mc "$CP" support-bundle -o "$BUNDLE"
+	assert_success
+	assert_output --partial "Support bundle written to $BUNDLE"
+	on "$CP" sh -c "rm -rf '$EXTRACTED' && mkdir '$EXTRACTED' && tar -xzf '$BUNDLE' -C '$EXTRACTED'"
+}
+
+@test "install a control plane with planted secrets" {
+	install_platform "$CP" "$CIDR" control-plane
+	on "$CP" cp "$MC_STAGE/images/hello.tar" "$DATA_DIR/k0s/images/hello.tar"
+	kubectl_on "$CP" apply -f - <"$MC_REPO/vm-tests/suites/planted.yaml"
+	kubectl_on "$CP" -n mission-control wait --for=condition=Ready pod/planted --timeout=180s
+}
+
+@test "a bundle of the running control plane holds host and cluster files" {
+	collect
+	local f
+	for f in host-collectors/run-host/k0s-status.txt host-collectors/run-host/routes.txt host-collectors/run-host/nftables.txt \
+		host-collectors/runtime-logs/k0s.log host-collectors/install-records/journal.json host-collectors/install-records/preflight.json \
+		host-collectors/license/license.yaml host-collectors/install-state/install.yaml cluster-resources/pods/mission-control.json \
+		cluster-resources/events/mission-control.json cluster-info/cluster_version.json; do
+		on "$CP" test -s "$EXTRACTED/support-bundle/$f" || fail "the bundle lacks $f, or it is empty: $(on "$CP" ls -l "$(dirname "$EXTRACTED/support-bundle/$f")")"
+	done
+	run on "$CP" cat "$EXTRACTED/support-bundle/host-collectors/run-host/k0s-status.txt"
+	assert_output --partial "Role: controller"
+	run on "$CP" find "$EXTRACTED/support-bundle" -path '*pods/logs/mission-control/planted/*'
+	assert_output --partial planted
+	run on "$CP" test -e "$EXTRACTED/support-bundle/cluster-collection-error.txt"
+	assert_failure
+}
+
+@test "it holds none of the planted secrets nor the admin kubeconfig's key" {
+	local key secret
+	key=$(on "$CP" sed -n 's/^ *client-key-data: //p' "$DATA_DIR/kubeconfig")
+	[[ ${#key} -gt 20 ]] || fail "no client key in the admin kubeconfig"
+	for secret in vmtests-secret-7d41 vmtests-configmap-2c9a vmtests-env-61fe vmtests-log-b03e "$key"; do
+		run on "$CP" grep -rl -- "$secret" "$EXTRACTED/support-bundle"
+		assert_failure 1 # grep found nothing
+	done
+}
+
+@test "with the runtime stopped, a bundle holds the host part and why the cluster part is missing" {
+	stop_runtime "$CP"
+	collect
+	on "$CP" test -s "$EXTRACTED/support-bundle/host-collectors/runtime-logs/k0s.log"
+	on "$CP" test -s "$EXTRACTED/support-bundle/cluster-collection-error.txt"
+}
