@@ -49,7 +49,7 @@ func TestCollectWithoutCluster(t *testing.T) {
 	for name, content := range map[string]string{
 		"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: mc\ncontexts:\n- context:\n    cluster: mc\n    user: admin\n  name: mc\ncurrent-context: mc\n" +
 			"users:\n- name: admin\n  user:\n    client-key-data: " + plantedKey + "\n    token: " + plantedToken + "\n",
-		"log/k0s.log":    "time=\"2026-11-22\" level=info msg=\"connecting\" password=" + plantedPassword + "\nplain line\n" +
+		"log/k0s.log": "time=\"2026-11-22\" level=info msg=\"connecting\" password=" + plantedPassword + "\nplain line\n" +
 			// the kubelet prints the spec of a container it cannot start, environment values and all
 			`time="2026-11-22" level=info msg="E1122 kuberuntime_manager.go:1358] \"Unhandled Error\" err=\"container &Container{Name:app,Env:[]EnvVar{EnvVar{Name:DB_URL,Value:` + plantedEnv + `,ValueFrom:nil,},},}\""` + "\n",
 		"license.yaml":   "apiVersion: missioncontrol.datastax.com/v1\nkind: License\nspec:\n  licenseID: L-1\n",
