@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -35,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: testhost snapshot|diff|guard-up|guard-down|isolate|hold-port ...")
+		return errors.New("usage: testhost snapshot|diff|guard-up|guard-down|isolate|hold-port ARG")
 	}
 	switch cmd, args := args[0], args[1:]; cmd {
 	case "snapshot":
