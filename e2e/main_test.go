@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 const (
@@ -44,18 +46,8 @@ var netns string
 
 // mcCommand is mission-control with args, in netns.
 func mcCommand(t testing.TB, ctx context.Context, args ...string) *exec.Cmd {
-	name, args := inNetns(binary(t), args...)
+	name, args := testhost.InNetns(netns, binary(t), args...)
 	return exec.CommandContext(ctx, name, args...)
-}
-
-// inNetns is a command that runs name with args in netns. It enters the network namespace only:
-// ip netns exec would also mount a sysfs of its own over /sys, hiding /sys/fs/cgroup from the
-// runtime.
-func inNetns(name string, args ...string) (string, []string) {
-	if netns == "" {
-		return name, args
-	}
-	return "nsenter", append([]string{"--net=" + netns, "--", name}, args...)
 }
 
 type result struct {

@@ -57,7 +57,7 @@ refused() {
 }
 
 @test "a range that is not a range" {
-	refused "--cidr" install --license "$LICENSE" --cidr 10.102.0.0/33 --yes
+	refused '--cidr: "10.102.0.0/33" is not a CIDR range; write it as address/bits' install --license "$LICENSE" --cidr 10.102.0.0/33 --yes
 }
 
 @test "pod and service ranges that overlap" {

@@ -25,7 +25,7 @@ teardown_file() {
 	refute_output --regexp '(✗|FAIL)'
 }
 
-@test "status -o json and -o yaml say the same" {
+@test "status -o json and -o yaml both report it complete and healthy" {
 	run --separate-stderr mc "$CP" status -o json
 	assert_success
 	local json=$output
