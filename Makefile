@@ -7,12 +7,12 @@ PKG     := github.com/datastax/mission-control
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Base64 body of the release license public key's PEM file (from `mclicense keygen`). Empty: the
-# binary trusts the development key in installer/license/development.pub and accepts demo licenses.
+# binary trusts the development key in internal/releasekey/development.pub and accepts demo licenses.
 LICENSE_PUBLIC_KEY ?=
 
 LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 ifneq ($(LICENSE_PUBLIC_KEY),)
-LDFLAGS += -X $(PKG)/installer/license.trustedPublicKey=$(LICENSE_PUBLIC_KEY)
+LDFLAGS += -X $(PKG)/internal/releasekey.trustedPublicKey=$(LICENSE_PUBLIC_KEY)
 endif
 
 # The runtime payload: built from pinned sources (RUNTIME_SOURCE=source) or, in production, from

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
@@ -28,7 +28,7 @@ func BenchmarkVerifyExtract(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	priv, err := license.ParsePrivateKey(key)
+	priv, err := releasekey.ParsePrivate(key)
 	if err != nil {
 		b.Fatal(err)
 	}

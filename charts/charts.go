@@ -20,11 +20,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Namespace is where the operators run and the release lives.
-const Namespace = "mission-control"
+const Namespace = contract.Namespace
 
 //go:embed all:mission-control
 var files embed.FS
@@ -129,7 +130,7 @@ func Render(ch *chart.Chart, release string, v Values) ([]*unstructured.Unstruct
 	install := action.NewInstall(&action.Configuration{})
 	install.ClientOnly, install.DryRun, install.SkipCRDs = true, true, true
 	install.ReleaseName, install.Namespace = release, Namespace
-	kv, err := chartutil.ParseKubeVersion(runtime.KubernetesVersion)
+	kv, err := chartutil.ParseKubeVersion(k0s.KubernetesVersion)
 	if err != nil {
 		return nil, err
 	}

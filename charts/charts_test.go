@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/datastax/mission-control/operators/contract"
 )
 
 var testValues = Values{
@@ -172,6 +174,22 @@ func itoa(v any) string {
 		return strconv.FormatInt(n, 10)
 	}
 	return fmt.Sprint(v)
+}
+
+// The chart runs exactly the operators the platform's contract names for each mode.
+func TestOperatorsPerMode(t *testing.T) {
+	for mode, want := range map[string][]string{"control-plane": contract.Operators(true), "data-plane": contract.Operators(false)} {
+		var got []string
+		for _, o := range render(t, mode) {
+			if o.GetKind() == "Deployment" {
+				got = append(got, o.GetName())
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: Deployments %v, want %v", mode, got, want)
+		}
+	}
 }
 
 func TestDataPlane(t *testing.T) {

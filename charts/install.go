@@ -279,11 +279,3 @@ func lastEvents(ctx context.Context, client kubernetes.Interface, names []string
 	}
 	return strings.Join(out, " | ")
 }
-
-// ExpectedComponents are the Deployments a mode runs.
-func ExpectedComponents(mode string) []string {
-	if mode == "control-plane" {
-		return []string{"cass-operator", "k8ssandra-operator", "mission-control-operator"}
-	}
-	return []string{"cass-operator", "k8ssandra-operator"}
-}

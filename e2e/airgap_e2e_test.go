@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/bundle/bundletest"
-	"github.com/datastax/mission-control/installer/host"
-	licensing "github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/testenv"
 	"github.com/datastax/mission-control/internal/testhost"
 )
@@ -126,11 +126,11 @@ func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
 	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "--version", "v0.0.1-other", "-o", otherVersion); r.code != 0 {
 		t.Fatalf("bundle build: %s", r)
 	}
-	_, key, err := licensing.GenerateKey()
+	_, key, err := releasekey.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, _ := licensing.MarshalPrivateKey(key)
+	pem, _ := releasekey.MarshalPrivate(key)
 	keyFile := write("other", pem)
 	otherKey := filepath.Join(dir, "other-key.airgap")
 	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", keyFile, "-o", otherKey); r.code != 0 {

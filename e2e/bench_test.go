@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/testenv"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
@@ -41,7 +41,7 @@ func BenchmarkInstall(b *testing.B) {
 		nodeReady := make(chan time.Duration, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { // watch the API while install runs, for the time to a Ready node
-			w := runtime.Waiter{Layout: runtime.Layout{DataDir: dataDir}, Reader: host.System{}, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
+			w := k0s.Waiter{Layout: k0s.Layout{DataDir: dataDir}, Reader: host.System{}, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
 			for ctx.Err() == nil {
 				if _, err := w.WaitNode(ctx); err == nil {
 					nodeReady <- time.Since(start)
@@ -87,18 +87,18 @@ func BenchmarkInstall(b *testing.B) {
 // and cleans up like reset does.
 func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	b.Helper()
-	l := runtime.Layout{DataDir: "/var/lib/mission-control-bench"}
+	l := k0s.Layout{DataDir: "/var/lib/mission-control-bench"}
 	if exists(l.DataDir) {
 		b.Fatalf("%s exists", l.DataDir)
 	}
 	ctx := context.Background()
 	h := host.System{}
-	before, err := runtime.RecordHostState(ctx, h)
+	before, err := k0s.RecordHostState(ctx, h)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() {
-		if err := runtime.Cleanup(ctx, h, l, before, true); err != nil {
+		if err := k0s.Cleanup(ctx, h, l, before, true); err != nil {
 			b.Errorf("clean up after bare k0s: %v", err)
 		}
 		_ = os.RemoveAll(l.DataDir)
@@ -122,7 +122,7 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 		dir := map[string]string{"bin": l.K0sBinDir(), "cni": l.CNIBinDir(), "images": l.ImagesDir()}[filepath.Dir(f.Path)]
 		return os.WriteFile(filepath.Join(dir, filepath.Base(f.Path)), data, fs.FileMode(f.Mode))
 	}))
-	nft, legacy, err := runtime.FindXtables(h)
+	nft, legacy, err := k0s.FindXtables(h)
 	must(b, err)
 	must(b, os.Symlink(nft, filepath.Join(l.K0sBinDir(), "xtables-nft-multi")))
 	must(b, os.Symlink(legacy, filepath.Join(l.K0sBinDir(), "xtables-legacy-multi")))
@@ -131,25 +131,25 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	node, err := network.SelectNode(network.Kernel{}, "")
 	must(b, err)
 	pods := plan.PodCIDR
-	cfg, err := runtime.Config{PodCIDR: pods, ServiceCIDR: plan.ServiceCIDR, NodeAddress: node.Address}.Render()
+	cfg, err := k0s.Config{PodCIDR: pods, ServiceCIDR: plan.ServiceCIDR, NodeAddress: node.Address}.Render()
 	must(b, err)
 	must(b, os.WriteFile(l.ConfigFile(), cfg, 0o600))
-	capable, err := runtime.HasCapSysResource(h)
+	capable, err := k0s.HasCapSysResource(h)
 	must(b, err)
-	must(b, os.WriteFile(runtime.ContainerdDropInFile, runtime.ContainerdDropIn(l, !capable), 0o600))
-	cni, err := runtime.CNIConfig(l, pods)
+	must(b, os.WriteFile(k0s.ContainerdDropInFile, k0s.ContainerdDropIn(l, !capable), 0o600))
+	cni, err := k0s.CNIConfig(l, pods)
 	must(b, err)
 	must(b, os.WriteFile(l.CNIConfigFile(), cni, 0o600))
 
-	c := runtime.ControllerCommand(l)
-	k0s := exec.Command(c.Name, c.Args...)
+	c := k0s.ControllerCommand(l)
+	proc := exec.Command(c.Name, c.Args...)
 	log, err := os.Create(filepath.Join(l.DataDir, "k0s.log"))
 	must(b, err)
 	defer log.Close()
-	k0s.Stdout, k0s.Stderr = log, log
+	proc.Stdout, proc.Stderr = log, log
 	start := time.Now()
-	must(b, k0s.Start())
-	w := runtime.Waiter{Layout: l, Reader: h, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
+	must(b, proc.Start())
+	w := k0s.Waiter{Layout: l, Reader: h, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
 	must(b, w.WaitAPI(ctx))
 	_, err = w.WaitNode(ctx)
 	must(b, err)
@@ -157,8 +157,8 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	must(b, w.WaitSystem(ctx))
 	systemReady = time.Since(start)
 
-	must(b, k0s.Process.Signal(syscall.SIGTERM))
-	_ = k0s.Wait()
+	must(b, proc.Process.Signal(syscall.SIGTERM))
+	_ = proc.Wait()
 	if out, err := exec.Command(l.K0s(), "reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()).CombinedOutput(); err != nil {
 		b.Errorf("k0s reset: %v\n%s", err, out)
 	}

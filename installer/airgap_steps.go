@@ -10,15 +10,15 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/datastax/mission-control/bundle"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/releasekey"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // bundleImagePrefix marks the image tarballs staged from a bundle in the runtime's import
@@ -27,7 +27,7 @@ const bundleImagePrefix = "bundle-"
 
 // stagedBundleFile is where a bundle's image tarball goes: the runtime imports every tarball of
 // its images directory when it starts.
-func stagedBundleFile(l runtime.Layout, f bundle.File) string {
+func stagedBundleFile(l k0s.Layout, f bundle.File) string {
 	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
 }
 
@@ -60,7 +60,7 @@ func BundleImageBytes(ctx context.Context, r host.Reader, p, version string) (ui
 		return 0, err
 	}
 	defer f.Close()
-	m, err := bundle.ReadManifest(ctx, f, license.Trusted())
+	m, err := bundle.ReadManifest(ctx, f, releasekey.Trusted())
 	if err != nil {
 		return 0, fmt.Errorf("--airgap-bundle %s: %w", p, err)
 	}
@@ -77,7 +77,7 @@ func readBundle(ctx context.Context, sc *StepContext, h bundle.Handlers) (bundle
 	defer f.Close()
 	bar := &progress.Bytes{R: stepUpdates{sc}}
 	r := &progress.Reader{R: f, Total: info.Size(), Update: bar.Update}
-	m, err := bundle.Verify(ctx, r, license.Trusted(), h)
+	m, err := bundle.Verify(ctx, r, releasekey.Trusted(), h)
 	if err != nil {
 		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s: %w", p, err)
 	}
@@ -101,8 +101,8 @@ func verifyAirgapBundle() Step {
 				if m.Version != sc.Version {
 					return fmt.Errorf("it is the bundle of mission-control %s, and this is %s: use mission-control-%s.airgap, built with this binary", m.Version, sc.Version, sc.Version)
 				}
-				if m.Arch != goruntime.GOARCH {
-					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, goruntime.GOARCH, goruntime.GOARCH)
+				if m.Arch != runtime.GOARCH {
+					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, runtime.GOARCH, runtime.GOARCH)
 				}
 				return nil // room for its images is a host preflight
 			}

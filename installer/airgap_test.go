@@ -15,6 +15,7 @@ import (
 	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/bundle/bundletest"
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 // airgapBundle writes a bundle of two images for version and arch, signed with key (nil: the
@@ -26,7 +27,7 @@ func airgapBundle(t *testing.T, version, arch string, key ed25519.PrivateKey, se
 		if err != nil {
 			t.Fatal(err)
 		}
-		if key, err = license.ParsePrivateKey(pem); err != nil {
+		if key, err = releasekey.ParsePrivate(pem); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,7 +70,7 @@ func TestAirgapInstallPlan(t *testing.T) {
 	}
 	data, _ := os.ReadFile(path)
 	var m bundle.Manifest
-	m, err = bundle.Verify(context.Background(), bytes.NewReader(data), license.Trusted(), bundle.Handlers{})
+	m, err = bundle.Verify(context.Background(), bytes.NewReader(data), releasekey.Trusted(), bundle.Handlers{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestAirgapBundleRefusals(t *testing.T) {
 func TestAirgapStagingRechecks(t *testing.T) {
 	path := airgapBundle(t, "v0.0.0-test", runtime.GOARCH, nil)
 	good, _ := os.ReadFile(path)
-	verified, err := bundle.Verify(context.Background(), bytes.NewReader(good), license.Trusted(), bundle.Handlers{})
+	verified, err := bundle.Verify(context.Background(), bytes.NewReader(good), releasekey.Trusted(), bundle.Handlers{})
 	if err != nil {
 		t.Fatal(err)
 	}

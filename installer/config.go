@@ -12,7 +12,8 @@ import (
 
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Modes install can set up.
@@ -77,7 +78,10 @@ func (p Paths) License() string { return filepath.Join(p.DataDir, "license.yaml"
 func (p Paths) PreflightResults() string { return filepath.Join(p.DataDir, "preflight.json") }
 
 // Runtime places the embedded Kubernetes' files.
-func (p Paths) Runtime() runtime.Layout { return runtime.Layout{DataDir: p.DataDir} }
+func (p Paths) Runtime() k0s.Layout { return k0s.Layout{DataDir: p.DataDir} }
+
+// operators are the platform's operators the mode runs.
+func (c Config) operators() []string { return contract.Operators(c.Mode == ModeControlPlane) }
 
 // Paths returns the config's paths.
 func (c Config) Paths() Paths { return Paths{DataDir: c.DataDir} }

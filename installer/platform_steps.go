@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/installer/pki"
+	"github.com/datastax/mission-control/internal/pki"
 )
 
 // Webhook certificate lifetimes: the CA outlives many serving certificates, and install renews

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 )
 

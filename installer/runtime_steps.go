@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
@@ -55,10 +55,10 @@ func recordHostState() Step {
 		Name:  "record-host-state",
 		Title: "Record the host state reset restores",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			if _, ok, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime()); ok || err != nil {
+			if _, ok, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime()); ok || err != nil {
 				return err // keep the first record: a resumed install may already have changed the host
 			}
-			state, err := runtime.RecordHostState(ctx, sc.Host)
+			state, err := k0s.RecordHostState(ctx, sc.Host)
 			if err != nil {
 				return err
 			}
@@ -69,22 +69,22 @@ func recordHostState() Step {
 			return sc.Host.WriteFile(ctx, sc.Paths.Runtime().HostStateFile(), data, 0o600)
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {
-			_, ok, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime())
+			_, ok, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime())
 			return ok, err
 		},
 		// Reset runs this after the runtime is stopped and k0s has reset itself.
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			state, recorded, err := runtime.LoadHostState(sc.Host, sc.Paths.Runtime())
+			state, recorded, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime())
 			if err != nil {
 				sc.Log.Warn("recorded host state unreadable; cleaning up without it", "error", err)
 			}
-			return runtime.Cleanup(ctx, sc.Host, sc.Paths.Runtime(), state, recorded)
+			return k0s.Cleanup(ctx, sc.Host, sc.Paths.Runtime(), state, recorded)
 		},
 	}
 }
 
 // stagedFile is where a payload file goes on the host.
-func stagedFile(l runtime.Layout, f payload.File) (string, error) {
+func stagedFile(l k0s.Layout, f payload.File) (string, error) {
 	dir, name := path.Split(f.Path)
 	switch dir {
 	case "bin/":
@@ -98,7 +98,7 @@ func stagedFile(l runtime.Layout, f payload.File) (string, error) {
 }
 
 func stageRuntime() Step {
-	dirs := func(l runtime.Layout) []string {
+	dirs := func(l k0s.Layout) []string {
 		return []string{l.BinDir(), l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.LogDir(), l.RunDir()}
 	}
 	return Step{
@@ -110,7 +110,7 @@ func stageRuntime() Step {
 			if err != nil {
 				return err
 			}
-			nft, legacy, err := runtime.FindXtables(sc.Host)
+			nft, legacy, err := k0s.FindXtables(sc.Host)
 			if err != nil {
 				return err
 			}
@@ -197,22 +197,22 @@ func sameContent(sc *StepContext, path, sha string) (bool, error) {
 func writeRuntimeConfig() Step {
 	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.Runtime().ConfigFile() },
 		func(sc *StepContext) ([]byte, error) {
-			return runtime.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
+			return k0s.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
 		})
 }
 
 func writeContainerdConfig() Step {
-	s := writeFile("write-containerd-config", "Write the container runtime configuration", func(*StepContext) string { return runtime.ContainerdDropInFile },
+	s := writeFile("write-containerd-config", "Write the container runtime configuration", func(*StepContext) string { return k0s.ContainerdDropInFile },
 		func(sc *StepContext) ([]byte, error) {
-			capable, err := runtime.HasCapSysResource(sc.Host)
+			capable, err := k0s.HasCapSysResource(sc.Host)
 			if err != nil {
 				return nil, err
 			}
-			return runtime.ContainerdDropIn(sc.Paths.Runtime(), !capable), nil
+			return k0s.ContainerdDropIn(sc.Paths.Runtime(), !capable), nil
 		})
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, filepath.Dir(runtime.ContainerdDropInFile), 0o755); err != nil {
+		if err := sc.Host.MkdirAll(ctx, filepath.Dir(k0s.ContainerdDropInFile), 0o755); err != nil {
 			return err
 		}
 		return run(ctx, sc)
@@ -222,7 +222,7 @@ func writeContainerdConfig() Step {
 
 func writeCNIConfig() Step {
 	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.Runtime().CNIConfigFile() },
-		func(sc *StepContext) ([]byte, error) { return runtime.CNIConfig(sc.Paths.Runtime(), sc.Plan.PodCIDR) })
+		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths.Runtime(), sc.Plan.PodCIDR) })
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
 		if err := sc.Host.MkdirAll(ctx, sc.Paths.Runtime().CNIConfDir(), 0o755); err != nil {
@@ -233,8 +233,8 @@ func writeCNIConfig() Step {
 	return s
 }
 
-func (sc *StepContext) service() runtime.Service {
-	return runtime.Service{Layout: sc.Paths.Runtime(), Host: sc.Host}
+func (sc *StepContext) service() k0s.Service {
+	return k0s.Service{Layout: sc.Paths.Runtime(), Host: sc.Host}
 }
 
 func startRuntime() Step {
@@ -246,8 +246,8 @@ func startRuntime() Step {
 				return err
 			}
 			how := "supervised by " + sc.Paths.Runtime().Self() + ", log " + sc.Paths.Runtime().LogFile()
-			if runtime.HasSystemd(sc.Host) {
-				how = "systemd unit " + runtime.UnitName
+			if k0s.HasSystemd(sc.Host) {
+				how = "systemd unit " + k0s.UnitName
 			}
 			sc.Detail("k0s %s", how)
 			return nil
@@ -343,8 +343,8 @@ type LiveCluster struct {
 	Timeout time.Duration
 }
 
-func (c LiveCluster) waiter(sc *StepContext) runtime.Waiter {
-	return runtime.Waiter{Layout: sc.Paths.Runtime(), Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
+func (c LiveCluster) waiter(sc *StepContext) k0s.Waiter {
+	return k0s.Waiter{Layout: sc.Paths.Runtime(), Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
 		Update: func(s string) { sc.Update("%s", s) }}
 }
 
@@ -378,7 +378,7 @@ func (c LiveCluster) WaitSystem(ctx context.Context, sc *StepContext) (string, e
 
 // AdminKubeconfig implements Cluster.
 func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
-	return runtime.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address, sc.Config.ContextName)
+	return k0s.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address, sc.Config.ContextName)
 }
 
 func (c LiveCluster) charts(sc *StepContext) charts.Client {
@@ -425,7 +425,7 @@ func (c LiveCluster) WaitOperators(ctx context.Context, sc *StepContext) (string
 		return "", err
 	}
 	start := time.Now()
-	comps, err := charts.WaitAvailable(ctx, client, sc.Config.ReleaseName, charts.ExpectedComponents(sc.Config.Mode), c.Timeout,
+	comps, err := charts.WaitAvailable(ctx, client, sc.Config.ReleaseName, sc.Config.operators(), c.Timeout,
 		func(s string) { sc.Update("%s", s) })
 	if err != nil {
 		return "", err
@@ -488,5 +488,5 @@ func (PlannedCluster) ReleaseDeployed(*StepContext, charts.Values) (bool, error)
 
 // WaitOperators implements Cluster.
 func (c PlannedCluster) WaitOperators(_ context.Context, sc *StepContext) (string, error) {
-	return fmt.Sprintf("would wait up to %s for %s to be Available", c.Timeout, strings.Join(charts.ExpectedComponents(sc.Config.Mode), ", ")), nil
+	return fmt.Sprintf("would wait up to %s for %s to be Available", c.Timeout, strings.Join(sc.Config.operators(), ", ")), nil
 }

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/bundle"
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/payload"
 )
@@ -63,7 +64,7 @@ type StepContext struct {
 	License    *license.License
 	Plan       network.Plan
 	Node       network.Node
-	Preflights preflight.Report
+	Preflights check.Report
 	Bundle     *bundle.Manifest // the verified --airgap-bundle's
 
 	detail   string

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/releasekey"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Plan is the whole install, in order. Checks come first, so that bad input or an unfit host is
@@ -52,7 +54,7 @@ func verifyLicense() Step {
 			}
 			l, err := license.Parse(data)
 			if err == nil {
-				err = l.Verify(license.Trusted(), sc.Now())
+				err = l.Verify(releasekey.Trusted(), sc.Now())
 			}
 			if err == nil {
 				err = l.Entitles(sc.Config.Mode, sc.Config.AirgapBundle != "")
@@ -77,7 +79,7 @@ func planNetwork() Step {
 			if err != nil {
 				return err
 			}
-			taken, err := network.Taken(sc.Network, runtime.BridgeName)
+			taken, err := network.Taken(sc.Network, k0s.BridgeName)
 			if err != nil {
 				return err
 			}
@@ -99,18 +101,18 @@ func planNetwork() Step {
 // an air-gap bundle, its signed manifest gives the room its images need. resuming: the runtime
 // of the install being resumed may hold the platform's ports.
 func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Context, preflight.Input) (preflight.Facts, error),
-	cfg Config, plan network.Plan, version string, resuming bool) (preflight.Report, error) {
+	cfg Config, plan network.Plan, version string, resuming bool) (check.Report, error) {
 	in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface,
-		Network: plan, OwnDevices: []string{runtime.BridgeName}, Resuming: resuming}
+		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming}
 	if cfg.AirgapBundle != "" {
 		var err error
 		if in.BundleImageBytes, err = BundleImageBytes(ctx, r, cfg.AirgapBundle, version); err != nil {
-			return preflight.Report{}, err
+			return check.Report{}, err
 		}
 	}
 	f, err := facts(ctx, in)
 	if err != nil {
-		return preflight.Report{}, fmt.Errorf("gather host facts: %w", err)
+		return check.Report{}, fmt.Errorf("gather host facts: %w", err)
 	}
 	return preflight.Evaluate(in, f), nil
 }

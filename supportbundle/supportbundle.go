@@ -32,19 +32,17 @@ import (
 
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/tsspec"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 //go:embed support-bundle.yaml
 var specTemplate string
 
 var specTmpl = template.Must(template.New("support-bundle.yaml").Delims("[[", "]]").Parse(specTemplate))
-
-// Operators are the platform's deployments, whose readiness the bundle's analyzers judge.
-var Operators = []string{"cass-operator", "k8ssandra-operator", "mission-control-operator"}
 
 // Options say what to collect and where the archive goes.
 type Options struct {
@@ -62,7 +60,7 @@ type Options struct {
 type Result struct {
 	Archive string
 	// Analysis is the analyzers' verdicts, in preflight's terms.
-	Analysis []preflight.Result
+	Analysis []check.Result
 	// ClusterError is why the cluster part could not be collected, if it could not; the bundle
 	// then holds the host part and this error (cluster-collection-error.txt).
 	ClusterError error
@@ -74,11 +72,11 @@ func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBu
 	data := struct {
 		DataDir, Namespace, Unit, ContainerdDir string
 		Paths                                   installer.Paths
-		Layout                                  runtime.Layout
+		Layout                                  k0s.Layout
 		Systemd                                 bool
 		Operators                               []string
-	}{dataDir, charts.Namespace, runtime.UnitName, filepath.Dir(runtime.ContainerdDropInFile),
-		installer.Paths{DataDir: dataDir}, runtime.Layout{DataDir: dataDir}, systemd, Operators}
+	}{dataDir, charts.Namespace, k0s.UnitName, filepath.Dir(k0s.ContainerdDropInFile),
+		installer.Paths{DataDir: dataDir}, k0s.Layout{DataDir: dataDir}, systemd, contract.Operators(true)}
 	if err := specTmpl.Execute(&b, data); err != nil {
 		return nil, nil, fmt.Errorf("render the support bundle spec: %w", err)
 	}
@@ -99,11 +97,11 @@ const clusterErrorFile = "cluster-collection-error.txt"
 // bundle (troubleshoot's */errors.json); an unreachable API is recorded too and leaves the host
 // part. Only an archive that cannot be written is an error.
 func Collect(ctx context.Context, opts Options) (Result, error) {
-	spec, redactor, err := Spec(ctx, opts.DataDir, runtime.HasSystemd(opts.Host))
+	spec, redactor, err := Spec(ctx, opts.DataDir, k0s.HasSystemd(opts.Host))
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, cfgErr := restConfig(runtime.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
+	cfg, cfgErr := restConfig(k0s.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
 	if cfgErr != nil {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}

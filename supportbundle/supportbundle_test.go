@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/operators/contract"
 )
 
 func TestSpecLoads(t *testing.T) {
@@ -27,7 +28,7 @@ func TestSpecLoads(t *testing.T) {
 		if len(spec.Spec.HostCollectors) != want {
 			t.Errorf("systemd %v: %d host collectors, want %d", systemd, len(spec.Spec.HostCollectors), want)
 		}
-		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(Operators)+1 || len(redactor.Spec.Redactors) != 4 {
+		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(contract.Operators(true))+1 || len(redactor.Spec.Redactors) != 4 {
 			t.Errorf("%d collectors, %d analyzers, %d redactors", len(spec.Spec.Collectors), len(spec.Spec.Analyzers), len(redactor.Spec.Redactors))
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/hostpreflight"
 	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/supportbundle"
 )
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
@@ -40,7 +40,7 @@ func run(dir, out, manifestPath, source string, images map[string]string) error 
 		return err
 	}
 	defer f.Close()
-	m, err := payload.Pack(dir, f, source, runtime.Versions)
+	m, err := payload.Pack(dir, f, source, k0s.Versions)
 	if err != nil {
 		return err
 	}

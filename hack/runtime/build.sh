@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the embedded runtime's payload: k0s, the Kubernetes binaries, etcd, the node binaries and
-# the system images (pause, kube-proxy, CoreDNS), at the versions in runtime/versions.env.
+# the system images (pause, kube-proxy, CoreDNS), at the versions in runtime/k0s/versions.env.
 #
 #   RUNTIME_SOURCE=source   (default) build everything from the Go module proxy; node binaries
 #                           (containerd, runc, CNI plugins) and iptables come from Debian packages.
@@ -16,8 +16,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 set -a
-# shellcheck source=../../runtime/versions.env
-source "$repo/runtime/versions.env"
+# shellcheck source=../../runtime/k0s/versions.env
+source "$repo/runtime/k0s/versions.env"
 set +a
 out=${1:?usage: build.sh OUT_DIR}
 cache=${RUNTIME_CACHE:-$HOME/.cache/mission-control/runtime}
@@ -229,7 +229,7 @@ pack_payload() {
 		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $mco_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $mco_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/testhost"
 )
 

@@ -1,14 +1,12 @@
 // Package license parses, signs and verifies mission-control licenses: a YAML document whose spec
-// is signed with ed25519 over a canonical encoding. Verification is offline; the trusted public key
-// is compiled into the binary (see Trusted).
+// is signed with ed25519 over a canonical encoding. Verification is offline, against the release
+// key compiled into the binary (package releasekey).
 package license
 
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 // The document's type. A different apiVersion or kind is refused, so that a config file or a
@@ -143,12 +143,6 @@ func (s Spec) Validate() error {
 	return nil
 }
 
-// KeyID names a public key: the first 8 bytes of its SHA-256, in hex.
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:8])
-}
-
 // Sign returns a signed license for spec.
 func Sign(spec Spec, key ed25519.PrivateKey) (*License, error) {
 	if err := spec.Validate(); err != nil {
@@ -162,7 +156,7 @@ func Sign(spec Spec, key ed25519.PrivateKey) (*License, error) {
 		Spec:       spec,
 		Signature: &Signature{
 			Algorithm: Algorithm,
-			KeyID:     KeyID(pub),
+			KeyID:     releasekey.ID(pub),
 			Value:     base64.StdEncoding.EncodeToString(ed25519.Sign(key, spec.Canonical())),
 		},
 	}, nil
@@ -207,8 +201,8 @@ func (l *License) Verify(pub ed25519.PublicKey, now time.Time) error {
 	if sig.Algorithm != Algorithm {
 		return fmt.Errorf("signed with %q, but only %s is accepted; request a current license", sig.Algorithm, Algorithm)
 	}
-	if sig.KeyID != KeyID(pub) {
-		return fmt.Errorf("signed by key %s, but this build trusts key %s; use a license issued for this build", sig.KeyID, KeyID(pub))
+	if sig.KeyID != releasekey.ID(pub) {
+		return fmt.Errorf("signed by key %s, but this build trusts key %s; use a license issued for this build", sig.KeyID, releasekey.ID(pub))
 	}
 	raw, err := base64.StdEncoding.DecodeString(sig.Value)
 	if err != nil || len(raw) != ed25519.SignatureSize || !ed25519.Verify(pub, l.Spec.Canonical(), raw) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -26,7 +28,7 @@ func validSpec() Spec {
 
 func newKey(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
-	_, priv, err := GenerateKey()
+	_, priv, err := releasekey.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +131,8 @@ func TestRefusals(t *testing.T) {
 		{name: "unsigned", data: unsigned, wantErr: "not signed"},
 		{name: "empty signature", data: replace("value: "+sigValue, `value: ""`), wantErr: "not signed"},
 		{name: "other algorithm", data: replace("algorithm: ed25519", "algorithm: rsa"), wantErr: `signed with "rsa", but only ed25519 is accepted`},
-		{name: "other key", data: string(signed(t, other, validSpec())), wantErr: "signed by key " + KeyID(pubOf(other)) + ", but this build trusts key " + KeyID(pubOf(key))},
-		{name: "key id swapped", data: strings.Replace(string(signed(t, other, validSpec())), KeyID(pubOf(other)), KeyID(pubOf(key)), 1), wantErr: "signature does not match its contents"},
+		{name: "other key", data: string(signed(t, other, validSpec())), wantErr: "signed by key " + releasekey.ID(pubOf(other)) + ", but this build trusts key " + releasekey.ID(pubOf(key))},
+		{name: "key id swapped", data: strings.Replace(string(signed(t, other, validSpec())), releasekey.ID(pubOf(other)), releasekey.ID(pubOf(key)), 1), wantErr: "signature does not match its contents"},
 		{name: "signature not base64", data: replace("value: "+sigValue, `value: "***"`), wantErr: "signature does not match"},
 		{name: "customer altered", data: replace("customer: Example Corp", "customer: Example Corp2"), wantErr: "signature does not match its contents: the file was altered or damaged"},
 		{name: "license id altered", data: replace("licenseID: L-TEST-1", "licenseID: L-TEST-2"), wantErr: "signature does not match"},
@@ -192,58 +194,5 @@ func TestSignRefusesInvalidSpecs(t *testing.T) {
 				t.Fatalf("Sign error = %v, want %q", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-func TestKeysRoundTrip(t *testing.T) {
-	pub, priv, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	privPEM, err := MarshalPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPEM, err := MarshalPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotPriv, err := ParsePrivateKey(append([]byte("# a comment before the block\n"), privPEM...))
-	if err != nil || !gotPriv.Equal(priv) {
-		t.Fatalf("private key round trip: %v", err)
-	}
-	gotPub, err := ParsePublicKey(pubPEM)
-	if err != nil || !gotPub.Equal(pub) {
-		t.Fatalf("public key round trip: %v", err)
-	}
-	body := strings.Split(string(pubPEM), "\n")[1]
-	gotPub, err = ParsePublicKey([]byte(body))
-	if err != nil || !gotPub.Equal(pub) {
-		t.Fatalf("public key from its base64 body: %v", err)
-	}
-	for _, bad := range []string{"", "not a key", string(privPEM)} {
-		if _, err := ParsePublicKey([]byte(bad)); err == nil {
-			t.Errorf("ParsePublicKey(%q) accepted", bad)
-		}
-	}
-	if _, err := ParsePrivateKey(pubPEM); err == nil {
-		t.Error("ParsePrivateKey accepted a public key")
-	}
-}
-
-func TestTrustedKey(t *testing.T) {
-	dev := Trusted()
-	if !TrustsDevelopmentKey() {
-		t.Fatal("a default build must trust the development key")
-	}
-	pub, _, _ := GenerateKey()
-	pem, _ := MarshalPublicKey(pub)
-	trustedPublicKey = strings.Split(string(pem), "\n")[1]
-	t.Cleanup(func() { trustedPublicKey = "" })
-	if !Trusted().Equal(pub) || Trusted().Equal(dev) {
-		t.Fatal("the link-time key does not replace the development key")
-	}
-	if TrustsDevelopmentKey() {
-		t.Fatal("a release build still trusts the development key")
 	}
 }

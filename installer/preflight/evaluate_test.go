@@ -8,6 +8,7 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/preflighttest"
+	"github.com/datastax/mission-control/internal/check"
 )
 
 const gib = 1 << 30
@@ -20,13 +21,13 @@ func plan(t *testing.T) network.Plan {
 	return p
 }
 
-func find(r preflight.Report, check string) preflight.Result {
+func find(r check.Report, name string) check.Result {
 	for _, res := range r.Results {
-		if res.Check == check {
+		if res.Check == name {
 			return res
 		}
 	}
-	return preflight.Result{}
+	return check.Result{}
 }
 
 func TestEvaluate(t *testing.T) {
@@ -36,40 +37,40 @@ func TestEvaluate(t *testing.T) {
 		in     func(*preflight.Input)
 		facts  func(*preflight.Facts)
 		check  string
-		status preflight.Status
+		status check.Status
 		msg    string
 	}{
-		{"troubleshoot's verdicts come first", "control-plane", nil, nil, "memory", preflight.Pass, "32.0 GiB; enough for control-plane mode"},
-		{"disk", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes = 5 * gib }, "disk", preflight.Fail, "5.0 GiB free at /var/lib; the data dir /var/lib/mc needs at least 10.0 GiB free at /var/lib"},
-		{"disk with a bundle", "control-plane", func(in *preflight.Input) { in.BundleImageBytes = 8 * gib }, func(f *preflight.Facts) { f.DiskFreeBytes = 20 * gib }, "disk", preflight.Fail,
+		{"troubleshoot's verdicts come first", "control-plane", nil, nil, "memory", check.Pass, "32.0 GiB; enough for control-plane mode"},
+		{"disk", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes = 5 * gib }, "disk", check.Fail, "5.0 GiB free at /var/lib; the data dir /var/lib/mc needs at least 10.0 GiB free at /var/lib"},
+		{"disk with a bundle", "control-plane", func(in *preflight.Input) { in.BundleImageBytes = 8 * gib }, func(f *preflight.Facts) { f.DiskFreeBytes = 20 * gib }, "disk", check.Fail,
 			"the data dir /var/lib/mc with the air-gap bundle's images twice needs at least 26.0 GiB"},
-		{"disk pressure", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 33*gib, 252*gib }, "disk pressure", preflight.Fail,
+		{"disk pressure", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 33*gib, 252*gib }, "disk pressure", check.Fail,
 			"13.1% of 252.0 GiB free at /var/lib: below 15% the kubelet taints the node with disk-pressure and schedules no pod"},
-		{"no disk pressure", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 44*gib, 252*gib }, "disk pressure", preflight.Pass,
+		{"no disk pressure", "control-plane", nil, func(f *preflight.Facts) { f.DiskFreeBytes, f.DiskTotalBytes = 44*gib, 252*gib }, "disk pressure", check.Pass,
 			"17% of 252.0 GiB free at /var/lib (the kubelet needs 15%)"},
-		{"noexec", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.Options = []string{"rw", "noexec"} }, "data dir filesystem", preflight.Fail, "ext4 at / is mounted noexec"},
-		{"nfs", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.FSType = "nfs4" }, "data dir filesystem", preflight.Fail, "nfs4 at /: containerd's overlayfs snapshotter cannot keep image layers there"},
-		{"untested filesystem", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.FSType = "f2fs" }, "data dir filesystem", preflight.Warn, "f2fs at / is untested"},
-		{"port", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 22}, {Port: 8080}} }, "port 8080", preflight.Fail, "in use; mission-control needs it for the management API"},
-		{"port with its process", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 7000, Process: "nc (pid 42)"}} }, "port 7000", preflight.Fail,
+		{"noexec", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.Options = []string{"rw", "noexec"} }, "data dir filesystem", check.Fail, "ext4 at / is mounted noexec"},
+		{"nfs", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.FSType = "nfs4" }, "data dir filesystem", check.Fail, "nfs4 at /: containerd's overlayfs snapshotter cannot keep image layers there"},
+		{"untested filesystem", "control-plane", nil, func(f *preflight.Facts) { f.DataDirMount.FSType = "f2fs" }, "data dir filesystem", check.Warn, "f2fs at / is untested"},
+		{"port", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 22}, {Port: 8080}} }, "port 8080", check.Fail, "in use; mission-control needs it for the management API"},
+		{"port with its process", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 7000, Process: "nc (pid 42)"}} }, "port 7000", check.Fail,
 			"in use by nc (pid 42); mission-control needs it for the Cassandra internode"},
-		{"other ports free", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 22}, {Port: 8080}} }, "port 6443", preflight.Pass, "free (Kubernetes API)"},
+		{"other ports free", "control-plane", nil, func(f *preflight.Facts) { f.Listening = []preflight.Listener{{Port: 22}, {Port: 8080}} }, "port 6443", check.Pass, "free (Kubernetes API)"},
 		{"network", "control-plane", nil, func(f *preflight.Facts) {
 			f.Taken = []network.Route{{Dst: netip.MustParsePrefix("10.244.7.0/24"), Interface: "br0"}}
-		}, "network ranges", preflight.Fail, "pod range 10.244.0.0/17 overlaps host route 10.244.7.0/24 on br0"},
-		{"node", "control-plane", nil, nil, "node address", preflight.Pass, "192.0.2.2 on eth0"},
+		}, "network ranges", check.Fail, "pod range 10.244.0.0/17 overlaps host route 10.244.7.0/24 on br0"},
+		{"node", "control-plane", nil, nil, "node address", check.Pass, "192.0.2.2 on eth0"},
 		{"no node", "control-plane", nil, func(f *preflight.Facts) {
 			f.NodeError = `network interface "eth9" does not exist; choose one of: eth0`
-		}, "node address", preflight.Fail, `network interface "eth9" does not exist`},
-		{"missing tool", "control-plane", nil, func(f *preflight.Facts) { f.Tools = map[string]string{"nft": "/usr/sbin/nft"} }, "tool xtables-nft-multi", preflight.Fail, "not installed"},
-		{"read-only /proc/sys", "control-plane", nil, func(f *preflight.Facts) { f.ForwardingError = "read-only file system" }, "ip forwarding", preflight.Fail, "cannot be switched on: read-only file system"},
-		{"long hostname", "control-plane", nil, func(f *preflight.Facts) { f.Hostname = strings.Repeat("a", 64) }, "hostname", preflight.Fail, "is 64 characters; k0s names the node after it and handles at most 63"},
-		{"invalid hostname", "control-plane", nil, func(f *preflight.Facts) { f.Hostname = "cp_east" }, "hostname", preflight.Fail, `"cp_east" is not a valid node name`},
-		{"clock", "control-plane", nil, func(f *preflight.Facts) { f.ClockSynced = false }, "clock sync", preflight.Warn, "unsynchronised"},
-		{"selinux", "control-plane", nil, func(f *preflight.Facts) { f.SELinuxEnforcing = true }, "selinux", preflight.Warn, "enforcing"},
-		{"firewalld", "control-plane", nil, func(f *preflight.Facts) { f.FirewalldRunning = true }, "firewalld", preflight.Warn, "running"},
-		{"no systemd", "control-plane", nil, func(f *preflight.Facts) { f.Systemd = false }, "systemd", preflight.Warn, "mission-control supervises the runtime itself"},
-		{"unknown mode", "both", nil, nil, "mode", preflight.Fail, `unknown mode "both"`},
+		}, "node address", check.Fail, `network interface "eth9" does not exist`},
+		{"missing tool", "control-plane", nil, func(f *preflight.Facts) { f.Tools = map[string]string{"nft": "/usr/sbin/nft"} }, "tool xtables-nft-multi", check.Fail, "not installed"},
+		{"read-only /proc/sys", "control-plane", nil, func(f *preflight.Facts) { f.ForwardingError = "read-only file system" }, "ip forwarding", check.Fail, "cannot be switched on: read-only file system"},
+		{"long hostname", "control-plane", nil, func(f *preflight.Facts) { f.Hostname = strings.Repeat("a", 64) }, "hostname", check.Fail, "is 64 characters; k0s names the node after it and handles at most 63"},
+		{"invalid hostname", "control-plane", nil, func(f *preflight.Facts) { f.Hostname = "cp_east" }, "hostname", check.Fail, `"cp_east" is not a valid node name`},
+		{"clock", "control-plane", nil, func(f *preflight.Facts) { f.ClockSynced = false }, "clock sync", check.Warn, "unsynchronised"},
+		{"selinux", "control-plane", nil, func(f *preflight.Facts) { f.SELinuxEnforcing = true }, "selinux", check.Warn, "enforcing"},
+		{"firewalld", "control-plane", nil, func(f *preflight.Facts) { f.FirewalldRunning = true }, "firewalld", check.Warn, "running"},
+		{"no systemd", "control-plane", nil, func(f *preflight.Facts) { f.Systemd = false }, "systemd", check.Warn, "mission-control supervises the runtime itself"},
+		{"unknown mode", "both", nil, nil, "mode", check.Fail, `unknown mode "both"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,10 +87,10 @@ func TestEvaluate(t *testing.T) {
 			if got.Status != tt.status || !strings.Contains(got.Message, tt.msg) {
 				t.Fatalf("%s = %+v, want %s containing %q", tt.check, got, tt.status, tt.msg)
 			}
-			if got.Status != preflight.Pass && got.Remedy == "" {
+			if got.Status != check.Pass && got.Remedy == "" {
 				t.Errorf("%s has no remedy", tt.check)
 			}
-			if got.Status == preflight.Pass && got.Remedy != "" {
+			if got.Status == check.Pass && got.Remedy != "" {
 				t.Errorf("%s passed with a remedy %q", tt.check, got.Remedy)
 			}
 		})
@@ -142,7 +143,7 @@ func TestResumingOwnPorts(t *testing.T) {
 	f := preflighttest.Roomy().Facts("control-plane")
 	f.Listening = []preflight.Listener{{Port: 6443, Process: "kube-apiserver (pid 7)"}, {Port: 10250}}
 	r := preflight.Evaluate(preflight.Input{Mode: "control-plane", DataDir: "/d", Network: plan(t), Resuming: true}, f)
-	if got := find(r, "port 6443"); got.Status != preflight.Pass || !strings.Contains(got.Message, "in use, by the runtime of the install being resumed") {
+	if got := find(r, "port 6443"); got.Status != check.Pass || !strings.Contains(got.Message, "in use, by the runtime of the install being resumed") {
 		t.Errorf("port 6443 = %+v", got)
 	}
 	if len(r.Failed()) != 0 {

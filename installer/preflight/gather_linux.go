@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Gather reads the facts our own checks judge from this machine (hostpreflight.Gather adds
@@ -60,7 +60,7 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 		f.SELinuxEnforcing = strings.TrimSpace(string(b)) == "1"
 	}
 	f.FirewalldRunning = processRunning("firewalld")
-	f.Systemd = runtime.HasSystemd(host.System{})
+	f.Systemd = k0s.HasSystemd(host.System{})
 	return f, nil
 }
 

@@ -13,75 +13,16 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/host"
 )
-
-// Status is a check's verdict.
-type Status string
-
-// Verdicts. A failure stops install unless --ignore-host-preflights; a warning does not.
-const (
-	Pass Status = "pass"
-	Warn Status = "warn"
-	Fail Status = "fail"
-)
-
-// Result is one check's verdict, with the remedy when it did not pass.
-type Result struct {
-	Check   string `json:"check"`
-	Status  Status `json:"status"`
-	Message string `json:"message"`
-	Remedy  string `json:"remedy,omitempty"`
-}
-
-// Report is the verdicts of every check, in a fixed order.
-type Report struct {
-	Results []Result `json:"results"`
-}
-
-// Failed returns the failed checks.
-func (r Report) Failed() []Result { return r.with(Fail) }
-
-// Warned returns the checks that passed with a warning.
-func (r Report) Warned() []Result { return r.with(Warn) }
-
-func (r Report) with(s Status) []Result {
-	var out []Result
-	for _, res := range r.Results {
-		if res.Status == s {
-			out = append(out, res)
-		}
-	}
-	return out
-}
-
-// Summary is one line naming the failures, or the count of passes.
-func (r Report) Summary() string {
-	failed, warned := r.Failed(), r.Warned()
-	if len(failed) == 0 {
-		s := fmt.Sprintf("%d checks passed, %d with warnings", len(r.Results), len(warned))
-		if len(warned) > 0 {
-			s += ": " + checkNames(warned)
-		}
-		return s
-	}
-	return fmt.Sprintf("%d of %d checks failed: %s", len(failed), len(r.Results), checkNames(failed))
-}
-
-func checkNames(results []Result) string {
-	names := make([]string, len(results))
-	for i, r := range results {
-		names[i] = r.Check
-	}
-	return strings.Join(names, ", ")
-}
 
 // Facts is what the checks judge, as read from the host by Gather.
 type Facts struct {
 	// Analyzed is the verdicts of troubleshoot's host analyzers (package hostpreflight), which
 	// Evaluate reports first.
-	Analyzed       []Result
+	Analyzed       []check.Result
 	DiskFreeBytes  uint64 // available to the data dir, as the kubelet counts it (without root's reserve)
 	DiskTotalBytes uint64
 	DiskPath       string     // the existing directory the free space was measured at
@@ -163,12 +104,12 @@ var Ports = []struct {
 }
 
 // Evaluate judges the facts for the input: troubleshoot's verdicts first, then our own checks.
-func Evaluate(in Input, f Facts) Report {
+func Evaluate(in Input, f Facts) check.Report {
 	req, ok := requirements[in.Mode]
 	if !ok {
-		return Report{Results: []Result{{Check: "mode", Status: Fail, Message: fmt.Sprintf("unknown mode %q", in.Mode), Remedy: "use --mode control-plane or --mode data-plane"}}}
+		return check.Report{Results: []check.Result{{Check: "mode", Status: check.Fail, Message: fmt.Sprintf("unknown mode %q", in.Mode), Remedy: "use --mode control-plane or --mode data-plane"}}}
 	}
-	var r Report
+	var r check.Report
 	r.Results = append(r.Results, f.Analyzed...)
 	disk := Requirement{Min: req.Disk.Min + 2*in.BundleImageBytes, Recommended: req.Disk.Recommended + 2*in.BundleImageBytes}
 	what := "the data dir " + in.DataDir
@@ -192,8 +133,8 @@ func Evaluate(in Input, f Facts) Report {
 // pod is scheduled, however many bytes are free.
 const kubeletImagefsMinPercent = 15
 
-func diskPressureResult(f Facts) Result {
-	r := Result{Check: "disk pressure", Status: Pass}
+func diskPressureResult(f Facts) check.Result {
+	r := check.Result{Check: "disk pressure", Status: check.Pass}
 	if f.DiskTotalBytes == 0 {
 		r.Message = "filesystem size unknown"
 		return r
@@ -201,19 +142,19 @@ func diskPressureResult(f Facts) Result {
 	percent := float64(f.DiskFreeBytes) * 100 / float64(f.DiskTotalBytes)
 	r.Message = fmt.Sprintf("%.0f%% of %s free at %s (the kubelet needs %d%%)", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
 	if percent < kubeletImagefsMinPercent {
-		r.Status = Fail
+		r.Status = check.Fail
 		r.Message = fmt.Sprintf("%.1f%% of %s free at %s: below %d%% the kubelet taints the node with disk-pressure and schedules no pod", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
 		r.Remedy = "free space there, or choose a --data-dir on a filesystem with more room"
 	}
 	return r
 }
 
-func toolResults(found map[string]string) []Result {
-	var out []Result
+func toolResults(found map[string]string) []check.Result {
+	var out []check.Result
 	for _, t := range RequiredTools {
-		r := Result{Check: "tool " + t.Name, Status: Pass, Message: found[t.Name]}
+		r := check.Result{Check: "tool " + t.Name, Status: check.Pass, Message: found[t.Name]}
 		if found[t.Name] == "" {
-			r.Status, r.Message = Fail, "not installed"
+			r.Status, r.Message = check.Fail, "not installed"
 			r.Remedy = fmt.Sprintf("install it: apt-get install %s, or dnf install %s", t.Deb, t.RPM)
 		}
 		out = append(out, r)
@@ -221,42 +162,42 @@ func toolResults(found map[string]string) []Result {
 	return out
 }
 
-func nodeResult(f Facts) Result {
+func nodeResult(f Facts) check.Result {
 	if f.NodeError != "" {
 		msg, remedy, _ := strings.Cut(f.NodeError, "; ")
-		return Result{Check: "node address", Status: Fail, Message: msg, Remedy: remedy}
+		return check.Result{Check: "node address", Status: check.Fail, Message: msg, Remedy: remedy}
 	}
-	return Result{Check: "node address", Status: Pass, Message: fmt.Sprintf("%s on %s", f.Node.Address, f.Node.Interface)}
+	return check.Result{Check: "node address", Status: check.Pass, Message: fmt.Sprintf("%s on %s", f.Node.Address, f.Node.Interface)}
 }
 
 func bytesGiB(v uint64) string { return fmt.Sprintf("%.1f GiB", float64(v)/gib) }
 
-func judge(check string, have uint64, req Requirement, show func(uint64) string, what, remedy string) Result {
+func judge(name string, have uint64, req Requirement, show func(uint64) string, what, remedy string) check.Result {
 	switch {
 	case have < req.Min:
-		return Result{Check: check, Status: Fail, Message: fmt.Sprintf("%s; %s needs at least %s", show(have), what, show(req.Min)), Remedy: remedy}
+		return check.Result{Check: name, Status: check.Fail, Message: fmt.Sprintf("%s; %s needs at least %s", show(have), what, show(req.Min)), Remedy: remedy}
 	case have < req.Recommended:
-		return Result{Check: check, Status: Warn, Message: fmt.Sprintf("%s; %s recommends %s", show(have), what, show(req.Recommended)), Remedy: remedy}
+		return check.Result{Check: name, Status: check.Warn, Message: fmt.Sprintf("%s; %s recommends %s", show(have), what, show(req.Recommended)), Remedy: remedy}
 	default:
-		return Result{Check: check, Status: Pass, Message: show(have)}
+		return check.Result{Check: name, Status: check.Pass, Message: show(have)}
 	}
 }
 
-func portResults(listening []Listener, resuming bool) []Result {
-	var out []Result
+func portResults(listening []Listener, resuming bool) []check.Result {
+	var out []check.Result
 	for _, p := range Ports {
-		r := Result{Check: fmt.Sprintf("port %d", p.Port), Status: Pass, Message: "free (" + p.Use + ")"}
+		r := check.Result{Check: fmt.Sprintf("port %d", p.Port), Status: check.Pass, Message: "free (" + p.Use + ")"}
 		i := slices.IndexFunc(listening, func(l Listener) bool { return l.Port == p.Port })
 		switch {
 		case i < 0:
 		case resuming:
 			r.Message = "in use, by the runtime of the install being resumed (" + p.Use + ")"
 		case listening[i].Process != "":
-			r.Status = Fail
+			r.Status = check.Fail
 			r.Message = fmt.Sprintf("in use by %s; mission-control needs it for the %s", listening[i].Process, p.Use)
 			r.Remedy = fmt.Sprintf("stop %s or move it to another port", listening[i].Process)
 		default:
-			r.Status = Fail
+			r.Status = check.Fail
 			r.Message = fmt.Sprintf("in use; mission-control needs it for the %s", p.Use)
 			r.Remedy = fmt.Sprintf("stop the program listening on it (find it with: ss -ltnp 'sport = :%d')", p.Port)
 		}
@@ -265,11 +206,11 @@ func portResults(listening []Listener, resuming bool) []Result {
 	return out
 }
 
-func networkResult(plan network.Plan, taken []network.Route) Result {
-	r := Result{Check: "network ranges", Status: Pass, Message: fmt.Sprintf("pods %s and services %s overlap no host route or address", plan.PodCIDR, plan.ServiceCIDR)}
+func networkResult(plan network.Plan, taken []network.Route) check.Result {
+	r := check.Result{Check: "network ranges", Status: check.Pass, Message: fmt.Sprintf("pods %s and services %s overlap no host route or address", plan.PodCIDR, plan.ServiceCIDR)}
 	var conflict *network.ConflictError
 	if errors.As(plan.CheckHost(taken), &conflict) {
-		r.Status, r.Message, r.Remedy = Fail, conflict.Problem(), conflict.Suggestion
+		r.Status, r.Message, r.Remedy = check.Fail, conflict.Problem(), conflict.Suggestion
 	}
 	return r
 }

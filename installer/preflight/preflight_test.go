@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // TestGather reads this machine. A listener this test opens on loopback must show up, held by

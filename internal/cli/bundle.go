@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/bundle"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/version"
 )
 
@@ -81,7 +81,7 @@ private key, from --signing-key or $` + signingKeyEnv + `.`,
 			err = host.System{}.WriteStream(c.Context(), output, 0o644, func(w io.Writer) error {
 				var err error
 				m, err = bundle.Build(c.Context(), w, bundle.BuildOptions{ImagesDir: imagesDir, Version: bundleVersion,
-					Arch: goruntime.GOARCH, Created: when, Key: key, Progress: bar.Update})
+					Arch: runtime.GOARCH, Created: when, Key: key, Progress: bar.Update})
 				return err
 			})
 			rep.End(err == nil, "")
@@ -147,7 +147,7 @@ func pullImages(ctx context.Context, rep progress.Reporter, refs []string, dir s
 		err := host.System{}.WriteStream(ctx, file, 0o644, func(w io.Writer) error {
 			counted := &countingWriter{w: w, update: func(n int64) { rep.Update(fmt.Sprintf("%.1f MB", float64(n)/(1<<20))) }}
 			var err error
-			im, err = bundle.Pull(ctx, ref, goruntime.GOARCH, counted)
+			im, err = bundle.Pull(ctx, ref, runtime.GOARCH, counted)
 			return err
 		})
 		rep.End(err == nil, im.Digest)
@@ -185,7 +185,7 @@ func signingKey(file string) (ed25519.PrivateKey, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("no signing key: pass --signing-key FILE or set %s to the release private key (PEM)", signingKeyEnv)
 	}
-	key, err := license.ParsePrivateKey(data)
+	key, err := releasekey.ParsePrivate(data)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -236,7 +236,7 @@ func newBundleVerifyCmd(streams Streams, g *globalFlags, inspect bool) *cobra.Co
 			rep := g.progress(streams.Err, out)
 			rep.Start("Verify " + args[0])
 			bar := &progress.Bytes{R: rep}
-			m, err := bundle.Verify(c.Context(), &progress.Reader{R: f, Total: st.Size(), Update: bar.Update}, license.Trusted(), bundle.Handlers{})
+			m, err := bundle.Verify(c.Context(), &progress.Reader{R: f, Total: st.Size(), Update: bar.Update}, releasekey.Trusted(), bundle.Handlers{})
 			rep.End(err == nil, "")
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host/hosttest"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/license/licensetest"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/preflighttest"
+	"github.com/datastax/mission-control/internal/host/hosttest"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
 )

@@ -15,7 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/version"
 )
 
@@ -88,7 +89,7 @@ func TestLicenseInspect(t *testing.T) {
 func TestVersion(t *testing.T) {
 	r := run(t, testDeps(), "", "version", "-o", "json")
 	var v versionInfo
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Kubernetes == "" || !v.DevelopmentLicKey || v.LicenseKey != license.KeyID(license.Trusted()) {
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Kubernetes == "" || !v.DevelopmentLicKey || v.LicenseKey != releasekey.ID(releasekey.Trusted()) {
 		t.Errorf("version: %v\n%s", err, r.stdout)
 	}
 }
@@ -189,11 +190,11 @@ func keyIDOf(t *testing.T, pubPath string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := license.ParsePublicKey(data)
+	pub, err := releasekey.ParsePublic(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return license.KeyID(pub)
+	return releasekey.ID(pub)
 }
 
 func TestShellNeedsAnInstall(t *testing.T) {
@@ -212,7 +213,7 @@ func TestSupportBundleCommand(t *testing.T) {
 		got = o
 		o.Progress("[routes] Running host collector...")
 		return SupportBundleReport{
-			Analysis:     []preflight.Result{{Check: "cass-operator", Status: preflight.Fail, Message: "cass-operator has no ready replica"}},
+			Analysis:     []check.Result{{Check: "cass-operator", Status: check.Fail, Message: "cass-operator has no ready replica"}},
 			ClusterError: errors.New("the API at 127.0.0.1:6443 does not answer"),
 		}, os.WriteFile(o.Output, []byte("archive"), 0o600)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/version"
 )
@@ -144,11 +144,11 @@ func confirm(streams Streams, deps Deps, yes bool, verb, question string) error 
 
 // dryRunPlan is what install --dry-run prints.
 type dryRunPlan struct {
-	DryRun     bool               `json:"dryRun"`
-	Mode       string             `json:"mode"`
-	DataDir    string             `json:"dataDir"`
-	Steps      []plannedStep      `json:"steps"`
-	Preflights []preflight.Result `json:"preflights"`
+	DryRun     bool           `json:"dryRun"`
+	Mode       string         `json:"mode"`
+	DataDir    string         `json:"dataDir"`
+	Steps      []plannedStep  `json:"steps"`
+	Preflights []check.Result `json:"preflights"`
 }
 
 type plannedStep struct {
@@ -193,7 +193,7 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 			fmt.Fprintf(w, "       %s\n", s.Detail)
 		}
 	}
-	if warned := (preflight.Report{Results: p.Preflights}).Warned(); len(warned) > 0 {
+	if warned := (check.Report{Results: p.Preflights}).Warned(); len(warned) > 0 {
 		fmt.Fprintln(w, "\nPreflight warnings:")
 		for _, r := range warned {
 			fmt.Fprintf(w, "  %s: %s (%s)\n", r.Check, r.Message, r.Remedy)

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/internal/golden"
-	"sigs.k8s.io/yaml"
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 // TestDryRunPlan runs the real CLI in-process and checks the whole plan: steps, changes and the
@@ -67,7 +69,7 @@ func TestBadInput(t *testing.T) {
 		return writeTemp(t, strings.Replace(string(good), old, new, 1))
 	}
 	otherKey := func() string {
-		_, priv, _ := license.GenerateKey()
+		_, priv, _ := releasekey.Generate()
 		l, _ := license.Sign(license.Spec{LicenseID: "L-X", Customer: "X", IssuedAt: testNow.AddDate(-1, 0, 0), ExpiresAt: testNow.AddDate(1, 0, 0),
 			Entitlements: license.Entitlements{Modes: []string{"control-plane"}, MaxNodes: 1}}, priv)
 		b, _ := l.Marshal()

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 func newLicenseCmd(streams Streams, deps Deps) *cobra.Command {
@@ -69,11 +70,11 @@ func inspect(path string, now time.Time) (inspection, error) {
 	if err != nil {
 		return inspection{}, fmt.Errorf("license %s: %w", path, err)
 	}
-	in := inspection{File: path, Spec: &l.Spec, Trusted: license.KeyID(license.Trusted()), Checked: now.UTC(), Valid: true}
+	in := inspection{File: path, Spec: &l.Spec, Trusted: releasekey.ID(releasekey.Trusted()), Checked: now.UTC(), Valid: true}
 	if l.Signature != nil {
 		in.KeyID = l.Signature.KeyID
 	}
-	if err := l.Verify(license.Trusted(), now); err != nil {
+	if err := l.Verify(releasekey.Trusted(), now); err != nil {
 		in.Valid, in.Problem = false, err.Error()
 	} else {
 		in.Expiring = l.Spec.ExpiresAt.Sub(now).Round(time.Hour).String()

@@ -140,21 +140,7 @@ func newDataPlanesCmd(streams Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				Name      string `json:"name"`
-				Context   string `json:"context"`
-				Server    string `json:"server"`
-				Reachable bool   `json:"reachable"`
-				Error     string `json:"error,omitempty"`
-			}
-			rows := []row{}
-			for _, p := range planes {
-				r := row{Name: p.Name, Context: p.Context, Server: p.Server, Reachable: p.Reachable}
-				if p.Err != nil {
-					r.Error = p.Err.Error()
-				}
-				rows = append(rows, r)
-			}
+			rows := planes
 			return out.print(streams.Out, rows, func(w io.Writer) error {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tCONTEXT\tSERVER\tREACHABLE")

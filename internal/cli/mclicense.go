@@ -12,8 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 // MCLicenseMain runs mclicense with the process's arguments and exits with its status.
@@ -60,15 +61,15 @@ func newKeygenCmd(streams Streams) *cobra.Command {
 			if privPath == "" || pubPath == "" {
 				return errors.New("--private-key and --public-key are required: name the two files to create, e.g. --private-key release.key --public-key release.pub")
 			}
-			pub, priv, err := license.GenerateKey()
+			pub, priv, err := releasekey.Generate()
 			if err != nil {
 				return fmt.Errorf("generate key: %w", err)
 			}
-			privPEM, err := license.MarshalPrivateKey(priv)
+			privPEM, err := releasekey.MarshalPrivate(priv)
 			if err != nil {
 				return err
 			}
-			pubPEM, err := license.MarshalPublicKey(pub)
+			pubPEM, err := releasekey.MarshalPublic(pub)
 			if err != nil {
 				return err
 			}
@@ -80,7 +81,7 @@ func newKeygenCmd(streams Streams) *cobra.Command {
 			}
 			body := strings.Split(string(pubPEM), "\n")[1]
 			_, err = fmt.Fprintf(streams.Out, "key %s: private key in %s (keep it secret), public key in %s\nbuild mission-control to trust it with: make LICENSE_PUBLIC_KEY=%s\n",
-				license.KeyID(pub), privPath, pubPath, body)
+				releasekey.ID(pub), privPath, pubPath, body)
 			return err
 		},
 	}
@@ -98,7 +99,7 @@ func readPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
-	key, err := license.ParsePrivateKey(data)
+	key, err := releasekey.ParsePrivate(data)
 	if err != nil {
 		return nil, fmt.Errorf("private key %s: %w", path, err)
 	}
@@ -188,7 +189,7 @@ func newVerifyCmd(streams Streams, now func() time.Time) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read public key: %w", err)
 			}
-			pub, err := license.ParsePublicKey(pemData)
+			pub, err := releasekey.ParsePublic(pemData)
 			if err != nil {
 				return fmt.Errorf("public key %s: %w", pubPath, err)
 			}
@@ -203,7 +204,7 @@ func newVerifyCmd(streams Streams, now func() time.Time) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("license %s: %w", args[0], err)
 			}
-			_, err = fmt.Fprintf(streams.Out, "license %s (%s) is valid until %s, signed by key %s\n", l.Spec.LicenseID, l.Spec.Customer, l.Spec.ExpiresAt.UTC().Format(time.RFC3339), license.KeyID(pub))
+			_, err = fmt.Fprintf(streams.Out, "license %s (%s) is valid until %s, signed by key %s\n", l.Spec.LicenseID, l.Spec.Customer, l.Spec.ExpiresAt.UTC().Format(time.RFC3339), releasekey.ID(pub))
 			return err
 		},
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/version"
 )
 
@@ -58,7 +58,7 @@ firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 
 	return c
 }
 
-func writeTable(w io.Writer, r preflight.Report) error {
+func writeTable(w io.Writer, r check.Report) error {
 	fmt.Fprintf(w, "%-24s %-6s %s\n", "CHECK", "RESULT", "DETAIL")
 	for _, res := range r.Results {
 		detail := res.Message

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // newSuperviseCmd is the runtime's service manager where there is no systemd; install starts it
@@ -26,7 +26,7 @@ func newSuperviseCmd(streams Streams) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return runtime.Supervise(ctx, host.Command{Name: args[0], Args: args[1:]}, streams.Out, runtime.DefaultSupervision)
+			return k0s.Supervise(ctx, host.Command{Name: args[0], Args: args[1:]}, streams.Out, k0s.DefaultSupervision)
 		},
 	}
 }
@@ -48,7 +48,7 @@ and kubectl on PATH, or run one command that way. The kubeconfig is readable by 
 				}
 				return err
 			}
-			l := runtime.Layout{DataDir: dataDir}
+			l := k0s.Layout{DataDir: dataDir}
 			env := []string{"KUBECONFIG=" + l.Kubeconfig(), "PATH=" + l.BinDir() + ":" + os.Getenv("PATH")}
 			cmd := host.Command{Name: os.Getenv("SHELL"), Env: env}
 			if cmd.Name == "" {

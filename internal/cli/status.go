@@ -11,8 +11,9 @@ import (
 
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/host"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // status's exit codes beyond 0 and 1, so that scripts can test them (as with systemctl status).
@@ -24,7 +25,7 @@ const (
 // statusReport is what status prints.
 type statusReport struct {
 	installer.Status
-	Runtime    *runtime.Health    `json:"runtime,omitempty"`
+	Runtime    *k0s.Health        `json:"runtime,omitempty"`
 	Components []charts.Component `json:"components,omitempty"`
 	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
 	Healthy bool `json:"healthy"`
@@ -32,13 +33,13 @@ type statusReport struct {
 
 // inspectInstall reads the runtime and the platform's operators.
 func inspectInstall(ctx context.Context, report *statusReport, dataDir string) {
-	health := runtime.Inspect(ctx, host.System{}, runtime.Layout{DataDir: dataDir})
+	health := k0s.Inspect(ctx, host.System{}, k0s.Layout{DataDir: dataDir})
 	report.Runtime = &health
 	report.Healthy = report.Complete && health.Healthy
 	if !health.APIReady || report.State == nil {
 		return
 	}
-	client, err := runtime.Waiter{Layout: runtime.Layout{DataDir: dataDir}, Reader: host.System{}}.Client()
+	client, err := k0s.Waiter{Layout: k0s.Layout{DataDir: dataDir}, Reader: host.System{}}.Client()
 	if err == nil {
 		report.Components, err = charts.Components(ctx, client, report.State.ReleaseName)
 	}
@@ -46,7 +47,7 @@ func inspectInstall(ctx context.Context, report *statusReport, dataDir string) {
 		health.APIProblem, report.Healthy = err.Error(), false
 		return
 	}
-	for _, want := range charts.ExpectedComponents(report.State.Mode) {
+	for _, want := range contract.Operators(report.State.Mode == installer.ModeControlPlane) {
 		i := slices.IndexFunc(report.Components, func(c charts.Component) bool { return c.Name == want })
 		if i < 0 || !report.Components[i].Available {
 			report.Healthy = false

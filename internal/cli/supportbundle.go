@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
 )
 
 // SupportBundleOptions say what a support bundle collects and where it goes.
@@ -22,7 +22,7 @@ type SupportBundleOptions struct {
 // SupportBundleReport is a collected bundle: the analyzers' verdicts, and why the cluster part
 // is missing when it is.
 type SupportBundleReport struct {
-	Analysis     []preflight.Result
+	Analysis     []check.Result
 	ClusterError error
 }
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/version"
-	"github.com/datastax/mission-control/runtime"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 type versionInfo struct {
@@ -30,8 +30,8 @@ func newVersionCmd(streams Streams) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			v := versionInfo{
 				Version: version.Version, Commit: version.Commit, Go: version.GoVersion(),
-				Kubernetes: runtime.KubernetesVersion, LicenseKey: license.KeyID(license.Trusted()),
-				DevelopmentLicKey: license.TrustsDevelopmentKey(),
+				Kubernetes: k0s.KubernetesVersion, LicenseKey: releasekey.ID(releasekey.Trusted()),
+				DevelopmentLicKey: releasekey.IsDevelopment(),
 			}
 			return out.print(streams.Out, v, func(w io.Writer) error {
 				key := v.LicenseKey

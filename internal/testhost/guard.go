@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // The guard keeps a runtime under test from sending anything off this machine: the service range

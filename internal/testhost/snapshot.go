@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // Snapshot is what reset must leave as install found it, one sorted list of lines per aspect.

@@ -15,7 +15,7 @@ import (
 	"github.com/replicatedhq/troubleshoot/pkg/loader"
 	"sigs.k8s.io/yaml"
 
-	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
 )
 
 // Load parses raw, a stream of troubleshoot documents.
@@ -111,17 +111,17 @@ func Drain(progress func(string)) (chan any, func() []error) {
 
 // Result is an analyzer's verdict as a preflight result. A message's " Remedy: " part, the
 // convention of our specs, becomes the remedy of a result that did not pass.
-func Result(r *analyzer.AnalyzeResult) preflight.Result {
-	res := preflight.Result{Check: r.Title, Status: preflight.Pass}
+func Result(r *analyzer.AnalyzeResult) check.Result {
+	res := check.Result{Check: r.Title, Status: check.Pass}
 	switch {
 	case r.IsFail:
-		res.Status = preflight.Fail
+		res.Status = check.Fail
 	case r.IsWarn:
-		res.Status = preflight.Warn
+		res.Status = check.Warn
 	}
 	res.Message, res.Remedy, _ = strings.Cut(r.Message, " Remedy: ")
 	res.Message = strings.TrimSuffix(res.Message, ".")
-	if res.Status == preflight.Pass {
+	if res.Status == check.Pass {
 		res.Remedy = ""
 	}
 	return res

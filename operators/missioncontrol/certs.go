@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"software.sslmate.com/src/go-pkcs12"
 
-	"github.com/datastax/mission-control/installer/pki"
+	"github.com/datastax/mission-control/internal/pki"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 

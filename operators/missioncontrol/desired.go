@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -36,7 +37,7 @@ import (
 //     seeds, so later datacenters join the existing ring instead of starting rings of their own.
 //     Once created, a K8ssandraCluster is always kept up to date.
 
-// GVKs of k8ssandra's resources, used as unstructured (see ClientConfigGVK).
+// GVKs of k8ssandra's resources, used as unstructured (see contract.ClientConfigGVK).
 var (
 	k8ssandraClusterGVK = schema.GroupVersionKind{Group: "k8ssandra.io", Version: "v1alpha1", Kind: "K8ssandraCluster"}
 )
@@ -85,8 +86,8 @@ func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local cl
 	var targets []*target
 	byKey := map[string]*target{}
 	for i, dc := range dcs {
-		key := NormalizeContext(dc.K8sContext)
-		if key != "" && key == NormalizeContext(localContext) {
+		key := contract.NormalizeContext(dc.K8sContext)
+		if key != "" && key == contract.NormalizeContext(localContext) {
 			key = ""
 		}
 		t, ok := byKey[key]
@@ -119,7 +120,7 @@ func clusterName(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any) s
 }
 
 // cleanName is a name as cass-operator puts it into resource names and labels.
-func cleanName(name string) string { return NormalizeContext(name) }
+func cleanName(name string) string { return contract.NormalizeContext(name) }
 
 // datacenterNames are a datacenter's resource name (metadata.name, prefixed with the cluster's
 // name under prefixDcs) and its Cassandra name (datacenterName, else the unprefixed name).

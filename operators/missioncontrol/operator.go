@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -149,7 +150,7 @@ func NewReconciler(mgr ctrl.Manager, o Options) (*Reconciler, error) {
 // kubeconfigs, and read directly elsewhere; caching every Secret of the cluster would cost
 // memory for nothing.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Namespaces: map[string]cache.Config{ClientConfigNamespace: {}}}}}
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Namespaces: map[string]cache.Config{contract.Namespace: {}}}}}
 }
 
 // ClientOptions: see CacheOptions.
@@ -161,7 +162,7 @@ func ClientOptions() client.Options {
 // Secret beside it) requeues every MissionControlCluster: their clients and targets may change.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	clientConfig := &unstructured.Unstructured{}
-	clientConfig.SetGroupVersionKind(ClientConfigGVK)
+	clientConfig.SetGroupVersionKind(contract.ClientConfigGVK)
 	all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 		var list v1beta1.MissionControlClusterList
 		if err := mgr.GetClient().List(ctx, &list); err != nil {
@@ -174,7 +175,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs
 	})
-	inRegistrations := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == ClientConfigNamespace })
+	inRegistrations := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == contract.Namespace })
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.MissionControlCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(clientConfig, all, builder.WithPredicates(inRegistrations)).

@@ -11,14 +11,6 @@ import (
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
-func TestNormalizeContext(t *testing.T) {
-	for in, want := range map[string]string{"DP_WEST": "dp-west", "dp-west": "dp-west", "CP.East_1": "cp-east-1", "_x_": "x", "": ""} {
-		if got := NormalizeContext(in); got != want {
-			t.Errorf("NormalizeContext(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestPlanTargetsGroupsByNormalizedContext(t *testing.T) {
 	dcs := []v1beta1.DatacenterTemplate{{K8sContext: ""}, {K8sContext: "DP_WEST"}, {K8sContext: "CP_EAST"}, {K8sContext: "dp-west"}, {K8sContext: "DP_SOUTH"}}
 	planes := map[string]*DataPlane{"dp-west": {Name: "dp-west", Context: "DP_WEST"}}

@@ -38,8 +38,9 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/installer/pki"
 	"github.com/datastax/mission-control/internal/apiservertest"
+	"github.com/datastax/mission-control/internal/pki"
+	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -162,7 +163,7 @@ func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) 
 func dataPlaneConfig(t testing.TB, s *apiservertest.Server, admin client.Client) *rest.Config {
 	t.Helper()
 	ctx := context.Background()
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "data-plane"}, Rules: DataPlaneRules()}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "data-plane"}, Rules: contract.DataPlaneRules()}
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "control-plane"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "control-plane"}}}
@@ -187,8 +188,8 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	_ = p.cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ClientConfigNamespace}})
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-config", Namespace: ClientConfigNamespace}, Data: map[string][]byte{KubeconfigKey: data}}
+	_ = p.cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: contract.Namespace}})
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-config", Namespace: contract.Namespace}, Data: map[string][]byte{contract.KubeconfigKey: data}}
 	err = p.cp.Create(ctx, secret)
 	if apierrors.IsAlreadyExists(err) {
 		err = p.cp.Update(ctx, secret) // unconditional: Secrets need no resourceVersion
@@ -197,8 +198,8 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 		t.Fatal(err)
 	}
 	cc := &unstructured.Unstructured{}
-	cc.SetGroupVersionKind(ClientConfigGVK)
-	cc.SetNamespace(ClientConfigNamespace)
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
+	cc.SetNamespace(contract.Namespace)
 	cc.SetName(name)
 	cc.Object["spec"] = map[string]any{"contextName": contextName, "kubeConfigSecret": map[string]any{"name": name + "-config"}}
 	if err := p.cp.Create(ctx, cc); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -180,7 +181,7 @@ func neededContexts(mcc *v1beta1.MissionControlCluster) []string {
 	keys := slices.Clone(mcc.Status.Targets)
 	if mcc.Spec.K8ssandra.Cassandra != nil {
 		for _, dc := range mcc.Spec.K8ssandra.Cassandra.Datacenters {
-			keys = append(keys, NormalizeContext(dc.K8sContext))
+			keys = append(keys, contract.NormalizeContext(dc.K8sContext))
 		}
 	}
 	return keys

@@ -22,14 +22,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/datastax/mission-control/operators/missioncontrol"
+	"github.com/datastax/mission-control/operators/contract"
 )
 
 // Labels on everything registration writes, so deregister and listings find it.
@@ -98,10 +98,10 @@ type names struct {
 }
 
 func (o Options) names() names {
-	cp := missioncontrol.NormalizeContext(o.Dest.Context)
+	cp := contract.NormalizeContext(o.Dest.Context)
 	name := o.Name
 	if name == "" {
-		name = missioncontrol.NormalizeContext(o.Source.Context)
+		name = contract.NormalizeContext(o.Source.Context)
 	}
 	sa := "control-plane-" + cp
 	return names{clientConfig: name, configSecret: name + "-config", serviceAccount: sa, tokenSecret: sa + "-token",
@@ -111,7 +111,7 @@ func (o Options) names() names {
 func (o *Options) defaults() {
 	for _, e := range []*Endpoint{&o.Source, &o.Dest} {
 		if e.Namespace == "" {
-			e.Namespace = missioncontrol.ClientConfigNamespace
+			e.Namespace = contract.Namespace
 		}
 	}
 	if o.TokenLifetime == 0 {
@@ -146,7 +146,7 @@ func (o Options) validate() error {
 // connect loads a side's context and checks that it answers and runs mission-control in the
 // expected mode: a control plane runs the mission-control-operator, a data plane
 // k8ssandra-operator.
-func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Duration, scheme *runtime.Scheme) (*cluster, error) {
+func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Duration) (*cluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if e.Kubeconfig != "" {
 		rules.ExplicitPath = e.Kubeconfig
@@ -166,7 +166,7 @@ func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Du
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = timeout
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", flag, e.Context, err)
 	}
@@ -188,9 +188,9 @@ func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Du
 		}
 		return nil, fmt.Errorf("%s %s: read namespace %s: %w", flag, e.Context, e.Namespace, err)
 	}
-	deployment, crd := "mission-control-operator", "missioncontrolclusters.missioncontrol.datastax.com"
+	deployment, crd := contract.MissionControlOperator, "missioncontrolclusters.missioncontrol.datastax.com"
 	if role == "data-plane" {
-		deployment, crd = "k8ssandra-operator", "k8ssandraclusters.k8ssandra.io"
+		deployment, crd = contract.K8ssandraOperator, "k8ssandraclusters.k8ssandra.io"
 	}
 	var u unstructured.Unstructured
 	u.SetAPIVersion("apps/v1")
@@ -226,14 +226,10 @@ func flagSide(flag string) string {
 
 // connectBoth connects both sides and refuses two contexts that reach the same API server.
 func connectBoth(ctx context.Context, o Options) (src, dst *cluster, err error) {
-	scheme, err := missioncontrol.Scheme()
-	if err != nil {
+	if src, err = connect(ctx, o.Source, "data-plane", "--source-context", o.Timeout); err != nil {
 		return nil, nil, err
 	}
-	if src, err = connect(ctx, o.Source, "data-plane", "--source-context", o.Timeout, scheme); err != nil {
-		return nil, nil, err
-	}
-	if dst, err = connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout, scheme); err != nil {
+	if dst, err = connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout); err != nil {
 		return nil, nil, err
 	}
 	if src.config.Host == dst.config.Host {
@@ -304,7 +300,7 @@ func grant(ctx context.Context, src *cluster, n names) ([]client.Object, error) 
 	labels := map[string]string{labelManagedBy: managedBy, labelControlPlane: n.controlPlane}
 	objs := []client.Object{
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole, Labels: map[string]string{labelManagedBy: managedBy}},
-			Rules: missioncontrol.DataPlaneRules()},
+			Rules: contract.DataPlaneRules()},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace, Labels: labels}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.tokenSecret, Namespace: src.Namespace, Labels: labels,
 			Annotations: map[string]string{"missioncontrol.datastax.com/purpose": "the control plane's token is bound to this Secret: deleting it revokes the token"}}},
@@ -384,10 +380,10 @@ func kubeconfigFor(contextName, server string, caData []byte, insecure bool, tok
 	return clientcmd.Write(*kc)
 }
 
-// verifyCredential checks, with the kubeconfig the control plane will use, that the data plane
-// lets it write K8ssandraClusters.
+// verifyCredential checks, with the kubeconfig the control plane will use, read as the operator
+// reads it, that the data plane lets it write K8ssandraClusters.
 func verifyCredential(ctx context.Context, kubeconfig []byte, contextName string, timeout time.Duration) error {
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	cfg, err := contract.RESTConfig(kubeconfig, contextName)
 	if err != nil {
 		return err
 	}
@@ -411,13 +407,13 @@ func verifyCredential(ctx context.Context, kubeconfig []byte, contextName string
 func record(ctx context.Context, dst *cluster, n names, sourceContext string, kubeconfig []byte) error {
 	labels := map[string]string{labelManagedBy: managedBy, labelDataPlane: n.clientConfig}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.configSecret, Namespace: dst.Namespace, Labels: labels},
-		Data: map[string][]byte{missioncontrol.KubeconfigKey: kubeconfig}}
+		Data: map[string][]byte{contract.KubeconfigKey: kubeconfig}}
 	if err := upsert(ctx, dst.client, secret); err != nil {
 		return fmt.Errorf("write Secret %s/%s: %w", dst.Namespace, n.configSecret, err)
 	}
 	cc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
 		"contextName": sourceContext, "kubeConfigSecret": map[string]any{"name": n.configSecret}}}}
-	cc.SetGroupVersionKind(missioncontrol.ClientConfigGVK)
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
 	cc.SetNamespace(dst.Namespace)
 	cc.SetName(n.clientConfig)
 	cc.SetLabels(labels)
@@ -465,7 +461,7 @@ func Deregister(ctx context.Context, o Options) error {
 	}
 	n := o.names()
 	cc := &unstructured.Unstructured{}
-	cc.SetGroupVersionKind(missioncontrol.ClientConfigGVK)
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
 	cc.SetNamespace(dst.Namespace)
 	cc.SetName(n.clientConfig)
 	for _, obj := range []client.Object{cc, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.configSecret, Namespace: dst.Namespace}}} {
@@ -498,41 +494,58 @@ func Deregister(ctx context.Context, o Options) error {
 
 // DataPlane is a registration as the control plane sees it.
 type DataPlane struct {
-	Name, Context, Server string
-	// Reachable reports whether the registration's credential reaches the data plane now; Err
+	Name    string `json:"name"`
+	Context string `json:"context"`
+	Server  string `json:"server"`
+	// Reachable reports whether the registration's credential reaches the data plane now; Error
 	// says why not.
-	Reachable bool
-	Err       error
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
 }
 
-// List returns the data planes registered with a control plane and whether each answers.
+// List returns the data planes registered with a control plane, by name, and whether each
+// answers, reaching each as the mission-control-operator does.
 func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlane, error) {
 	o := Options{Dest: dest, Timeout: timeout}
 	o.defaults()
-	scheme, err := missioncontrol.Scheme()
+	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout, scheme)
-	if err != nil {
-		return nil, err
-	}
-	planes := &missioncontrol.DataPlanes{Reader: dst.client, Scheme: scheme, Timeout: o.Timeout, Namespace: dst.Namespace}
-	found, err := planes.List(ctx)
+	regs, err := contract.Registrations(ctx, dst.client, dst.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("--dest-context %s: %w", dest.Context, err)
 	}
-	var out []DataPlane
-	for _, dp := range found {
-		planes.Connect(ctx, dp)
-		d := DataPlane{Name: dp.Name, Context: dp.Context, Server: dp.Server, Err: dp.Err}
-		if d.Err == nil {
-			var ns corev1.Namespace
-			d.Err = dp.Client.Get(ctx, client.ObjectKey{Name: "default"}, &ns)
+	out := []DataPlane{}
+	for _, reg := range regs {
+		d := DataPlane{Name: reg.Name, Context: reg.Context}
+		if err := reach(ctx, dst, reg, &d, o.Timeout); err != nil {
+			d.Error = err.Error()
 		}
-		d.Reachable = d.Err == nil
+		d.Reachable = d.Error == ""
 		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b DataPlane) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// reach reads a registration's kubeconfig, records its server in d, and asks the data plane
+// for a namespace with it.
+func reach(ctx context.Context, dst *cluster, reg contract.Registration, d *DataPlane, timeout time.Duration) error {
+	kubeconfig, _, err := reg.Kubeconfig(ctx, dst.client, dst.Namespace)
+	if err != nil {
+		return err
+	}
+	cfg, err := contract.RESTConfig(kubeconfig, reg.Context)
+	if err != nil {
+		return fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
+	}
+	d.Server = cfg.Host
+	cfg.Timeout = timeout
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return err
+	}
+	var ns corev1.Namespace
+	return c.Get(ctx, client.ObjectKey{Name: "default"}, &ns)
 }

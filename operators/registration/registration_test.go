@@ -24,6 +24,7 @@ import (
 
 	"github.com/datastax/mission-control/internal/apiservertest"
 	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol"
 )
 
@@ -121,7 +122,7 @@ func registrationObjects(t *testing.T, c client.Client) []string {
 	var bindings rbacv1.ClusterRoleBindingList
 	var roles rbacv1.ClusterRoleList
 	ccs := &unstructured.UnstructuredList{}
-	ccs.SetGroupVersionKind(missioncontrol.ClientConfigGVK.GroupVersion().WithKind("ClientConfigList"))
+	ccs.SetGroupVersionKind(contract.ClientConfigGVK.GroupVersion().WithKind("ClientConfigList"))
 	for _, l := range []client.ObjectList{&sas, &secrets, &bindings, &roles, ccs} {
 		if err := c.List(ctx, l, client.InNamespace("mission-control")); err != nil {
 			t.Fatal(err)
@@ -177,7 +178,7 @@ func registeredKubeconfig(t *testing.T, cp client.Client) []byte {
 	if err := cp.Get(context.Background(), client.ObjectKey{Namespace: "mission-control", Name: "dp-west-config"}, &s); err != nil {
 		t.Fatal(err)
 	}
-	return s.Data[missioncontrol.KubeconfigKey]
+	return s.Data[contract.KubeconfigKey]
 }
 
 func TestRegisterAgainstTwoAPIServers(t *testing.T) {
@@ -240,7 +241,7 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 			t.Errorf("data plane objects %v, want %v", got, sorted(want))
 		}
 		cc := &unstructured.Unstructured{}
-		cc.SetGroupVersionKind(missioncontrol.ClientConfigGVK)
+		cc.SetGroupVersionKind(contract.ClientConfigGVK)
 		if err := p.cp.Get(ctx, client.ObjectKey{Namespace: "mission-control", Name: "dp-west"}, cc); err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,5 @@
 // Builds cass-operator, and generates its CRDs, from the Go module proxy. The version must match
-// runtime/versions.env (a test checks).
+// runtime/k0s/versions.env (a test checks).
 module github.com/datastax/mission-control/hack/operators/cass
 
 go 1.26.5

@@ -1,6 +1,6 @@
 // Builds k8ssandra-operator, and generates its CRDs, from the Go module proxy. Its API packages
 // need an older controller-runtime than the product's, hence this module of its own. The version
-// must match runtime/versions.env (a test checks).
+// must match runtime/k0s/versions.env (a test checks).
 module github.com/datastax/mission-control/hack/operators/k8ssandra
 
 go 1.26.5

@@ -1,5 +1,5 @@
 // Scratch module that builds CoreDNS for the embedded runtime from the Go module proxy. The
-// version must match runtime/versions.env (a test checks).
+// version must match runtime/k0s/versions.env (a test checks).
 module github.com/datastax/mission-control/hack/runtime/coredns
 
 go 1.24.0

@@ -1,6 +1,6 @@
 // Scratch module that builds a bare k0s (no embedded binaries) from the Go module proxy. k0s
 // pins Kubernetes modules the proxy does not fully serve, so they are re-pinned to the runtime's
-// Kubernetes version. Versions must match runtime/versions.env (a test checks).
+// Kubernetes version. Versions must match runtime/k0s/versions.env (a test checks).
 module github.com/datastax/mission-control/hack/runtime/k0s
 
 go 1.24.2

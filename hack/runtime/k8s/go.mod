@@ -1,5 +1,5 @@
 // Scratch module that builds the Kubernetes binaries of the embedded runtime from the Go module
-// proxy. Versions must match runtime/versions.env (a test checks).
+// proxy. Versions must match runtime/k0s/versions.env (a test checks).
 module github.com/datastax/mission-control/hack/runtime/k8s
 
 go 1.24.0

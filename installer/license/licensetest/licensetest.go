@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/releasekey"
 )
 
 // Spec is a license valid at now: issued a month before, expiring a year after, entitling both
@@ -32,7 +33,7 @@ func Write(t testing.TB, spec license.Spec) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := license.ParsePrivateKey(keyPEM)
+	key, err := releasekey.ParsePrivate(keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

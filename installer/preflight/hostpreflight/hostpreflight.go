@@ -21,6 +21,7 @@ import (
 
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/tsspec"
 )
 
@@ -104,9 +105,9 @@ func runCollectors(ctx context.Context, spec *v1beta2.HostPreflight) (map[string
 
 // Analyze judges the collected files with spec's analyzers, and the cgroups file with ours;
 // errs are the collectors' failures, shown where an analyzer could not run for lack of a file.
-func Analyze(ctx context.Context, spec *v1beta2.HostPreflight, files map[string][]byte, errs []error) []preflight.Result {
+func Analyze(ctx context.Context, spec *v1beta2.HostPreflight, files map[string][]byte, errs []error) []check.Result {
 	results := tspreflight.HostCollectResult{AllCollectedData: files, Spec: spec, Context: ctx}.Analyze()
-	out := make([]preflight.Result, 0, len(results)+1)
+	out := make([]check.Result, 0, len(results)+1)
 	for _, r := range results {
 		out = append(out, fromTroubleshoot(r, files, errs))
 	}
@@ -117,7 +118,7 @@ func Analyze(ctx context.Context, spec *v1beta2.HostPreflight, files map[string]
 // because its collector failed.
 const analyzerFailed = "Analyzer Failed:"
 
-func fromTroubleshoot(r *analyzer.AnalyzeResult, files map[string][]byte, errs []error) preflight.Result {
+func fromTroubleshoot(r *analyzer.AnalyzeResult, files map[string][]byte, errs []error) check.Result {
 	res := tsspec.Result(r)
 	if strings.HasPrefix(r.Message, analyzerFailed) {
 		res.Message = "could not be checked"
@@ -133,8 +134,8 @@ func fromTroubleshoot(r *analyzer.AnalyzeResult, files map[string][]byte, errs [
 }
 
 // measured is the value a resource check judged, which troubleshoot's messages do not show.
-func measured(check string, files map[string][]byte) string {
-	switch check {
+func measured(name string, files map[string][]byte) string {
+	switch name {
 	case "cpu":
 		var cpu collect.CPUInfo
 		if json.Unmarshal(files[collect.HostCPUPath], &cpu) == nil && cpu.LogicalCount > 0 {
@@ -156,8 +157,8 @@ const hostCGroupsPath = "host-collectors/system/cgroups.json"
 // cgroupControllers are the controllers the kubelet needs to limit pods.
 var cgroupControllers = []string{"cpu", "cpuset", "memory", "pids"}
 
-func cgroupsResult(files map[string][]byte) preflight.Result {
-	r := preflight.Result{Check: "cgroups", Status: preflight.Fail, Remedy: "boot with cgroups enabled (cgroup v2: systemd.unified_cgroup_hierarchy=1) and mount them at /sys/fs/cgroup"}
+func cgroupsResult(files map[string][]byte) check.Result {
+	r := check.Result{Check: "cgroups", Status: check.Fail, Remedy: "boot with cgroups enabled (cgroup v2: systemd.unified_cgroup_hierarchy=1) and mount them at /sys/fs/cgroup"}
 	var cg struct {
 		Enabled     bool                   `json:"cgroup-enabled"`
 		V2          struct{ Enabled bool } `json:"cgroup-v2"`
@@ -189,7 +190,7 @@ func cgroupsResult(files map[string][]byte) preflight.Result {
 		r.Message = fmt.Sprintf("cgroup %s lacks the %s controllers the kubelet needs", version, strings.Join(missing, ", "))
 		r.Remedy = "enable them on the kernel command line (e.g. cgroup_enable=memory) or in the parent cgroup's cgroup.subtree_control"
 	default:
-		r.Status, r.Remedy = preflight.Pass, ""
+		r.Status, r.Remedy = check.Pass, ""
 		r.Message = fmt.Sprintf("cgroup %s with %s", version, strings.Join(cgroupControllers, ", "))
 	}
 	return r

@@ -9,10 +9,10 @@ import (
 
 	"github.com/replicatedhq/troubleshoot/pkg/collect"
 
-	"github.com/datastax/mission-control/installer/host"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/hostpreflight"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // Host describes the troubleshoot-collected parts of a host.

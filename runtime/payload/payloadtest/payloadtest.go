@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 

@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // changedSysctls are the kernel parameters the runtime sets: k0s' worker (forwarding), the

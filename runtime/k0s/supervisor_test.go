@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // syncBuffer is a log written by the supervisor and its child while the test reads it.

@@ -1,13 +1,13 @@
-// Package runtime is mission-control's embedded Kubernetes: a single-node k0s whose configuration
+// Package k0s is mission-control's embedded Kubernetes: a single-node k0s whose configuration
 // is derived from the install plan, with its files laid out under the mission-control data dir.
-package runtime
+package k0s
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
 
-	k0s "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
+	k0sapi "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -36,28 +36,28 @@ type Config struct {
 
 // file is the configuration mission-control writes: only what it decides. k0s fills in the rest
 // with its defaults when it reads the file, exactly as Render checks below.
-func (c Config) file() *k0s.ClusterConfig {
+func (c Config) file() *k0sapi.ClusterConfig {
 	addr := c.NodeAddress.String()
-	return &k0s.ClusterConfig{
-		TypeMeta:   metav1.TypeMeta{APIVersion: k0s.GroupVersion.String(), Kind: "ClusterConfig"},
+	return &k0sapi.ClusterConfig{
+		TypeMeta:   metav1.TypeMeta{APIVersion: k0sapi.GroupVersion.String(), Kind: "ClusterConfig"},
 		ObjectMeta: metav1.ObjectMeta{Name: "k0s"},
-		Spec: &k0s.ClusterSpec{
-			API: &k0s.APISpec{Address: addr, SANs: []string{addr, "127.0.0.1", "localhost"}},
-			Network: &k0s.Network{
+		Spec: &k0sapi.ClusterSpec{
+			API: &k0sapi.APISpec{Address: addr, SANs: []string{addr, "127.0.0.1", "localhost"}},
+			Network: &k0sapi.Network{
 				Provider:    "custom", // mission-control sets up pod networking itself
 				PodCIDR:     c.PodCIDR.String(),
 				ServiceCIDR: c.ServiceCIDR.String(),
 			},
 			// k0s --single would otherwise pick kine.
-			Storage: &k0s.StorageSpec{Type: k0s.EtcdStorageType, Etcd: &k0s.EtcdConfig{PeerAddress: addr}},
+			Storage: &k0sapi.StorageSpec{Type: k0sapi.EtcdStorageType, Etcd: &k0sapi.EtcdConfig{PeerAddress: addr}},
 			// Images come from the local store only: nothing may reach for a registry.
-			Images: &k0s.ClusterImages{
+			Images: &k0sapi.ClusterImages{
 				DefaultPullPolicy: "Never",
-				Pause:             &k0s.ImageSpec{Image: PauseImage, Version: PauseVersion},
-				KubeProxy:         &k0s.ImageSpec{Image: KubeProxyImage, Version: KubernetesVersion},
-				CoreDNS:           &k0s.ImageSpec{Image: CoreDNSImage, Version: CoreDNSVersion},
+				Pause:             &k0sapi.ImageSpec{Image: PauseImage, Version: PauseVersion},
+				KubeProxy:         &k0sapi.ImageSpec{Image: KubeProxyImage, Version: KubernetesVersion},
+				CoreDNS:           &k0sapi.ImageSpec{Image: CoreDNSImage, Version: CoreDNSVersion},
 			},
-			Telemetry: &k0s.ClusterTelemetry{Enabled: new(false)},
+			Telemetry: &k0sapi.ClusterTelemetry{Enabled: new(false)},
 		},
 	}
 }
@@ -72,7 +72,7 @@ func (c Config) Render() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode k0s config: %w", err)
 	}
-	parsed, err := k0s.ConfigFromBytes(out)
+	parsed, err := k0sapi.ConfigFromBytes(out)
 	if err != nil {
 		return nil, fmt.Errorf("k0s cannot read the runtime config: %w", err)
 	}

@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"net/netip"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	k0s "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
+	k0sapi "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
 )
 
 func TestRenderReadsBackInK0s(t *testing.T) {
@@ -19,7 +19,7 @@ func TestRenderReadsBackInK0s(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := k0s.ConfigFromBytes(out)
+	cfg, err := k0sapi.ConfigFromBytes(out)
 	if err != nil {
 		t.Fatalf("k0s cannot read the rendered config: %v\n%s", err, out)
 	}

@@ -37,7 +37,7 @@ func TestOnlySystemChangesTheHost(t *testing.T) {
 		// it does not install anything); golden rewrites testdata files under go test -update only;
 		// apiservertest, a test helper, caches the test API servers' binaries in the user's cache.
 		switch rel {
-		case filepath.Join("installer", "host", "system.go"), filepath.Join("runtime", "supervisor.go"), filepath.Join("internal", "golden", "golden.go"),
+		case filepath.Join("internal", "host", "system.go"), filepath.Join("runtime", "k0s", "supervisor.go"), filepath.Join("internal", "golden", "golden.go"),
 			filepath.Join("internal", "apiservertest", "apiservertest.go"):
 			return nil
 		}
@@ -56,7 +56,7 @@ func TestOnlySystemChangesTheHost(t *testing.T) {
 			}
 			for _, name := range hostChanging[pkg.Name] {
 				if sel.Sel.Name == name {
-					t.Errorf("%s: %s.%s changes the host outside installer/host/system.go; go through a host.Host", fset.Position(sel.Pos()), pkg.Name, name)
+					t.Errorf("%s: %s.%s changes the host outside internal/host/system.go; go through a host.Host", fset.Position(sel.Pos()), pkg.Name, name)
 				}
 			}
 			return true

@@ -1,19 +1,24 @@
-package license
+// Package releasekey is the ed25519 key pair a release is signed with: it signs licenses and
+// air-gap bundles, and its public half is compiled into the binary, which verifies both offline.
+// A build made without a release key trusts the development key, whose private half is public
+// (examples/development-license.key): such builds are for development and demos only.
+package releasekey
 
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 )
 
-// developmentPublicKey verifies licenses signed with examples/development-license.key, whose
-// private half is public: builds that trust it are for development and demos only.
+// developmentPublicKey is the public half of examples/development-license.key.
 //
 //go:embed development.pub
 var developmentPublicKey []byte
@@ -21,35 +26,35 @@ var developmentPublicKey []byte
 // trustedPublicKey replaces the development key in release builds. It is set at link time to the
 // base64 DER body of the release public key's PEM file:
 //
-//	go build -ldflags "-X github.com/datastax/mission-control/installer/license.trustedPublicKey=MCow..."
+//	go build -ldflags "-X github.com/datastax/mission-control/internal/releasekey.trustedPublicKey=MCow..."
 var trustedPublicKey string
 
-// Trusted returns the public key this build verifies licenses with.
+// Trusted returns the public key this build verifies licenses and bundles with.
 func Trusted() ed25519.PublicKey {
 	src := developmentPublicKey
 	if trustedPublicKey != "" {
 		src = []byte(trustedPublicKey)
 	}
-	pub, err := ParsePublicKey(src)
+	pub, err := ParsePublic(src)
 	if err != nil {
-		panic(fmt.Sprintf("the license public key compiled into this binary is unusable: %v", err)) // a broken build
+		panic(fmt.Sprintf("the release public key compiled into this binary is unusable: %v", err)) // a broken build
 	}
 	return pub
 }
 
-// TrustsDevelopmentKey reports whether this build accepts licenses signed with the development key.
-func TrustsDevelopmentKey() bool {
-	dev, err := ParsePublicKey(developmentPublicKey)
+// IsDevelopment reports whether this build trusts the development key.
+func IsDevelopment() bool {
+	dev, err := ParsePublic(developmentPublicKey)
 	return err == nil && dev.Equal(Trusted())
 }
 
-// GenerateKey makes a new signing key pair.
-func GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+// Generate makes a new signing key pair.
+func Generate() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }
 
-// MarshalPrivateKey encodes a private key as a PKCS #8 PEM block.
-func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
+// MarshalPrivate encodes a private key as a PKCS #8 PEM block.
+func MarshalPrivate(key ed25519.PrivateKey) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("encode private key: %w", err)
@@ -57,9 +62,9 @@ func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
-// MarshalPublicKey encodes a public key as a PKIX PEM block; its one body line is also the form
+// MarshalPublic encodes a public key as a PKIX PEM block; its one body line is also the form
 // trustedPublicKey takes.
-func MarshalPublicKey(pub ed25519.PublicKey) ([]byte, error) {
+func MarshalPublic(pub ed25519.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, fmt.Errorf("encode public key: %w", err)
@@ -67,8 +72,8 @@ func MarshalPublicKey(pub ed25519.PublicKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
-// ParsePrivateKey decodes a PKCS #8 PEM ed25519 private key. Text around the PEM block is allowed.
-func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
+// ParsePrivate decodes a PKCS #8 PEM ed25519 private key. Text around the PEM block is allowed.
+func ParsePrivate(data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
 		return nil, errors.New("no PEM \"PRIVATE KEY\" block found")
@@ -84,8 +89,8 @@ func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
 	return ed, nil
 }
 
-// ParsePublicKey decodes an ed25519 public key from a PKIX PEM block or from its bare base64 body.
-func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
+// ParsePublic decodes an ed25519 public key from a PKIX PEM block or from its bare base64 body.
+func ParsePublic(data []byte) (ed25519.PublicKey, error) {
 	der := []byte(nil)
 	if block, _ := pem.Decode(data); block != nil {
 		if block.Type != "PUBLIC KEY" {
@@ -107,4 +112,10 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("the public key is %T, not ed25519", key)
 	}
 	return ed, nil
+}
+
+// ID names a public key: the first 8 bytes of its SHA-256, in hex.
+func ID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:8])
 }

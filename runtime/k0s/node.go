@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // BridgeName is the Linux bridge of the pod network.

@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // UnitName is the systemd unit of the runtime where systemd is the init system.

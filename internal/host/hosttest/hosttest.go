@@ -5,7 +5,7 @@ package hosttest
 import (
 	"strings"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // Fresh reads this machine except for what varies between machines and would change a plan:

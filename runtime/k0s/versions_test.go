@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"os"
@@ -15,12 +15,12 @@ func TestBuildModulesMatchVersions(t *testing.T) {
 		gomod string
 		want  []string
 	}{
-		{"../hack/runtime/k8s/go.mod", []string{"k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
-		{"../hack/runtime/k0s/go.mod", []string{"github.com/k0sproject/k0s " + Versions["K0S_VERSION"], "k8s.io/kubernetes => k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
-		{"../hack/runtime/etcd/go.mod", []string{"go.etcd.io/etcd/server/v3 " + Versions["ETCD_VERSION"]}},
-		{"../hack/runtime/coredns/go.mod", []string{"github.com/coredns/coredns " + Versions["COREDNS_VERSION"]}},
-		{"../hack/operators/cass/go.mod", []string{"github.com/k8ssandra/cass-operator " + Versions["CASS_OPERATOR_VERSION"]}},
-		{"../hack/operators/k8ssandra/go.mod", []string{"github.com/k8ssandra/k8ssandra-operator " + Versions["K8SSANDRA_OPERATOR_VERSION"],
+		{"../../hack/runtime/k8s/go.mod", []string{"k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
+		{"../../hack/runtime/k0s/go.mod", []string{"github.com/k0sproject/k0s " + Versions["K0S_VERSION"], "k8s.io/kubernetes => k8s.io/kubernetes " + Versions["KUBERNETES_VERSION"], "k8s.io/kubelet => k8s.io/kubelet " + k8sStaging}},
+		{"../../hack/runtime/etcd/go.mod", []string{"go.etcd.io/etcd/server/v3 " + Versions["ETCD_VERSION"]}},
+		{"../../hack/runtime/coredns/go.mod", []string{"github.com/coredns/coredns " + Versions["COREDNS_VERSION"]}},
+		{"../../hack/operators/cass/go.mod", []string{"github.com/k8ssandra/cass-operator " + Versions["CASS_OPERATOR_VERSION"]}},
+		{"../../hack/operators/k8ssandra/go.mod", []string{"github.com/k8ssandra/k8ssandra-operator " + Versions["K8SSANDRA_OPERATOR_VERSION"],
 			"github.com/k8ssandra/cass-operator => github.com/k8ssandra/cass-operator " + Versions["CASS_OPERATOR_VERSION"]}},
 	}
 	for _, c := range checks {

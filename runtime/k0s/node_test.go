@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/datastax/mission-control/installer/host"
+	"github.com/datastax/mission-control/internal/host"
 )
 
 // fakeReader is a host with the given files, and kernel parameters under "sysctl:KEY";

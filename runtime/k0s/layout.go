@@ -1,4 +1,4 @@
-package runtime
+package k0s
 
 import "path/filepath"
 
