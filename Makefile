@@ -59,10 +59,10 @@ build: runtime ## build bin/mission-control (static, runtime payload embedded), 
 bundle: build ## build the air-gap bundle bin/mission-control-VERSION.airgap: pulls bundle/images.txt (release), or packs BUNDLE_IMAGES_DIR
 ifeq ($(RUNTIME_SOURCE),release)
 	./bin/mission-control bundle build --pull-list bundle/images.txt --images-dir $(or $(BUNDLE_IMAGES_DIR),bin/bundle-images) \
-	  --signing-key $(BUNDLE_SIGNING_KEY) -o $(BUNDLE)
+	  --signing-key $(BUNDLE_SIGNING_KEY) --out $(BUNDLE)
 else
 	@if [ -z "$(BUNDLE_IMAGES_DIR)" ]; then echo "RUNTIME_SOURCE=source has no registry to pull bundle/images.txt from: pass BUNDLE_IMAGES_DIR=DIR of OCI image tarballs (e.g. made with go run ./hack/imagebuild)"; exit 1; fi
-	./bin/mission-control bundle build --images-dir $(BUNDLE_IMAGES_DIR) --signing-key $(BUNDLE_SIGNING_KEY) -o $(BUNDLE)
+	./bin/mission-control bundle build --images-dir $(BUNDLE_IMAGES_DIR) --signing-key $(BUNDLE_SIGNING_KEY) --out $(BUNDLE)
 endif
 
 run: build ## build, then show the install plan for the example license (changes nothing)

@@ -45,7 +45,7 @@ func TestAirgap(t *testing.T) {
 	}
 	dir := t.TempDir()
 	good := filepath.Join(dir, "mission-control.airgap")
-	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "-o", good); r.code != 0 {
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "--out", good); r.code != 0 {
 		t.Fatalf("bundle build: %s", r)
 	}
 	tampered := tamperedBundles(t, dir, images, good)
@@ -123,7 +123,7 @@ func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
 		return p
 	}
 	otherVersion := filepath.Join(dir, "other-version.airgap")
-	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "--version", "v0.0.1-other", "-o", otherVersion); r.code != 0 {
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", signingKey, "--version", "v0.0.1-other", "--out", otherVersion); r.code != 0 {
 		t.Fatalf("bundle build: %s", r)
 	}
 	_, key, err := releasekey.Generate()
@@ -133,7 +133,7 @@ func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
 	pem, _ := releasekey.MarshalPrivate(key)
 	keyFile := write("other", pem)
 	otherKey := filepath.Join(dir, "other-key.airgap")
-	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", keyFile, "-o", otherKey); r.code != 0 {
+	if r := mc(t, "bundle", "build", "--images-dir", images, "--signing-key", keyFile, "--out", otherKey); r.code != 0 {
 		t.Fatalf("bundle build: %s", r)
 	}
 	flipped := bytes.Clone(data)

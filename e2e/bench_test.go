@@ -184,7 +184,7 @@ func benchSupportBundle(b *testing.B) bundleFigures {
 	dir := b.TempDir()
 	var f bundleFigures
 	out := filepath.Join(dir, "bundle.tar.gz")
-	r := mc(b, "support-bundle", "-o", out)
+	r := mc(b, "support-bundle", "--out", out)
 	if r.code != 0 {
 		b.Fatalf("support-bundle: %s", r)
 	}

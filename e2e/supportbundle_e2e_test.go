@@ -156,7 +156,7 @@ func checkSupportBundleWithoutCluster(t *testing.T) {
 func collectBundle(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
-	r := mc(t, "support-bundle", "-o", out)
+	r := mc(t, "support-bundle", "--out", out)
 	if r.code != 0 || !strings.Contains(r.stdout, "Support bundle written to "+out) {
 		t.Fatalf("support-bundle: %s", r)
 	}

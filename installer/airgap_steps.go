@@ -31,55 +31,39 @@ func stagedBundleFile(l k0s.Layout, f bundle.File) string {
 	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
 }
 
-// openBundle opens the --airgap-bundle file, refusing what is not one.
-func openBundle(r host.Reader, p, version string) (fs.File, fs.FileInfo, error) {
-	f, err := r.Open(p)
+// bundleError says what is wrong with the --airgap-bundle file p.
+func bundleError(p, version string, err error) error {
+	var open *fs.PathError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, fmt.Errorf("--airgap-bundle %s does not exist: pass the path of mission-control-%s.airgap, the bundle of this version", p, version)
-	case err != nil:
-		return nil, nil, fmt.Errorf("--airgap-bundle: %w", err)
+	case errors.As(err, &open) && filepath.Clean(open.Path) == filepath.Clean(p) && errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--airgap-bundle %s does not exist: pass the path of mission-control-%s.airgap, the bundle of this version", p, version)
+	case errors.Is(err, bundle.ErrIsDirectory):
+		return fmt.Errorf("--airgap-bundle %s is a directory: pass the bundle file, mission-control-%s.airgap", p, version)
 	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("--airgap-bundle: %w", err)
-	}
-	if info.IsDir() {
-		f.Close()
-		return nil, nil, fmt.Errorf("--airgap-bundle %s is a directory: pass the bundle file, mission-control-%s.airgap", p, version)
-	}
-	return f, info, nil
+	return fmt.Errorf("--airgap-bundle %s: %w", p, err)
 }
 
 // BundleImageBytes is the uncompressed size of the images in the bundle at p, from its signed
 // manifest: host preflights require room for them. The bundle's files are checked later.
 func BundleImageBytes(ctx context.Context, r host.Reader, p, version string) (uint64, error) {
-	f, _, err := openBundle(r, p, version)
+	f, _, err := bundle.OpenFile(r, p)
 	if err != nil {
-		return 0, err
+		return 0, bundleError(p, version, err)
 	}
 	defer f.Close()
 	m, err := bundle.ReadManifest(ctx, f, releasekey.Trusted())
 	if err != nil {
-		return 0, fmt.Errorf("--airgap-bundle %s: %w", p, err)
+		return 0, bundleError(p, version, err)
 	}
 	return uint64(m.Size()), nil
 }
 
 // readBundle streams the --airgap-bundle through bundle.Verify, showing bytes read and ETA.
 func readBundle(ctx context.Context, sc *StepContext, h bundle.Handlers) (bundle.Manifest, error) {
-	p := sc.Config.AirgapBundle
-	f, info, err := openBundle(sc.Host, p, sc.Version)
-	if err != nil {
-		return bundle.Manifest{}, err
-	}
-	defer f.Close()
 	bar := &progress.Bytes{R: stepUpdates{sc}}
-	r := &progress.Reader{R: f, Total: info.Size(), Update: bar.Update}
-	m, err := bundle.Verify(ctx, r, releasekey.Trusted(), h)
+	m, err := bundle.VerifyFile(ctx, sc.Host, sc.Config.AirgapBundle, releasekey.Trusted(), h, bar.Update)
 	if err != nil {
-		return bundle.Manifest{}, fmt.Errorf("--airgap-bundle %s: %w", p, err)
+		return bundle.Manifest{}, bundleError(sc.Config.AirgapBundle, sc.Version, err)
 	}
 	return m, nil
 }
@@ -111,18 +95,10 @@ func verifyAirgapBundle() Step {
 				return err
 			}
 			sc.Bundle = &m
-			sc.Detail("mission-control %s, %d images, %s; signature and every checksum verified", m.Version, len(m.Images), size(uint64(m.Size())))
+			sc.Detail("mission-control %s, %d images, %s; signature and every checksum verified", m.Version, len(m.Images), progress.Size(m.Size()))
 			return nil
 		},
 	}
-}
-
-// size is n bytes for people: GiB, or MiB below one.
-func size(n uint64) string {
-	if n < 1<<30 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // stageAirgapImages copies the bundle's images into the runtime's import directory, checking each
@@ -158,7 +134,7 @@ func stageAirgapImages() Step {
 			if err != nil {
 				return err
 			}
-			sc.Detail("%d images, %s, into %s", len(m.Images), size(uint64(m.Size())), l.ImagesDir())
+			sc.Detail("%d images, %s, into %s", len(m.Images), progress.Size(m.Size()), l.ImagesDir())
 			return nil
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {

@@ -9,21 +9,21 @@ import (
 	"slices"
 	"time"
 
+	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
 // Env is the machine an install or reset runs against and how it reports.
 type Env struct {
 	// Host makes the changes: host.System{} for real, a *host.Recorder for a dry run.
-	Host host.Host
-	// JournalHost writes the install journal. For a real run it is Host; a dry run gives it a
-	// recorder of its own, so that journaling does not clutter the plan.
-	JournalHost host.Host
-	Network     network.HostNetwork
+	Host    host.Host
+	Network network.HostNetwork
 	// Facts gathers the host facts preflights judge.
 	Facts    func(context.Context, preflight.Input) (preflight.Facts, error)
 	Now      func() time.Time
@@ -44,6 +44,9 @@ type Install struct {
 	Env    Env
 	// Confirm, if set, is asked once, after the checks and before the first change.
 	Confirm func(*StepContext) error
+	// JournalHost, if set, writes the install journal instead of Env.Host: a dry run gives it a
+	// recorder of its own, so that journaling does not clutter the plan.
+	JournalHost host.Host
 }
 
 // Run validates the config, then runs the plan. It returns the results of the steps that ran and
@@ -53,7 +56,11 @@ func (i *Install) Run(ctx context.Context) ([]Result, *StepContext, error) {
 		return nil, nil, errors.Join(errs...)
 	}
 	sc := i.stepContext()
-	journal, err := OpenJournal(i.Env.JournalHost, sc.Paths.Journal())
+	journalHost := i.JournalHost
+	if journalHost == nil {
+		journalHost = i.Env.Host
+	}
+	journal, err := OpenJournal(journalHost, sc.Paths.Journal())
 	if err != nil {
 		return nil, sc, err
 	}
@@ -135,10 +142,16 @@ type Status struct {
 	Steps     []JournalEntry `json:"steps,omitempty"`
 	// Complete is true when every changing step of the plan has succeeded.
 	Complete bool `json:"complete"`
+	// Runtime is the runtime's service, API and nodes; Components the release's operators.
+	Runtime    *k0s.Health        `json:"runtime,omitempty"`
+	Components []charts.Component `json:"components,omitempty"`
+	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
+	Healthy bool `json:"healthy"`
 }
 
-// ReadStatus reads the install recorded in the data dir.
-func ReadStatus(h host.Host, dataDir string) (Status, error) {
+// Inspect reads the install recorded in the data dir and, when there is one, asks its runtime
+// and operators how they are.
+func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 	if err := validateDataDir(dataDir); err != nil {
 		return Status{}, err
 	}
@@ -153,11 +166,38 @@ func ReadStatus(h host.Host, dataDir string) (Status, error) {
 	switch {
 	case errors.Is(err, ErrNotInstalled):
 		st.Installed = len(st.Steps) > 0 // an install that stopped before recording itself
-		return st, nil
 	case err != nil:
 		return st, err
+	default:
+		st.Installed, st.State = true, &state
+		st.Complete = journal.Complete(Plan(DefaultConfig()))
 	}
-	st.Installed, st.State = true, &state
-	st.Complete = journal.Complete(Plan(DefaultConfig()))
+	if st.Installed {
+		st.inspectRuntime(ctx, h, paths.Runtime())
+	}
 	return st, nil
+}
+
+// inspectRuntime reads the runtime and the platform's operators and judges their health.
+func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l k0s.Layout) {
+	health := k0s.Inspect(ctx, h, l)
+	st.Runtime = &health
+	st.Healthy = st.Complete && health.Healthy
+	if !health.APIReady || st.State == nil {
+		return
+	}
+	client, err := k0s.Waiter{Layout: l, Reader: h}.Client()
+	if err == nil {
+		st.Components, err = charts.Components(ctx, client, st.State.ReleaseName)
+	}
+	if err != nil {
+		health.APIProblem, st.Healthy = err.Error(), false
+		return
+	}
+	for _, want := range contract.Operators(st.State.Mode == ModeControlPlane) {
+		i := slices.IndexFunc(st.Components, func(c charts.Component) bool { return c.Name == want })
+		if i < 0 || !st.Components[i].Available {
+			st.Healthy = false
+		}
+	}
 }

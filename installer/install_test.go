@@ -82,7 +82,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) env(h host.Host) Env {
 	return Env{
-		Host: h, JournalHost: h, Network: testNetwork,
+		Host: h, Network: testNetwork,
 		Facts:    func(context.Context, preflight.Input) (preflight.Facts, error) { return f.facts, nil },
 		Now:      func() time.Time { return testNow },
 		Version:  "v0.0.0-test",
@@ -318,7 +318,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	if j.State("write-install-state") != Succeeded || j.State("write-runtime-config") != Failed {
 		t.Errorf("journal = %+v", j.Entries())
 	}
-	st, err := ReadStatus(f.rec, f.cfg.DataDir)
+	st, err := Inspect(context.Background(), f.rec, f.cfg.DataDir)
 	if err != nil || !st.Installed || st.Complete {
 		t.Errorf("status after a failed install = %+v, %v; want installed, not complete", st, err)
 	}
@@ -338,7 +338,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	if got := outcomes(results); got != want {
 		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
 	}
-	if st, _ := ReadStatus(f.rec, f.cfg.DataDir); !st.Complete {
+	if st, _ := Inspect(context.Background(), f.rec, f.cfg.DataDir); !st.Complete {
 		t.Errorf("status after resuming = %+v, want complete", st)
 	}
 }
@@ -509,14 +509,14 @@ func TestLicenseAndNetworkRefusals(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	f := newFixture(t)
-	st, err := ReadStatus(f.rec, f.cfg.DataDir)
+	st, err := Inspect(context.Background(), f.rec, f.cfg.DataDir)
 	if err != nil || st.Installed {
 		t.Fatalf("status before install = %+v, %v", st, err)
 	}
 	if _, err := f.install(t); err != nil {
 		t.Fatal(err)
 	}
-	st, err = ReadStatus(f.rec, f.cfg.DataDir)
+	st, err = Inspect(context.Background(), f.rec, f.cfg.DataDir)
 	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 14 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}

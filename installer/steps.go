@@ -43,19 +43,11 @@ func verifyLicense() Step {
 		Check: true,
 		Run: func(_ context.Context, sc *StepContext) error {
 			path := sc.Config.LicenseFile
-			data, err := sc.Host.ReadFile(path)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				return fmt.Errorf("license file %s does not exist: pass the path of the license file you were issued", path)
-			case errors.Is(err, fs.ErrPermission):
-				return fmt.Errorf("license file %s is not readable: check its permissions, or run with sudo", path)
-			case err != nil:
-				return fmt.Errorf("read license file %s: %w", path, err)
+			l, err := license.ReadFile(sc.Host, path)
+			if err != nil {
+				return err
 			}
-			l, err := license.Parse(data)
-			if err == nil {
-				err = l.Verify(releasekey.Trusted(), sc.Now())
-			}
+			err = l.Verify(releasekey.Trusted(), sc.Now())
 			if err == nil {
 				err = l.Entitles(sc.Config.Mode, sc.Config.AirgapBundle != "")
 			}

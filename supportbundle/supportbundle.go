@@ -47,23 +47,34 @@ var specTmpl = template.Must(template.New("support-bundle.yaml").Delims("[[", "]
 // Options say what to collect and where the archive goes.
 type Options struct {
 	DataDir string
-	// Output is the archive's path; its directory must exist. It is written through Host.
-	Output string
-	Host   host.Host
+	// Out is the archive's path, written through Host; its directory must exist. Empty: a name
+	// of its own (mission-control-support-bundle-HOST-TIME.tar.gz) in the working directory.
+	Out  string
+	Host host.Host
 	// Progress reports each collector as it runs.
 	Progress func(string)
 	// APITimeout bounds each request to the Kubernetes API.
 	APITimeout time.Duration
+	// Now dates the default archive name.
+	Now func() time.Time
 }
 
 // Result is a collected bundle.
 type Result struct {
+	// Archive is where the bundle was written, and Size its size in bytes.
 	Archive string
-	// Analysis is the analyzers' verdicts, in preflight's terms.
+	Size    int64
+	// Analysis is the analyzers' verdicts.
 	Analysis []check.Result
 	// ClusterError is why the cluster part could not be collected, if it could not; the bundle
 	// then holds the host part and this error (cluster-collection-error.txt).
 	ClusterError error
+}
+
+// defaultOut names an archive after this host and the time.
+func defaultOut(now time.Time) string {
+	hostname, _ := os.Hostname()
+	return fmt.Sprintf("mission-control-support-bundle-%s-%s.tar.gz", hostname, now.UTC().Format("20060102T150405Z"))
 }
 
 // Spec renders the support bundle spec and redactors for a data dir.
@@ -93,10 +104,16 @@ func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBu
 // clusterErrorFile records, inside the bundle, why the cluster could not be collected.
 const clusterErrorFile = "cluster-collection-error.txt"
 
-// Collect writes a support bundle to opts.Output. A collector that fails is recorded in the
+// Collect writes a support bundle to opts.Out. A collector that fails is recorded in the
 // bundle (troubleshoot's */errors.json); an unreachable API is recorded too and leaves the host
 // part. Only an archive that cannot be written is an error.
 func Collect(ctx context.Context, opts Options) (Result, error) {
+	if opts.Out == "" {
+		opts.Out = defaultOut(opts.Now())
+	}
+	if _, err := opts.Host.ReadDir(opts.Out); err == nil {
+		return Result{}, fmt.Errorf("--out %s is a directory: pass a file name, e.g. %s/support-bundle.tar.gz", opts.Out, strings.TrimSuffix(opts.Out, "/"))
+	}
 	spec, redactor, err := Spec(ctx, opts.DataDir, k0s.HasSystemd(opts.Host))
 	if err != nil {
 		return Result{}, err
@@ -114,8 +131,8 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		ProgressChan:              progress,
 		CollectorProgressCallback: func(ch chan any, msg string) { ch <- msg },
 		Redact:                    true,
-		// troubleshoot writes the archive itself; it is then copied to Output through the host. A
-		// name of this process's own: one derived from Output's would be Output itself for -o in
+		// troubleshoot writes the archive itself; it is then copied to Out through the host. A
+		// name of this process's own: one derived from Out's would be Out itself for --out in
 		// the temp dir, and removing the temporary archive would remove the bundle.
 		OutputPath:                filepath.Join(os.TempDir(), fmt.Sprintf("mission-control-support-bundle-%d-%d.tar.gz", os.Getpid(), time.Now().UnixNano())),
 		CollectWithoutPermissions: true,
@@ -129,7 +146,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, fmt.Errorf("collect the support bundle: %w", err)
 	}
 	defer opts.Host.RemoveAll(context.WithoutCancel(ctx), resp.ArchivePath)
-	res := Result{Archive: opts.Output}
+	res := Result{Archive: opts.Out}
 	switch {
 	case cfgErr != nil:
 		res.ClusterError = cfgErr
@@ -140,15 +157,32 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	if res.ClusterError != nil {
 		extra = map[string][]byte{clusterErrorFile: []byte(errors.Join(append([]error{res.ClusterError}, collectErrs...)...).Error() + "\n")}
 	}
-	if err := opts.Host.WriteStream(ctx, opts.Output, 0o600, func(w io.Writer) error {
-		return repack(w, opts.Host, resp.ArchivePath, archiveTop(opts.Output), extra)
+	if err := opts.Host.WriteStream(ctx, opts.Out, 0o600, func(w io.Writer) error {
+		return repack(w, opts.Host, resp.ArchivePath, archiveTop(opts.Out), extra)
 	}); err != nil {
-		return Result{}, fmt.Errorf("write the support bundle to %s: %w", opts.Output, err)
+		return Result{}, fmt.Errorf("write the support bundle to %s: %w", opts.Out, err)
+	}
+	if res.Size, err = size(opts.Host, opts.Out); err != nil {
+		return Result{}, err
 	}
 	for _, r := range resp.AnalyzerResults {
 		res.Analysis = append(res.Analysis, tsspec.Result(r))
 	}
 	return res, nil
+}
+
+// size is the size of the file at path.
+func size(r host.Reader, path string) (int64, error) {
+	f, err := r.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
 }
 
 // repack copies the gzipped tar at src to w with its top directory renamed top (troubleshoot

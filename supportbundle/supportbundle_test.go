@@ -72,7 +72,7 @@ func TestCollectWithoutCluster(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	out := filepath.Join(tmp, "bundle.tar.gz")
 	var progress []string
-	res, err := Collect(context.Background(), Options{DataDir: dir, Output: out, Host: host.System{}, APITimeout: 2 * time.Second,
+	res, err := Collect(context.Background(), Options{DataDir: dir, Out: out, Host: host.System{}, APITimeout: 2 * time.Second,
 		Progress: func(m string) { progress = append(progress, m) }})
 	if err != nil {
 		t.Fatal(err)

@@ -101,9 +101,9 @@ stage() {
 	# Licenses a user may wrongly hold, signed with the development key like the example.
 	mkdir "$stage/licenses"
 	sign() { (cd "$repo" && go run ./cmd/mclicense sign --private-key examples/development-license.key --customer "vm-tests" "$@"); }
-	sign --license-id L-VMT-EXPIRED --issued 2020-01-01 --expires 2021-01-01 -o "$stage/licenses/expired.yaml"
-	sign --license-id L-VMT-DP --expires 2036-01-01 --modes data-plane -o "$stage/licenses/data-plane-only.yaml"
-	sign --license-id L-VMT-ONLINE --expires 2036-01-01 -o "$stage/licenses/no-airgap.yaml"
+	sign --license-id L-VMT-EXPIRED --issued 2020-01-01 --expires 2021-01-01 --out "$stage/licenses/expired.yaml"
+	sign --license-id L-VMT-DP --expires 2036-01-01 --modes data-plane --out "$stage/licenses/data-plane-only.yaml"
+	sign --license-id L-VMT-ONLINE --expires 2036-01-01 --out "$stage/licenses/no-airgap.yaml"
 	sed 's/^  customer: .*/  customer: Someone Else/' "$repo/examples/license.yaml" >"$stage/licenses/edited.yaml"
 }
 

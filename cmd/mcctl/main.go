@@ -2,6 +2,12 @@
 // control plane.
 package main
 
-import "github.com/datastax/mission-control/internal/cli"
+import (
+	"context"
+	"os"
 
-func main() { cli.MCCtlMain() }
+	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/internal/cli/mcctl"
+)
+
+func main() { os.Exit(mcctl.Run(context.Background(), cli.Stdio(), os.Args[1:])) }

@@ -10,12 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/releasekey"
 )
 
@@ -91,6 +93,25 @@ func Parse(data []byte) (*License, error) {
 		return nil, fmt.Errorf("malformed license: %s", oneLine(err))
 	}
 	return &l, nil
+}
+
+// ReadFile reads and parses the license file at path through r. Its errors name the file and
+// say what to do; it does not verify the signature.
+func ReadFile(r host.Reader, path string) (*License, error) {
+	data, err := r.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("license file %s does not exist: pass the path of the license file you were issued", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("license file %s is not readable: check its permissions, or run with sudo", path)
+	case err != nil:
+		return nil, fmt.Errorf("read license file %s: %w", path, err)
+	}
+	l, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("license %s: %w", path, err)
+	}
+	return l, nil
 }
 
 // oneLine keeps parser errors, which may quote the input, on one line.
@@ -233,4 +254,37 @@ func (l *License) Entitles(mode string, airgap bool) error {
 		return fmt.Errorf("%s does not entitle air-gapped installs; install without --airgap-bundle or request an air-gap license", l.Spec.LicenseID)
 	}
 	return nil
+}
+
+// Inspection is a license file as license inspect reports it: its spec and whether a build
+// trusting the key trusted accepts it at Checked.
+type Inspection struct {
+	File     string    `json:"file"`
+	Spec     *Spec     `json:"spec,omitempty"`
+	KeyID    string    `json:"keyID,omitempty"`
+	Valid    bool      `json:"valid"`
+	Problem  string    `json:"problem,omitempty"`
+	Trusted  string    `json:"trustedKey"`
+	Checked  time.Time `json:"checkedAt"`
+	Expiring string    `json:"expiresIn,omitempty"`
+}
+
+// Inspect reads the license file at path through r and verifies it with trusted at now. A license
+// that does not verify is an Inspection with its problem; only a file that is not a license is an
+// error.
+func Inspect(r host.Reader, path string, trusted ed25519.PublicKey, now time.Time) (Inspection, error) {
+	l, err := ReadFile(r, path)
+	if err != nil {
+		return Inspection{}, err
+	}
+	in := Inspection{File: path, Spec: &l.Spec, Trusted: releasekey.ID(trusted), Checked: now.UTC(), Valid: true}
+	if l.Signature != nil {
+		in.KeyID = l.Signature.KeyID
+	}
+	if err := l.Verify(trusted, now); err != nil {
+		in.Valid, in.Problem = false, err.Error()
+	} else {
+		in.Expiring = l.Spec.ExpiresAt.Sub(now).Round(time.Hour).String()
+	}
+	return in, nil
 }

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Reporter shows the progress of a sequence of tasks. Start and End alternate; End closes the
@@ -46,14 +47,11 @@ func New(w io.Writer, f Format) Reporter {
 	}
 }
 
-// IsTerminal reports whether w is a character device, i.e. a person is likely watching.
-func IsTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// IsTerminal reports whether stream (an input or an output) is a terminal, i.e. a person is
+// likely at it. Other character devices, such as /dev/null, are not.
+func IsTerminal(stream any) bool {
+	f, ok := stream.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 type quiet struct{}

@@ -3,9 +3,13 @@ package progress
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestText(t *testing.T) {
@@ -43,5 +47,38 @@ func TestQuietAndTerminal(t *testing.T) {
 	}
 	if IsTerminal(&b) || IsTerminal(strings.NewReader("")) {
 		t.Error("a buffer is not a terminal")
+	}
+}
+
+// /dev/null is a character device, not a terminal: install < /dev/null must say "pass --yes"
+// instead of asking nobody. A pseudo-terminal is one.
+func TestIsTerminal(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if IsTerminal(null) {
+		t.Error("/dev/null counts as a terminal")
+	}
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+	if !IsTerminal(pts) {
+		t.Error("a pseudo-terminal does not count as a terminal")
 	}
 }

@@ -506,6 +506,9 @@ type DataPlane struct {
 // List returns the data planes registered with a control plane, by name, and whether each
 // answers, reaching each as the mission-control-operator does.
 func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlane, error) {
+	if dest.Context == "" {
+		return nil, errors.New("--dest-context is required: name the control plane's kubeconfig context, e.g. --dest-context CP_EAST")
+	}
 	o := Options{Dest: dest, Timeout: timeout}
 	o.defaults()
 	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout)

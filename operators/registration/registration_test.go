@@ -24,6 +24,7 @@ import (
 
 	"github.com/datastax/mission-control/internal/apiservertest"
 	"github.com/datastax/mission-control/internal/cli"
+	mcctlcli "github.com/datastax/mission-control/internal/cli/mcctl"
 	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol"
 )
@@ -108,7 +109,7 @@ type result struct {
 
 func mcctl(args ...string) result {
 	var out, errOut bytes.Buffer
-	code := cli.RunMCCtl(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, args)
+	code := mcctlcli.Run(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, args)
 	return result{code, out.String(), errOut.String()}
 }
 

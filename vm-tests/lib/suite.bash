@@ -96,7 +96,7 @@ cleanup_host() {
 	if [[ -f $BATS_FILE_TMPDIR/failed ]] && on "$host" test -d "$DATA_DIR"; then
 		local name
 		name="$(basename "$BATS_TEST_FILENAME" .bats)-$host.tar.gz"
-		mc "$host" support-bundle -q -o "/tmp/$name" && on "$host" cat "/tmp/$name" >"$MC_ARTIFACTS/$name" &&
+		mc "$host" support-bundle -q --out "/tmp/$name" && on "$host" cat "/tmp/$name" >"$MC_ARTIFACTS/$name" &&
 			on "$host" rm -f "/tmp/$name" && echo "# support bundle: $MC_ARTIFACTS/$name" >&3
 	fi
 	if on "$host" test -d "$DATA_DIR"; then

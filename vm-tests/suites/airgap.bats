@@ -21,7 +21,7 @@ teardown_file() {
 }
 
 @test "bundle build and bundle verify" {
-	run mc "$CP" bundle build --images-dir "$MC_STAGE/images" --signing-key "$MC_STAGE/development-license.key" -o "$BUNDLE"
+	run mc "$CP" bundle build --images-dir "$MC_STAGE/images" --signing-key "$MC_STAGE/development-license.key" --out "$BUNDLE"
 	assert_success
 	run mc "$CP" bundle verify "$BUNDLE"
 	assert_success

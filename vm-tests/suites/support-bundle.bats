@@ -16,7 +16,7 @@ teardown_file() {
 
 # collect: a bundle, extracted on the host.
 collect() {
-	run mc "$CP" support-bundle -o "$BUNDLE"
+	run mc "$CP" support-bundle --out "$BUNDLE"
 	assert_success
 	assert_output --partial "Support bundle written to $BUNDLE"
 	on "$CP" sh -c "rm -rf '$EXTRACTED' && mkdir '$EXTRACTED' && tar -xzf '$BUNDLE' -C '$EXTRACTED'"

@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"errors"
@@ -10,13 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // newSuperviseCmd is the runtime's service manager where there is no systemd; install starts it
 // from the copy of this binary in the data dir.
-func newSuperviseCmd(streams Streams) *cobra.Command {
+func newSuperviseCmd(streams cli.Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:     "supervise -- COMMAND [ARG...]",
 		Short:   "Run a command and restart it when it exits, until SIGTERM (used by the runtime service)",
@@ -31,7 +32,7 @@ func newSuperviseCmd(streams Streams) *cobra.Command {
 	}
 }
 
-func newShellCmd(streams Streams) *cobra.Command {
+func newShellCmd(streams cli.Streams) *cobra.Command {
 	dataDir := installer.DefaultDataDir
 	c := &cobra.Command{
 		Use:   "shell [-- COMMAND [ARG...]]",

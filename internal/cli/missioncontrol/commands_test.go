@@ -1,23 +1,22 @@
-package cli
+package missioncontrol
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
+	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/internal/cli/clitest"
 	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/version"
+	"github.com/datastax/mission-control/supportbundle"
 )
 
 // TestStatusAndResetWithoutInstall: status and reset on a data dir with no install. Real installs
@@ -29,7 +28,7 @@ func TestStatusAndResetWithoutInstall(t *testing.T) {
 		t.Errorf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, testDeps(), "", "status", "--data-dir", dataDir, "-o", "json")
-	var st statusReport
+	var st installer.Status
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Installed || st.Runtime != nil {
 		t.Errorf("status -o json: %v\n%s", err, r.stdout)
 	}
@@ -72,7 +71,7 @@ func TestLicenseInspect(t *testing.T) {
 	}
 	expired := signLicense(t, func(s *license.Spec) { s.ExpiresAt = testNow.Add(-time.Hour) })
 	r = run(t, testDeps(), "", "license", "inspect", expired, "-o", "json")
-	var in inspection
+	var in license.Inspection
 	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || in.Valid || !strings.Contains(in.Problem, "expired") {
 		t.Errorf("expired license: %v\n%s", err, r.stdout)
 	}
@@ -101,100 +100,15 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-// TestHelpExplainsEveryFlag holds every command to the help standard: an example per command,
-// and an example in the usage of every flag that takes a value.
+// TestHelpExplainsEveryFlag holds every command to the help standard.
 func TestHelpExplainsEveryFlag(t *testing.T) {
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		if c.Runnable() && c.Name() != "help" && !strings.HasPrefix(c.CommandPath(), "mission-control completion") && c.Example == "" {
-			t.Errorf("%s has no example", c.CommandPath())
-		}
-		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-			if f.Value.Type() != "bool" && f.Name != "help" && !strings.Contains(f.Usage, "e.g.") {
-				t.Errorf("%s --%s: usage has no example: %q", c.CommandPath(), f.Name, f.Usage)
-			}
-		})
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(newMissionControlCmd(Streams{}, testDeps()))
-	walk(newMCCtlCmd(Streams{}))
-	var out bytes.Buffer
-	if code := RunMCLicense(context.Background(), Streams{Out: &out, Err: &out}, []string{"sign", "--help"}, time.Now); code != 0 || !strings.Contains(out.String(), "--max-nodes") {
-		t.Errorf("mclicense sign --help: exit %d\n%s", code, out.String())
-	}
+	clitest.AssertHelp(t, newRootCmd(cli.Streams{}, testDeps()))
 	r := run(t, testDeps(), "", "install", "--help")
 	for _, flag := range []string{"--license", "--cidr", "--pod-cidr", "--service-cidr", "--mode", "--data-dir", "--airgap-bundle", "--network-interface", "--release-name", "--yes", "--ignore-host-preflights", "--dry-run", "--output"} {
 		if !strings.Contains(r.stdout, flag) {
 			t.Errorf("install --help lacks %s", flag)
 		}
 	}
-}
-
-func runMCLicense(t *testing.T, args ...string) result {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := RunMCLicense(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, args, func() time.Time { return testNow })
-	return result{code: code, stdout: out.String(), stderr: errOut.String()}
-}
-
-func TestMCLicense(t *testing.T) {
-	dir := t.TempDir()
-	priv, pub, lic := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub"), filepath.Join(dir, "l.yaml")
-	r := runMCLicense(t, "keygen", "--private-key", priv, "--public-key", pub)
-	if r.code != 0 || !strings.Contains(r.stdout, "make LICENSE_PUBLIC_KEY=MCow") {
-		t.Fatalf("keygen: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if fi, err := os.Stat(priv); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("private key mode: %v, %v", fi.Mode(), err)
-	}
-	if r := runMCLicense(t, "keygen", "--private-key", priv, "--public-key", pub); r.code != 1 || !strings.Contains(r.stderr, "exists: choose another path, or pass --force") {
-		t.Errorf("keygen over existing files: exit %d, %s", r.code, r.stderr)
-	}
-	r = runMCLicense(t, "sign", "--private-key", priv, "--license-id", "L-9", "--customer", "Acme", "--expires", "2027-12-31", "--modes", "data-plane", "--max-nodes", "5", "--airgap", "-o", lic)
-	if r.code != 0 {
-		t.Fatalf("sign: exit %d\n%s", r.code, r.stderr)
-	}
-	r = runMCLicense(t, "verify", "--public-key", pub, lic)
-	if r.code != 0 || r.stdout != "license L-9 (Acme) is valid until 2027-12-31T00:00:00Z, signed by key "+keyIDOf(t, pub)+"\n" {
-		t.Errorf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	data, _ := os.ReadFile(lic)
-	l, err := license.Parse(data)
-	if err != nil || !l.Spec.IssuedAt.Equal(testNow) || l.Spec.Entitlements.MaxNodes != 5 || !l.Spec.Entitlements.Airgap {
-		t.Errorf("signed spec: %+v, %v", l, err)
-	}
-	// This build trusts the development key, not the new one.
-	if r := run(t, testDeps(), "", "license", "inspect", lic); r.code != 1 || !strings.Contains(r.stderr, "but this build trusts key") {
-		t.Errorf("inspect with another key: exit %d, %s", r.code, r.stderr)
-	}
-	for _, bad := range [][]string{
-		{"sign", "--license-id", "x"},
-		{"sign", "--private-key", priv, "--license-id", "L", "--customer", "C"},
-		{"sign", "--private-key", priv, "--license-id", "L", "--customer", "C", "--expires", "someday"},
-		{"sign", "--private-key", priv, "--license-id", "", "--customer", "C", "--expires", "2030-01-01"},
-		{"sign", "--private-key", pub, "--license-id", "L", "--customer", "C", "--expires", "2030-01-01"},
-		{"verify", lic},
-		{"verify", "--public-key", priv, lic},
-		{"keygen"},
-	} {
-		if r := runMCLicense(t, bad...); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
-			t.Errorf("%v: exit %d, stderr %q, stdout %q", bad, r.code, r.stderr, r.stdout)
-		}
-	}
-}
-
-func keyIDOf(t *testing.T, pubPath string) string {
-	data, err := os.ReadFile(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := releasekey.ParsePublic(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return releasekey.ID(pub)
 }
 
 func TestShellNeedsAnInstall(t *testing.T) {
@@ -208,20 +122,22 @@ func TestShellNeedsAnInstall(t *testing.T) {
 func TestSupportBundleCommand(t *testing.T) {
 	deps := testDeps()
 	out := filepath.Join(t.TempDir(), "case.tar.gz")
-	var got SupportBundleOptions
-	deps.SupportBundle = func(_ context.Context, o SupportBundleOptions) (SupportBundleReport, error) {
+	var got supportbundle.Options
+	deps.SupportBundle = func(_ context.Context, o supportbundle.Options) (supportbundle.Result, error) {
 		got = o
 		o.Progress("[routes] Running host collector...")
-		return SupportBundleReport{
+		return supportbundle.Result{
+			Archive:      o.Out,
+			Size:         3 << 20,
 			Analysis:     []check.Result{{Check: "cass-operator", Status: check.Fail, Message: "cass-operator has no ready replica"}},
 			ClusterError: errors.New("the API at 127.0.0.1:6443 does not answer"),
-		}, os.WriteFile(o.Output, []byte("archive"), 0o600)
+		}, nil
 	}
-	r := run(t, deps, "", "support-bundle", "-o", out, "--data-dir", "/srv/mc")
-	if r.code != 0 || got.DataDir != "/srv/mc" || got.Output != out {
+	r := run(t, deps, "", "support-bundle", "--out", out, "--data-dir", "/srv/mc")
+	if r.code != 0 || got.DataDir != "/srv/mc" || got.Out != out {
 		t.Fatalf("exit %d, options %+v\n%s%s", r.code, got, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"cass-operator                FAIL   cass-operator has no ready replica", "Cluster not collected: the API at 127.0.0.1:6443 does not answer", "Support bundle written to " + out} {
+	for _, want := range []string{"cass-operator                FAIL   cass-operator has no ready replica", "Cluster not collected: the API at 127.0.0.1:6443 does not answer", "Support bundle written to " + out + " (3.0 MiB)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -229,14 +145,14 @@ func TestSupportBundleCommand(t *testing.T) {
 	if !strings.Contains(r.stderr, "  [routes] Running host collector...") {
 		t.Errorf("stderr lacks the progress:\n%s", r.stderr)
 	}
-	if r := run(t, deps, "", "support-bundle", "-q", "-o", out); r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Support bundle written to "+out) {
+	if r := run(t, deps, "", "support-bundle", "-q", "--out", out); r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Support bundle written to "+out) {
 		t.Errorf("-q: exit %d, stderr %q (want none), stdout %s", r.code, r.stderr, r.stdout)
 	}
 	deps.Geteuid = func() int { return 1000 }
 	if r := run(t, deps, "", "support-bundle"); r.code != 1 || !strings.Contains(r.stderr, "must run as root") {
 		t.Errorf("non-root: exit %d, %q", r.code, r.stderr)
 	}
-	if r := run(t, testDeps(), "", "support-bundle", "-o", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "is a directory: pass a file name") {
+	if r := run(t, testDeps(), "", "support-bundle", "--out", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "is a directory: pass a file name") {
 		t.Errorf("directory output: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"bytes"
@@ -16,9 +16,11 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/preflighttest"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host/hosttest"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
+	"github.com/datastax/mission-control/supportbundle"
 )
 
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -44,7 +46,7 @@ func (fakeNetwork) Interfaces() ([]network.Interface, error) {
 // testDeps is a fixed machine: a roomy host with the network above, run as root, at testNow.
 func testDeps() Deps {
 	return Deps{
-		Troubleshoot: Troubleshoot{Facts: func(_ context.Context, in preflight.Input) (preflight.Facts, error) {
+		Facts: func(_ context.Context, in preflight.Input) (preflight.Facts, error) {
 			f := preflighttest.Roomy().Facts(in.Mode)
 			var err error
 			if f.Taken, err = network.Taken(fakeNetwork{}); err != nil {
@@ -54,15 +56,16 @@ func testDeps() Deps {
 				f.NodeError = err.Error()
 			}
 			return f, nil
-		}},
-		Network:     fakeNetwork{},
-		Now:         func() time.Time { return testNow },
-		Geteuid:     func() int { return 0 },
-		Interactive: func(io.Reader) bool { return false },
-		Base:        hosttest.Fresh{},
-		Payload:     func() (*payload.Payload, error) { return testPayload, nil },
-		Self:        func() (string, error) { return "testdata/fake-mission-control", nil },
-		WaitTimeout: time.Minute,
+		},
+		SupportBundle: supportbundle.Collect,
+		Network:       fakeNetwork{},
+		Now:           func() time.Time { return testNow },
+		Geteuid:       func() int { return 0 },
+		Interactive:   func(io.Reader) bool { return false },
+		Base:          hosttest.Fresh{},
+		Payload:       func() (*payload.Payload, error) { return testPayload, nil },
+		Self:          func() (string, error) { return "testdata/fake-mission-control", nil },
+		WaitTimeout:   time.Minute,
 	}
 }
 
@@ -83,11 +86,11 @@ type result struct {
 func run(t *testing.T, deps Deps, stdin string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := Run(context.Background(), Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, args, deps)
+	code := Run(context.Background(), cli.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, args, deps)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }
 
-const exampleLicense = "../../examples/license.yaml"
+const exampleLicense = "../../../examples/license.yaml"
 
 // signLicense writes a valid development-signed license, changed by mutate.
 func signLicense(t *testing.T, mutate func(*license.Spec)) string {

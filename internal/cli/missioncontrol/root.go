@@ -1,14 +1,74 @@
-package cli
+// Package missioncontrol is the mission-control command tree: install, reset, preflight,
+// support-bundle, status, shell, version, license and bundle, on the domain packages (installer,
+// bundle, supportbundle, ...).
+package missioncontrol
 
 import (
+	"context"
+	"io"
+	"os"
+	"time"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/installer/preflight/hostpreflight"
+	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/payload"
+	"github.com/datastax/mission-control/supportbundle"
 )
 
-func newMissionControlCmd(streams Streams, deps Deps) *cobra.Command {
-	g := &globalFlags{}
+// Deps is the machine the commands look at. SystemDeps is the real one; tests swap parts of it.
+type Deps struct {
+	Network network.HostNetwork
+	// Facts gathers what host preflights judge: troubleshoot's collectors and ours.
+	Facts func(context.Context, preflight.Input) (preflight.Facts, error)
+	// SupportBundle collects a support bundle.
+	SupportBundle func(context.Context, supportbundle.Options) (supportbundle.Result, error)
+	Now           func() time.Time
+	Geteuid       func() int
+	// Interactive reports whether a person can answer a question on in.
+	Interactive func(in io.Reader) bool
+	// Base is what dry runs read the host through.
+	Base host.Reader
+	// Payload is the runtime payload; Self the path of this binary.
+	Payload func() (*payload.Payload, error)
+	Self    func() (string, error)
+	// WaitTimeout bounds each wait for the runtime.
+	WaitTimeout time.Duration
+}
+
+// SystemDeps is this machine.
+func SystemDeps() Deps {
+	return Deps{
+		Network: network.Kernel{},
+		Facts: func(ctx context.Context, in preflight.Input) (preflight.Facts, error) {
+			return hostpreflight.Gather(ctx, in, network.Kernel{})
+		},
+		SupportBundle: supportbundle.Collect,
+		Now:           time.Now,
+		Geteuid:       os.Geteuid,
+		Interactive:   func(in io.Reader) bool { return progress.IsTerminal(in) },
+		Base:          host.System{},
+		Payload:       payload.Embedded,
+		Self:          os.Executable,
+		WaitTimeout:   5 * time.Minute,
+	}
+}
+
+// Run runs mission-control with args and returns the exit status: 0 on success, 1 on error, or
+// the status a command chose (status uses 3 for "not installed").
+func Run(ctx context.Context, streams cli.Streams, args []string, deps Deps) int {
+	return cli.Execute(ctx, newRootCmd(streams, deps), streams, args)
+}
+
+func newRootCmd(streams cli.Streams, deps Deps) *cobra.Command {
+	g := &cli.GlobalFlags{}
 	root := &cobra.Command{
 		Use:   "mission-control",
 		Short: "Install and run the mission-control platform for Apache Cassandra on this host",
@@ -22,7 +82,7 @@ host check has passed.`,
   # Install a control plane on 10.0.0.0/16 (pods 10.0.0.0/17, services 10.0.128.0/17):
   sudo mission-control install --license license.yaml --cidr 10.0.0.0/16`,
 	}
-	g.bind(root)
+	g.Bind(root)
 	root.AddCommand(
 		newInstallCmd(streams, deps, g),
 		newResetCmd(streams, deps, g),
@@ -33,7 +93,7 @@ host check has passed.`,
 		newLicenseCmd(streams, deps),
 		newShellCmd(streams),
 		newSuperviseCmd(streams),
-		newBundleCmd(streams, g),
+		newBundleCmd(streams, deps, g),
 	)
 	return root
 }

@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/version"
 	"github.com/datastax/mission-control/runtime/k0s"
@@ -20,8 +21,8 @@ type versionInfo struct {
 	DevelopmentLicKey bool   `json:"developmentLicenseKey"`
 }
 
-func newVersionCmd(streams Streams) *cobra.Command {
-	var out output
+func newVersionCmd(streams cli.Streams) *cobra.Command {
+	var out cli.Output
 	c := &cobra.Command{
 		Use:     "version",
 		Short:   "Show the version of mission-control and what it bundles",
@@ -33,7 +34,7 @@ func newVersionCmd(streams Streams) *cobra.Command {
 				Kubernetes: k0s.KubernetesVersion, LicenseKey: releasekey.ID(releasekey.Trusted()),
 				DevelopmentLicKey: releasekey.IsDevelopment(),
 			}
-			return out.print(streams.Out, v, func(w io.Writer) error {
+			return out.Print(streams.Out, v, func(w io.Writer) error {
 				key := v.LicenseKey
 				if v.DevelopmentLicKey {
 					key += " (DEVELOPMENT key: this build accepts demo licenses; not for production)"
@@ -43,6 +44,6 @@ func newVersionCmd(streams Streams) *cobra.Command {
 			})
 		},
 	}
-	bindOutput(c, &out)
+	cli.BindOutput(c, &out)
 	return c
 }

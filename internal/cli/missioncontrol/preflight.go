@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"errors"
@@ -10,12 +10,13 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/version"
 )
 
-func newPreflightCmd(streams Streams, deps Deps) *cobra.Command {
+func newPreflightCmd(streams cli.Streams, deps Deps) *cobra.Command {
 	cfg := installer.DefaultConfig()
-	var out output
+	var out cli.Output
 	c := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether this host can run mission-control, changing nothing",
@@ -44,7 +45,7 @@ firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 
 			if err != nil {
 				return err
 			}
-			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
+			if err := out.Print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
 				return err
 			}
 			if len(report.Failed()) > 0 {
@@ -54,7 +55,7 @@ firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 
 		},
 	}
 	bindHostFlags(c.Flags(), &cfg)
-	bindOutput(c, &out)
+	cli.BindOutput(c, &out)
 	return c
 }
 

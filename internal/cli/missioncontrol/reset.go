@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 )
@@ -17,10 +18,10 @@ type resetOptions struct {
 	dataDir string
 	yes     bool
 	dryRun  bool
-	output  output
+	output  cli.Output
 }
 
-func newResetCmd(streams Streams, deps Deps, g *globalFlags) *cobra.Command {
+func newResetCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Command {
 	o := &resetOptions{dataDir: installer.DefaultDataDir}
 	c := &cobra.Command{
 		Use:   "reset",
@@ -44,7 +45,7 @@ mission-control install, and succeeds with nothing to do when there is no instal
 	c.Flags().StringVar(&o.dataDir, "data-dir", o.dataDir, "data dir of the install to remove (e.g. --data-dir /data/mission-control)")
 	c.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation (e.g. for scripts)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be removed; change nothing")
-	bindOutput(c, &o.output)
+	cli.BindOutput(c, &o.output)
 	return c
 }
 
@@ -56,7 +57,7 @@ type resetSummary struct {
 	Changes []host.Op          `json:"changes,omitempty"`
 }
 
-func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o *resetOptions) error {
+func runReset(ctx context.Context, streams cli.Streams, deps Deps, g *cli.GlobalFlags, o *resetOptions) error {
 	env, err := newEnv(streams, deps, g)
 	if err != nil {
 		return err
@@ -65,14 +66,14 @@ func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o
 	var rec *host.Recorder
 	if o.dryRun {
 		rec = host.NewRecorder(deps.Base)
-		r.Env.Host, r.Env.JournalHost = rec, rec
+		r.Env.Host = rec
 		r.Env.Progress = progress.New(streams.Err, progress.Quiet)
 	} else {
 		if err := requireRoot(deps, "reset"); err != nil {
 			return err
 		}
-		r.Env.Host, r.Env.JournalHost = host.System{}, host.System{}
-		r.Env.Progress = g.progress(streams.Err, o.output)
+		r.Env.Host = host.System{}
+		r.Env.Progress = g.Progress(streams.Err, o.output)
 		r.Confirm = func(s installer.State) error {
 			what := "the mission-control install"
 			if s.Mode != "" {
@@ -85,7 +86,7 @@ func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o
 	summary := resetSummary{DryRun: o.dryRun, DataDir: o.dataDir, Steps: results}
 	switch {
 	case errors.Is(err, installer.ErrNotInstalled):
-		return o.output.print(streams.Out, summary, func(w io.Writer) error {
+		return o.output.Print(streams.Out, summary, func(w io.Writer) error {
 			_, err := fmt.Fprintf(w, "Nothing to reset: mission-control is not installed in %s.\n", o.dataDir)
 			return err
 		})
@@ -96,7 +97,7 @@ func runReset(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o
 	if rec != nil {
 		summary.Changes = rec.Ops()
 	}
-	return o.output.print(streams.Out, summary, func(w io.Writer) error {
+	return o.output.Print(streams.Out, summary, func(w io.Writer) error {
 		if o.dryRun {
 			fmt.Fprintln(w, "Dry run: nothing was changed. Reset would:")
 			for _, op := range summary.Changes {

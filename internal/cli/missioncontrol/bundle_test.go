@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"crypto/sha256"
@@ -21,7 +21,7 @@ import (
 )
 
 // developmentKey signs bundles this test build trusts (it trusts the development release key).
-const developmentKey = "../../examples/development-license.key"
+const developmentKey = "../../../examples/development-license.key"
 
 func TestBundleBuildVerifyInspect(t *testing.T) {
 	images := t.TempDir()
@@ -31,7 +31,7 @@ func TestBundleBuildVerifyInspect(t *testing.T) {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "mc.airgap")
-	build := []string{"bundle", "build", "--images-dir", images, "--signing-key", developmentKey, "--created", "2026-11-22T12:00:00Z", "--version", "v1.2.3", "-o", out}
+	build := []string{"bundle", "build", "--images-dir", images, "--signing-key", developmentKey, "--created", "2026-11-22T12:00:00Z", "--version", "v1.2.3", "--out", out}
 	r := run(t, testDeps(), "", build...)
 	if r.code != 0 || !strings.Contains(r.stdout, "Built "+out+": mission-control v1.2.3, 2 images") {
 		t.Fatalf("build: %+v", r)
@@ -65,7 +65,7 @@ func TestBundleBuildVerifyInspect(t *testing.T) {
 	}
 
 	t.Setenv(signingKeyEnv, "")
-	r = run(t, testDeps(), "", "bundle", "build", "--images-dir", images, "-o", out)
+	r = run(t, testDeps(), "", "bundle", "build", "--images-dir", images, "--out", out)
 	if r.code != 1 || !strings.Contains(r.stderr, "no signing key: pass --signing-key FILE or set MC_BUNDLE_SIGNING_KEY") {
 		t.Errorf("build without a key: %+v", r)
 	}
@@ -92,7 +92,7 @@ func TestBundleBuildPulls(t *testing.T) {
 	if err := os.WriteFile(list, []byte("# the database images\n"+ref+"@"+digest.String()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "-o", out)
+	r := run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "--out", out)
 	if r.code != 0 || !strings.Contains(r.stdout, "1 images") {
 		t.Fatalf("build: %+v", r)
 	}
@@ -105,7 +105,7 @@ func TestBundleBuildPulls(t *testing.T) {
 	if err := os.WriteFile(list, []byte(ref+"\nk8ssandra/medusa\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "-o", out)
+	r = run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "--out", out)
 	if r.code != 1 || !strings.Contains(r.stderr, "--pull-list "+list+" line 2: image \"k8ssandra/medusa\": want NAME:TAG") {
 		t.Errorf("a list with an untagged image: %+v", r)
 	}

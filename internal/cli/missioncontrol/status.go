@@ -1,19 +1,16 @@
-package cli
+package missioncontrol
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host"
-	"github.com/datastax/mission-control/operators/contract"
-	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // status's exit codes beyond 0 and 1, so that scripts can test them (as with systemctl status).
@@ -22,42 +19,13 @@ const (
 	statusUnhealthy    = 4 // installed, but the runtime is not running or not Ready
 )
 
-// statusReport is what status prints.
-type statusReport struct {
-	installer.Status
-	Runtime    *k0s.Health        `json:"runtime,omitempty"`
-	Components []charts.Component `json:"components,omitempty"`
-	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
-	Healthy bool `json:"healthy"`
+type statusOptions struct {
+	dataDir string
+	out     cli.Output
 }
 
-// inspectInstall reads the runtime and the platform's operators.
-func inspectInstall(ctx context.Context, report *statusReport, dataDir string) {
-	health := k0s.Inspect(ctx, host.System{}, k0s.Layout{DataDir: dataDir})
-	report.Runtime = &health
-	report.Healthy = report.Complete && health.Healthy
-	if !health.APIReady || report.State == nil {
-		return
-	}
-	client, err := k0s.Waiter{Layout: k0s.Layout{DataDir: dataDir}, Reader: host.System{}}.Client()
-	if err == nil {
-		report.Components, err = charts.Components(ctx, client, report.State.ReleaseName)
-	}
-	if err != nil {
-		health.APIProblem, report.Healthy = err.Error(), false
-		return
-	}
-	for _, want := range contract.Operators(report.State.Mode == installer.ModeControlPlane) {
-		i := slices.IndexFunc(report.Components, func(c charts.Component) bool { return c.Name == want })
-		if i < 0 || !report.Components[i].Available {
-			report.Healthy = false
-		}
-	}
-}
-
-func newStatusCmd(streams Streams) *cobra.Command {
-	dataDir := installer.DefaultDataDir
-	var out output
+func newStatusCmd(streams cli.Streams) *cobra.Command {
+	o := &statusOptions{dataDir: installer.DefaultDataDir}
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show what is installed on this host",
@@ -68,34 +36,31 @@ the runtime is not running or not Ready, or an operator is not Available.`,
 		Example: `  mission-control status
   mission-control status --data-dir /data/mission-control -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			st, err := installer.ReadStatus(host.System{}, dataDir)
-			if err != nil {
-				return err
-			}
-			report := statusReport{Status: st}
-			if st.Installed {
-				inspectInstall(c.Context(), &report, dataDir)
-			}
-			if err := out.print(streams.Out, report, func(w io.Writer) error { return writeStatus(w, report) }); err != nil {
-				return err
-			}
-			switch {
-			case !st.Complete:
-				return exitError{code: statusNotInstalled}
-			case !report.Healthy:
-				return exitError{code: statusUnhealthy}
-			}
-			return nil
-		},
+		RunE: func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), streams, o) },
 	}
-	c.Flags().StringVar(&dataDir, "data-dir", dataDir, "data dir of the install (e.g. --data-dir /data/mission-control)")
-	bindOutput(c, &out)
+	c.Flags().StringVar(&o.dataDir, "data-dir", o.dataDir, "data dir of the install (e.g. --data-dir /data/mission-control)")
+	cli.BindOutput(c, &o.out)
 	return c
 }
 
-func writeStatus(w io.Writer, report statusReport) error {
-	st := report.Status
+func runStatus(ctx context.Context, streams cli.Streams, o *statusOptions) error {
+	st, err := installer.Inspect(ctx, host.System{}, o.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := o.out.Print(streams.Out, st, func(w io.Writer) error { return writeStatus(w, st) }); err != nil {
+		return err
+	}
+	switch {
+	case !st.Complete:
+		return cli.ExitError{Code: statusNotInstalled}
+	case !st.Healthy:
+		return cli.ExitError{Code: statusUnhealthy}
+	}
+	return nil
+}
+
+func writeStatus(w io.Writer, st installer.Status) error {
 	if !st.Installed {
 		_, err := fmt.Fprintf(w, "mission-control is not installed in %s.\n", st.DataDir)
 		return err
@@ -117,7 +82,7 @@ func writeStatus(w io.Writer, report statusReport) error {
 	} else {
 		fmt.Fprintf(w, "mission-control: %s (the install stopped before recording itself)\n  data dir:  %s\n", progress, st.DataDir)
 	}
-	if rt := report.Runtime; rt != nil {
+	if rt := st.Runtime; rt != nil {
 		fmt.Fprintf(w, "Runtime:\n  service:   %s\n", rt.Service)
 		if rt.APIReady {
 			fmt.Fprintln(w, "  API:       ready")
@@ -132,9 +97,9 @@ func writeStatus(w io.Writer, report statusReport) error {
 			fmt.Fprintf(w, "  node:      %s %s, %s, %s, %s, pods %s\n", n.Name, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
 		}
 	}
-	if len(report.Components) > 0 {
+	if len(st.Components) > 0 {
 		fmt.Fprintln(w, "Operators:")
-		for _, c := range report.Components {
+		for _, c := range st.Components {
 			state := "Available"
 			if !c.Available {
 				state = "NOT AVAILABLE: " + c.Problem

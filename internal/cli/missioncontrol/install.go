@@ -1,4 +1,4 @@
-package cli
+package missioncontrol
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/version"
@@ -21,10 +22,10 @@ type installOptions struct {
 	cfg    installer.Config
 	yes    bool
 	dryRun bool
-	output output
+	output cli.Output
 }
 
-func newInstallCmd(streams Streams, deps Deps, g *globalFlags) *cobra.Command {
+func newInstallCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Command {
 	o := &installOptions{cfg: installer.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "install",
@@ -58,45 +59,35 @@ dir: running install again resumes where it stopped, and reset undoes even a par
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation before changing the host (e.g. for scripts)")
 	fs.BoolVar(&o.cfg.IgnoreHostPreflights, "ignore-host-preflights", false, "install even if host preflights fail (not implied by --yes)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and every file it would write; change nothing (e.g. --dry-run -o yaml)")
-	bindOutput(c, &o.output)
+	cli.BindOutput(c, &o.output)
 	return c
 }
 
 // newEnv is the environment install and reset run in; the caller picks the host.
-func newEnv(streams Streams, deps Deps, g *globalFlags) (installer.Env, error) {
+func newEnv(streams cli.Streams, deps Deps, g *cli.GlobalFlags) (installer.Env, error) {
 	self, err := deps.Self()
 	if err != nil {
 		return installer.Env{}, fmt.Errorf("find this binary: %w", err)
 	}
 	return installer.Env{
-		Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.logger(streams.Err),
+		Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.Logger(streams.Err),
 		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: deps.WaitTimeout},
 	}, nil
 }
 
-func runInstall(ctx context.Context, streams Streams, deps Deps, g *globalFlags, o *installOptions) error {
+func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.GlobalFlags, o *installOptions) error {
 	env, err := newEnv(streams, deps, g)
 	if err != nil {
 		return err
 	}
 	if o.dryRun {
-		rec := host.NewRecorder(deps.Base)
-		env.Host, env.JournalHost = rec, host.NewRecorder(deps.Base)
-		env.Progress = progress.New(streams.Err, progress.Quiet)
-		env.Cluster = installer.PlannedCluster{Timeout: deps.WaitTimeout}
-		inst := installer.Install{Config: o.cfg, Env: env}
-		results, sc, err := inst.Run(ctx)
-		if err != nil {
-			return err
-		}
-		plan := newDryRunPlan(results, sc, rec.Ops())
-		return o.output.print(streams.Out, plan, plan.writeText)
+		return runDryRunInstall(ctx, streams, deps, env, o)
 	}
 	if err := requireRoot(deps, "install"); err != nil {
 		return err
 	}
-	env.Host, env.JournalHost = host.System{}, host.System{}
-	env.Progress = g.progress(streams.Err, o.output)
+	env.Host = host.System{}
+	env.Progress = g.Progress(streams.Err, o.output)
 	inst := installer.Install{Config: o.cfg, Env: env, Confirm: func(sc *installer.StepContext) error {
 		return confirm(streams, deps, o.yes, "install", installQuestion(sc))
 	}}
@@ -105,7 +96,22 @@ func runInstall(ctx context.Context, streams Streams, deps Deps, g *globalFlags,
 		return err
 	}
 	summary := newInstallSummary(results, sc)
-	return o.output.print(streams.Out, summary, summary.writeText)
+	return o.output.Print(streams.Out, summary, summary.writeText)
+}
+
+// runDryRunInstall runs the install's own code path against a recorder and prints its plan.
+func runDryRunInstall(ctx context.Context, streams cli.Streams, deps Deps, env installer.Env, o *installOptions) error {
+	rec := host.NewRecorder(deps.Base)
+	env.Host = rec
+	env.Progress = progress.New(streams.Err, progress.Quiet)
+	env.Cluster = installer.PlannedCluster{Timeout: deps.WaitTimeout}
+	inst := installer.Install{Config: o.cfg, Env: env, JournalHost: host.NewRecorder(deps.Base)}
+	results, sc, err := inst.Run(ctx)
+	if err != nil {
+		return err
+	}
+	plan := newDryRunPlan(results, sc, rec.Ops())
+	return o.output.Print(streams.Out, plan, plan.writeText)
 }
 
 func installQuestion(sc *installer.StepContext) string {
@@ -123,7 +129,7 @@ func requireRoot(deps Deps, verb string) error {
 }
 
 // confirm is asked before a command changes the host: a person must agree unless --yes was given.
-func confirm(streams Streams, deps Deps, yes bool, verb, question string) error {
+func confirm(streams cli.Streams, deps Deps, yes bool, verb, question string) error {
 	if yes {
 		return nil
 	}
