@@ -89,7 +89,7 @@ generate: $(CONTROLLER_GEN) ## regenerate the API's deepcopy code and the chart'
 # The end-to-end tests run alone, after the others: they install the runtime on this host. Their
 # output is filtered to the tests' own lines (whole messages, without the runtime's log lines).
 unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-control from make build)
-	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v '/e2e$$')
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; exit $${PIPESTATUS[0]}
 

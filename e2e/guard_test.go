@@ -6,7 +6,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/datastax/mission-control/internal/testhost"
+	"github.com/datastax/mission-control/e2e/testhost"
 )
 
 // startNetGuard keeps the runtime installed on cidr from sending anything off this machine until

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/internal/testhost"
+	"github.com/datastax/mission-control/e2e/testhost"
 )
 
 const (

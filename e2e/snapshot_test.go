@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/datastax/mission-control/internal/testhost"
+	"github.com/datastax/mission-control/e2e/testhost"
 )
 
 // takeSnapshot reads what reset must leave as install found it; network state is netns's.

@@ -154,12 +154,12 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 }
 
 // applyCRDs applies every CRD the operators need, server-side, on every run: an install after
-// an upgrade of the binary brings the CRDs up to date.
+// an upgrade of the binary brings the CRDs up to date. Like installRelease, its effect lives in
+// the cluster's datastore, which reset removes with the runtime: it needs no Undo.
 func applyCRDs() Step {
 	return Step{
-		Name:      "apply-crds",
-		Title:     "Apply the custom resource definitions",
-		InCluster: true,
+		Name:  "apply-crds",
+		Title: "Apply the custom resource definitions",
 		Run: func(ctx context.Context, sc *StepContext) error {
 			detail, err := sc.Cluster.ApplyCRDs(ctx, sc)
 			sc.Detail("%s", detail)
@@ -170,9 +170,8 @@ func applyCRDs() Step {
 
 func installRelease() Step {
 	return Step{
-		Name:      "install-release",
-		Title:     "Install the platform's operators",
-		InCluster: true,
+		Name:  "install-release",
+		Title: "Install the platform's operators",
 		Run: func(ctx context.Context, sc *StepContext) error {
 			v, err := chartValues(sc)
 			if err != nil {

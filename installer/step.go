@@ -29,9 +29,6 @@ type Step struct {
 	Title string
 	// Check marks a read-only step.
 	Check bool
-	// InCluster marks a step whose effect lives in the cluster's datastore: reset removes it with
-	// the runtime, so it needs no Undo, and it is idempotent against the cluster.
-	InCluster bool
 	// Run does the step's work through sc.Host.
 	Run func(ctx context.Context, sc *StepContext) error
 	// Done, if set, reports whether the step's effect is already in place.

@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datastax/mission-control/e2e/testhost"
 	"github.com/datastax/mission-control/internal/host"
-	"github.com/datastax/mission-control/internal/testhost"
 )
 
 func main() {

@@ -85,23 +85,13 @@ type Recorder struct {
 	ops    []Op
 	nodes  map[string]node
 	sysctl map[string]string
-	stubs  map[string][]byte
 }
 
 var _ Host = (*Recorder)(nil)
 
-// NewRecorder returns a Recorder over base: System{} to plan against this machine, Empty{} for a
-// fresh one.
+// NewRecorder returns a Recorder over base: System{} to plan against this machine.
 func NewRecorder(base Reader) *Recorder {
-	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}, stubs: map[string][]byte{}}
-}
-
-// Stub makes Run answer the command (as Command.String renders it) with output, as a real run
-// would have: for tests of code that reads what it runs.
-func (r *Recorder) Stub(command string, output string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stubs[command] = []byte(output)
+	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}}
 }
 
 // Ops returns the changes recorded so far, in order.
@@ -347,13 +337,13 @@ func (r *Recorder) RemoveAll(ctx context.Context, path string) error {
 	return nil
 }
 
-// Run implements Host. Nothing runs; the output is empty unless stubbed. A command's input is
-// recorded as the op's content.
+// Run implements Host. Nothing runs, and the output is empty. A command's input is recorded as
+// the op's content.
 func (r *Recorder) Run(ctx context.Context, cmd Command) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.record(ctx, Op{Kind: "run", Command: cmd.String(), Content: string(cmd.Stdin)})
-	return r.stubs[cmd.String()], nil
+	return nil, nil
 }
 
 // SetSysctl implements Host.
@@ -430,35 +420,3 @@ func (r *Recorder) Signal(ctx context.Context, pid int, sig syscall.Signal) erro
 }
 
 func mode(perm fs.FileMode) string { return fmt.Sprintf("%04o", perm.Perm()) }
-
-// Empty is a Reader of a machine with nothing on it: no files, no sysctls. A Recorder over it
-// records an install on a fresh host.
-type Empty struct{}
-
-var _ Reader = Empty{}
-
-// ReadFile implements Reader.
-func (Empty) ReadFile(path string) ([]byte, error) {
-	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-}
-
-// Exists implements Reader: only the root exists.
-func (Empty) Exists(path string) (bool, error) { return filepath.Clean(path) == "/", nil }
-
-// Open implements Reader.
-func (Empty) Open(path string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-}
-
-// ReadDir implements Reader.
-func (Empty) ReadDir(path string) ([]string, error) {
-	if filepath.Clean(path) == "/" {
-		return nil, nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-}
-
-// Sysctl implements Reader.
-func (Empty) Sysctl(key string) (string, error) {
-	return "", fmt.Errorf("read sysctl %s: %w", key, fs.ErrNotExist)
-}

@@ -63,9 +63,6 @@ func New(data, manifest []byte) (*Payload, error) {
 	return p, nil
 }
 
-// NewFromManifest returns the payload packed in data, described by m.
-func NewFromManifest(data []byte, m Manifest) *Payload { return &Payload{Manifest: m, packed: data} }
-
 // ErrNone means the binary was built without a payload.
 var ErrNone = errors.New("this mission-control binary carries no runtime payload: build it with make build")
 

@@ -40,7 +40,7 @@ func TestPackExtract(t *testing.T) {
 		t.Fatalf("manifest = %+v", m)
 	}
 	var got []string
-	err := NewFromManifest(packed, m).Extract(func(f File, data []byte) error {
+	err := (&Payload{Manifest: m, packed: packed}).Extract(func(f File, data []byte) error {
 		want, _ := os.ReadFile(filepath.Join(dir, f.Path))
 		if !bytes.Equal(data, want) || f.Mode != 0o755 {
 			t.Errorf("%s: %d bytes, mode %o", f.Path, len(data), f.Mode)
@@ -68,19 +68,19 @@ func TestExtractRefusesDamage(t *testing.T) {
 			bad := m
 			bad.Files = append([]File(nil), m.Files...)
 			bad.Files[1].SHA256 = strings.Repeat("0", 64)
-			return NewFromManifest(packed, bad)
+			return &Payload{Manifest: bad, packed: packed}
 		},
 		"missing from the manifest": func() *Payload {
 			bad := m
 			bad.Files = m.Files[:2]
-			return NewFromManifest(packed, bad)
+			return &Payload{Manifest: bad, packed: packed}
 		},
-		"truncated": func() *Payload { return NewFromManifest(packed[:len(packed)/2], m) },
+		"truncated": func() *Payload { return &Payload{Manifest: m, packed: packed[:len(packed)/2]} },
 		"renamed": func() *Payload {
 			bad := m
 			bad.Files = append([]File(nil), m.Files...)
 			bad.Files[0].Path = "bin/other"
-			return NewFromManifest(packed, bad)
+			return &Payload{Manifest: bad, packed: packed}
 		},
 	}
 	for name, p := range tests {

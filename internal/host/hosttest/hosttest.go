@@ -1,8 +1,13 @@
-// Package hosttest gives tests a host.Reader that reads like a fresh machine, so that a plan
-// recorded over it is the same on every machine and whatever an earlier run left behind.
+// Package hosttest gives tests hosts to record against: Fresh reads like a fresh machine, so that a
+// plan recorded over it is the same on every machine and whatever an earlier run left behind;
+// Empty has nothing on it; Stubbed answers commands as a real run would.
 package hosttest
 
 import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 
 	"github.com/datastax/mission-control/internal/host"
@@ -39,3 +44,56 @@ func (f Fresh) Exists(path string) (bool, error) {
 
 // Sysctl implements host.Reader: every parameter reads as off.
 func (Fresh) Sysctl(string) (string, error) { return "0", nil }
+
+// Empty is a Reader of a machine with nothing on it: no files, no sysctls. A Recorder over it
+// records an install on a fresh host.
+type Empty struct{}
+
+var _ host.Reader = Empty{}
+
+// ReadFile implements host.Reader.
+func (Empty) ReadFile(path string) ([]byte, error) {
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+
+// Exists implements host.Reader: only the root exists.
+func (Empty) Exists(path string) (bool, error) { return filepath.Clean(path) == "/", nil }
+
+// Open implements host.Reader.
+func (Empty) Open(path string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+
+// ReadDir implements host.Reader.
+func (Empty) ReadDir(path string) ([]string, error) {
+	if filepath.Clean(path) == "/" {
+		return nil, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+}
+
+// Sysctl implements host.Reader.
+func (Empty) Sysctl(key string) (string, error) {
+	return "", fmt.Errorf("read sysctl %s: %w", key, fs.ErrNotExist)
+}
+
+// Stubbed is a Recorder whose Run answers the commands in Out (keyed as host.Command.String
+// renders them) with their output, as a real run would have: for tests of code that reads what
+// it runs.
+type Stubbed struct {
+	*host.Recorder
+	Out map[string]string
+}
+
+var _ host.Host = Stubbed{}
+
+// Run implements host.Host: it records the command, then answers it.
+func (s Stubbed) Run(ctx context.Context, cmd host.Command) ([]byte, error) {
+	if _, err := s.Recorder.Run(ctx, cmd); err != nil {
+		return nil, err
+	}
+	if out, ok := s.Out[cmd.String()]; ok {
+		return []byte(out), nil
+	}
+	return nil, nil
+}

@@ -6,6 +6,7 @@ package payloadtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,5 +69,9 @@ func Build() (*payload.Payload, error) {
 		return nil, err
 	}
 	m.Images = Images
-	return payload.NewFromManifest(packed.Bytes(), m), nil
+	manifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return payload.New(packed.Bytes(), manifest)
 }
