@@ -24,6 +24,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/mholt/archives"
+
+	"github.com/datastax/mission-control/internal/progress"
 )
 
 // FormatVersion is the bundle format this code writes and reads.
@@ -118,9 +120,10 @@ func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
 
 	files := []archives.FileInfo{memoryFile(manifestName, manifest, m.Created), memoryFile(signatureName, sig, m.Created)}
 	total := m.Size()
-	var done int64
+	var before int64 // the bytes of the files before f, which progress adds f's to
 	for _, f := range m.Files {
-		disk := local[f.Path]
+		disk, offset := local[f.Path], before
+		before += f.Size
 		files = append(files, archives.FileInfo{
 			FileInfo:      fixedInfo{name: path.Base(f.Path), size: f.Size, mtime: m.Created},
 			NameInArchive: f.Path,
@@ -129,12 +132,12 @@ func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
 				if err != nil {
 					return nil, err
 				}
-				return &countingFile{File: file, progress: func(n int) {
-					done += int64(n)
+				counted := &progress.Reader{R: file, Update: func(n, _ int64) {
 					if o.Progress != nil {
-						o.Progress(done, total)
+						o.Progress(offset+n, total)
 					}
-				}}, nil
+				}}
+				return readerFile{File: file, r: counted}, nil
 			},
 		})
 	}
@@ -159,7 +162,7 @@ func imageOf(disk, inBundle string) (File, Image, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	counted := &countingReader{r: io.TeeReader(f, h)}
+	counted := &progress.Reader{R: io.TeeReader(f, h)}
 	im, err := indexOf(tar.NewReader(counted))
 	if err != nil {
 		return File{}, Image{}, err
@@ -168,7 +171,7 @@ func imageOf(disk, inBundle string) (File, Image, error) {
 		return File{}, Image{}, err
 	}
 	im.File = inBundle
-	return File{Path: inBundle, Size: counted.n, SHA256: hexSum(h)}, im, nil
+	return File{Path: inBundle, Size: counted.Done(), SHA256: hexSum(h)}, im, nil
 }
 
 // indexOf finds index.json in an OCI layout tarball and reads its one image.
@@ -277,7 +280,7 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, h Handlers)
 			return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
 		}
 		sum := sha256.New()
-		counted := &countingReader{r: io.TeeReader(rc, sum)}
+		counted := &progress.Reader{R: io.TeeReader(rc, sum)}
 		if h.File != nil {
 			err = h.File(want, counted)
 		} else {
@@ -289,9 +292,9 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, h Handlers)
 		if _, err := io.Copy(io.Discard, counted); err != nil { // whatever fn left unread
 			return err
 		}
-		if counted.n != want.Size || hexSum(sum) != want.SHA256 {
+		if counted.Done() != want.Size || hexSum(sum) != want.SHA256 {
 			return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
-				name, counted.n, hexSum(sum)[:12], want.Size, want.SHA256[:12])
+				name, counted.Done(), hexSum(sum)[:12], want.Size, want.SHA256[:12])
 		}
 		next++
 		return nil
@@ -337,27 +340,13 @@ func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, h Handlers)
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
-type countingReader struct {
+// readerFile is an open file whose reads go through r (which reads the file).
+type readerFile struct {
+	fs.File
 	r io.Reader
-	n int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countingFile struct {
-	*os.File
-	progress func(int)
-}
-
-func (c *countingFile) Read(p []byte) (int, error) {
-	n, err := c.File.Read(p)
-	c.progress(n)
-	return n, err
-}
+func (f readerFile) Read(p []byte) (int, error) { return f.r.Read(p) }
 
 // fixedInfo is a regular file's info with a fixed time and mode, for reproducible headers.
 type fixedInfo struct {

@@ -20,10 +20,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // FieldManager owns what mission-control applies server-side.
@@ -41,9 +43,9 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // ApplyCRDs applies every CRD of the chart server-side (CRDs too large for client-side apply
 // included, and updated on every install) and waits for each to be Established.
 func (c Client) ApplyCRDs(ctx context.Context, timeout time.Duration) ([]string, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	cfg, err := k0s.RESTConfig(c.Kubeconfig, 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -66,22 +68,22 @@ func (c Client) ApplyCRDs(ctx context.Context, timeout time.Duration) ([]string,
 		}
 		names = append(names, crd.GetName())
 	}
-	deadline := time.Now().Add(timeout)
-	for _, name := range names {
-		for {
+	var waiting string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, name := range names {
 			u, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err == nil && established(u.Object) {
-				break
-			}
-			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("CRD %s is not Established after %s", name, timeout)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(200 * time.Millisecond):
+			if err != nil || !established(u.Object) {
+				waiting = name
+				return false, nil
 			}
 		}
+		return true, nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("CRD %s is not Established after %s", waiting, timeout)
 	}
 	return names, nil
 }
@@ -221,35 +223,32 @@ func ptrOr(p *int32, def int32) int32 {
 // WaitAvailable waits until the expected Deployments all exist and are Available. On timeout
 // the error names those that are not, with their pods' latest events.
 func WaitAvailable(ctx context.Context, client kubernetes.Interface, release string, expected []string, timeout time.Duration, update func(string)) ([]Component, error) {
-	deadline := time.Now().Add(timeout)
 	start := time.Now()
-	for {
-		comps, err := Components(ctx, client, release)
-		var waiting []string
-		if err == nil {
-			for _, name := range expected {
-				i := slices.IndexFunc(comps, func(c Component) bool { return c.Name == name })
-				if i < 0 || !comps[i].Available {
-					waiting = append(waiting, name)
-				}
-			}
-			if len(waiting) == 0 {
-				return comps, nil
-			}
+	var comps []Component
+	var waiting []string
+	var listErr error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		if comps, listErr = Components(ctx, client, release); listErr != nil {
+			return false, nil
+		}
+		waiting = slices.DeleteFunc(slices.Clone(expected), func(name string) bool {
+			i := slices.IndexFunc(comps, func(c Component) bool { return c.Name == name })
+			return i >= 0 && comps[i].Available
+		})
+		if len(waiting) > 0 {
 			update(fmt.Sprintf("waiting for %s (%s)", strings.Join(waiting, ", "), time.Since(start).Round(time.Second)))
 		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return nil, fmt.Errorf("the operators are not Available after %s: %w", timeout, err)
-			}
-			return nil, fmt.Errorf("%s not Available after %s: %s", strings.Join(waiting, ", "), timeout, lastEvents(ctx, client, waiting))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return len(waiting) == 0, nil
+	})
+	switch {
+	case err == nil:
+		return comps, nil
+	case ctx.Err() != nil:
+		return nil, err
+	case listErr != nil:
+		return nil, fmt.Errorf("the operators are not Available after %s: %w", timeout, listErr)
 	}
+	return nil, fmt.Errorf("%s not Available after %s: %s", strings.Join(waiting, ", "), timeout, lastEvents(ctx, client, waiting))
 }
 
 // lastEvents summarises the newest events of the named Deployments' objects (the Deployment,

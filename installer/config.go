@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 
+	"helm.sh/helm/v3/pkg/chartutil"
+
 	"github.com/datastax/mission-control/installer/license"
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/operators/contract"
@@ -95,11 +97,9 @@ var systemDirs = []string{
 }
 
 var (
-	safePath        = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
-	dns1123Label    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	contextName     = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$`)
-	interfaceName   = regexp.MustCompile(`^[^/\s:]{1,15}$`)
-	maxReleaseChars = 53 // Helm's limit on release names
+	safePath      = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
+	contextName   = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$`)
+	interfaceName = regexp.MustCompile(`^[^/\s:]{1,15}$`)
 )
 
 // Validate checks the config without touching the host and returns every problem, each a
@@ -113,9 +113,9 @@ func (c Config) Validate() []error {
 	errs = append(errs, c.ValidateTarget()...)
 	switch {
 	case c.ReleaseName == "":
-		add("--release-name is empty: use a DNS label such as %s", DefaultReleaseName)
-	case len(c.ReleaseName) > maxReleaseChars || !dns1123Label.MatchString(c.ReleaseName):
-		add("--release-name %q is not a DNS label of at most %d characters (lowercase letters, digits, '-'), e.g. %s", c.ReleaseName, maxReleaseChars, DefaultReleaseName)
+		add("--release-name is empty: use a name such as %s", DefaultReleaseName)
+	case chartutil.ValidateReleaseName(c.ReleaseName) != nil:
+		add("--release-name %q is not a Helm release name (at most 53 lowercase letters, digits, '-' and '.'), e.g. %s", c.ReleaseName, DefaultReleaseName)
 	}
 	if c.ContextName != "" && !contextName.MatchString(c.ContextName) {
 		add("--context-name %q is not a context name: use letters, digits, '-', '_' and '.', at most 63, e.g. CP_EAST", c.ContextName)

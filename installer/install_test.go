@@ -493,7 +493,7 @@ func TestLicenseAndNetworkRefusals(t *testing.T) {
 			"plan-network: pod range 10.0.0.0/17 overlaps host route 10.0.0.0/16 on eth1; choose a free range, e.g. --cidr 10.1.0.0/16"},
 		{"interface", func(t *testing.T, c *Config) { c.NetworkInterface = "eth7" }, `plan-network: network interface "eth7" does not exist`},
 		{"invalid", func(t *testing.T, c *Config) { c.Mode = "both"; c.ReleaseName = "Bad_Name" },
-			"--mode \"both\" is not a mode: use control-plane or data-plane\n--release-name \"Bad_Name\" is not a DNS label"},
+			"--mode \"both\" is not a mode: use control-plane or data-plane\n--release-name \"Bad_Name\" is not a Helm release name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
@@ -124,7 +125,7 @@ func stageRuntime() Step {
 				if err != nil {
 					return err
 				}
-				sc.Update("%s (%d MB)", f.Path, f.Size>>20)
+				sc.Update("%s (%s)", f.Path, progress.Size(f.Size))
 				return sc.Host.WriteFile(ctx, dest, data, fs.FileMode(f.Mode))
 			})
 			if err != nil {
@@ -146,7 +147,7 @@ func stageRuntime() Step {
 					return err
 				}
 			}
-			sc.Detail("%d files, %d MB, into %s", len(p.Manifest.Files), p.Manifest.Size()>>20, l.K0sDataDir())
+			sc.Detail("%d files, %s, into %s", len(p.Manifest.Files), progress.Size(p.Manifest.Size()), l.K0sDataDir())
 			return nil
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {

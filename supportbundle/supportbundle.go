@@ -27,7 +27,6 @@ import (
 	"github.com/replicatedhq/troubleshoot/pkg/redact"
 	tssupportbundle "github.com/replicatedhq/troubleshoot/pkg/supportbundle"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/datastax/mission-control/charts"
@@ -118,7 +117,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, cfgErr := restConfig(k0s.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
+	cfg, cfgErr := k0s.RESTConfig(k0s.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
 	if cfgErr != nil {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}
@@ -249,17 +248,4 @@ func archiveTop(output string) string {
 		}
 	}
 	return base
-}
-
-// restConfig is the admin kubeconfig's, with a timeout per request.
-func restConfig(path string, timeout time.Duration) (*rest.Config, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no kubeconfig at %s: the runtime was never started, or mission-control is not installed there", path)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("read kubeconfig %s: %w", path, err)
-	}
-	cfg.Timeout = timeout
-	return cfg, nil
 }

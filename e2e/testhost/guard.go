@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -102,14 +104,12 @@ func Isolate(ctx context.Context, nodeAddr string) (int, error) {
 		return 0, errors.Join(fmt.Errorf("isolate: %w", err), sys.Signal(ctx, pid, syscall.SIGKILL))
 	}
 	path := NetnsOf(pid)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		self, _ := os.Readlink("/proc/self/ns/net")
-		if ns, err := os.Readlink(path); err == nil && ns != self { // unshare has made it
-			break
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("unshare made no network namespace in 10s"))
-		}
+	self, _ := os.Readlink("/proc/self/ns/net")
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		ns, err := os.Readlink(path)
+		return err == nil && ns != self, nil // once unshare has made it
+	}); err != nil {
+		return fail(fmt.Errorf("unshare made no network namespace in 10s: %w", err))
 	}
 	in := func(args ...string) host.Command {
 		name, args := InNetns(path, args[0], args[1:]...)

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/datastax/mission-control/e2e/testhost"
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -121,12 +123,15 @@ func holdPort(ctx context.Context, port string) error {
 	if err != nil {
 		return err
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
 			c.Close()
-			fmt.Println(pid)
-			return nil
 		}
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("the listener (pid %d) is not listening on %s after 10s", pid, port)
 	}
-	return fmt.Errorf("the listener (pid %d) is not listening on %s after 10s", pid, port)
+	fmt.Println(pid)
+	return nil
 }

@@ -1,120 +1,91 @@
 package network
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"syscall"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
-// Kernel reads the host's routes over netlink and its interfaces from the kernel.
+// Kernel reads the host's routes and interfaces over netlink, in this process's network
+// namespace.
 type Kernel struct{}
 
 var _ HostNetwork = Kernel{}
 
-const (
-	rtTableMain = 254
-	rtaTable    = 15 // RTA_TABLE: the 32-bit table id, authoritative over rtmsg.rtm_table
-)
-
-// Routes dumps every IPv4 route of every table (main, local, policy tables), so that addresses
+// Routes lists every IPv4 route of every table (main, local, policy tables), so that addresses
 // only reachable through policy routing are seen too. Default routes are kept from the main
 // table only: they choose the node interface.
 func (Kernel) Routes() ([]Route, error) {
-	rib, err := syscall.NetlinkRIB(syscall.RTM_GETROUTE, syscall.AF_INET)
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("netlink link dump: %w", err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
+	list, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink route dump: %w", err)
 	}
-	msgs, err := syscall.ParseNetlinkMessage(rib)
-	if err != nil {
-		return nil, fmt.Errorf("parse netlink route dump: %w", err)
-	}
-	names := interfaceNames()
-	var routes []Route
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Header.Type != syscall.RTM_NEWROUTE || len(m.Data) < syscall.SizeofRtMsg {
-			continue
-		}
-		family, dstLen, table := m.Data[0], int(m.Data[1]), uint32(m.Data[4])
-		if family != syscall.AF_INET {
-			continue
-		}
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			return nil, fmt.Errorf("parse netlink route attributes: %w", err)
-		}
-		dst, r := netip.IPv4Unspecified(), Route{}
-		for _, a := range attrs {
-			switch {
-			case a.Attr.Type == syscall.RTA_DST && len(a.Value) == 4:
-				dst = netip.AddrFrom4([4]byte(a.Value))
-			case a.Attr.Type == syscall.RTA_OIF && len(a.Value) == 4:
-				r.Interface = names[int(binary.NativeEndian.Uint32(a.Value))]
-			case a.Attr.Type == syscall.RTA_PRIORITY && len(a.Value) == 4:
-				r.Metric = int(binary.NativeEndian.Uint32(a.Value))
-			case a.Attr.Type == rtaTable && len(a.Value) == 4:
-				table = binary.NativeEndian.Uint32(a.Value)
+	routes := make([]Route, 0, len(list))
+	for _, nr := range list {
+		dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		if nr.Dst != nil {
+			ip, ok := netip.AddrFromSlice(nr.Dst.IP.To4())
+			bits, _ := nr.Dst.Mask.Size()
+			if !ok {
+				return nil, fmt.Errorf("netlink route %s: not IPv4", nr.Dst)
 			}
+			dst = netip.PrefixFrom(ip, bits)
 		}
-		if dstLen == 0 && table != rtTableMain {
+		if dst.Bits() == 0 && nr.Table != unix.RT_TABLE_MAIN {
 			continue
 		}
-		if r.Dst, err = dst.Prefix(dstLen); err != nil {
-			return nil, fmt.Errorf("netlink route %s/%d: %w", dst, dstLen, err)
-		}
-		r.EmptyBridge = r.Interface != "" && isEmptyBridge(r.Interface)
+		r := Route{Dst: dst, Interface: names[nr.LinkIndex], Metric: nr.Priority}
+		r.EmptyBridge = r.Interface != "" && isEmptyBridge(links, nr.LinkIndex)
 		routes = append(routes, r)
 	}
 	return routes, nil
 }
 
-// isEmptyBridge reports whether the interface is a bridge without ports.
-func isEmptyBridge(name string) bool {
-	if _, err := os.Stat("/sys/class/net/" + name + "/bridge"); err != nil {
-		return false
+// isEmptyBridge reports whether link index is a bridge that no link is enslaved to.
+func isEmptyBridge(links []netlink.Link, index int) bool {
+	bridge := false
+	for _, l := range links {
+		switch {
+		case l.Attrs().Index == index:
+			bridge = l.Type() == "bridge"
+		case l.Attrs().MasterIndex == index:
+			return false
+		}
 	}
-	ports, err := os.ReadDir("/sys/class/net/" + name + "/brif")
-	return err == nil && len(ports) == 0
+	return bridge
 }
 
-func interfaceNames() map[int]string {
-	names := map[int]string{}
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return names // routes are still reported, without interface names
-	}
-	for _, i := range ifaces {
-		names[i.Index] = i.Name
-	}
-	return names
-}
-
-// Interfaces lists the host's interfaces with their IPv4 addresses.
+// Interfaces lists the host's interfaces, in index order, with their IPv4 addresses.
 func (Kernel) Interfaces() ([]Interface, error) {
-	ifaces, err := net.Interfaces()
+	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list interfaces: %w", err)
 	}
-	out := make([]Interface, 0, len(ifaces))
-	for _, i := range ifaces {
-		addrs, err := i.Addrs()
+	out := make([]Interface, 0, len(links))
+	for _, l := range links {
+		a := l.Attrs()
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
 		if err != nil {
-			return nil, fmt.Errorf("addresses of %s: %w", i.Name, err)
+			return nil, fmt.Errorf("addresses of %s: %w", a.Name, err)
 		}
-		iface := Interface{Name: i.Name, Up: i.Flags&net.FlagUp != 0, Loopback: i.Flags&net.FlagLoopback != 0}
-		for _, a := range addrs {
-			ipnet, ok := a.(*net.IPNet)
-			if !ok || ipnet.IP.To4() == nil {
+		iface := Interface{Name: a.Name, Up: a.Flags&net.FlagUp != 0, Loopback: a.Flags&net.FlagLoopback != 0}
+		for _, addr := range addrs {
+			ip, ok := netip.AddrFromSlice(addr.IP.To4())
+			if !ok {
 				continue
 			}
-			ip, _ := netip.AddrFromSlice(ipnet.IP.To4())
-			bits, total := ipnet.Mask.Size()
-			if total == 8*net.IPv6len {
-				bits -= 96 // an IPv4 address carried with a 16-byte mask
-			}
+			bits, _ := addr.Mask.Size()
 			iface.Addrs = append(iface.Addrs, netip.PrefixFrom(ip, bits))
 		}
 		out = append(out, iface)

@@ -1,19 +1,20 @@
 package preflight
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/prometheus/procfs"
+	"github.com/vishvananda/netlink"
 
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/host"
@@ -21,7 +22,9 @@ import (
 )
 
 // Gather reads the facts our own checks judge from this machine (hostpreflight.Gather adds
-// troubleshoot's verdicts). It only reads: nothing is bound, created or probed.
+// troubleshoot's verdicts). It only reads: nothing is bound, created or probed. It reads the
+// live machine directly, not through a host.Reader: free space, sockets, processes and the clock
+// are facts of the moment that no dry run records, and the checks judge them as Facts.
 func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	var f Facts
 	var err error
@@ -85,27 +88,20 @@ func within(path, dir string) bool {
 
 // processRunning reports whether a process of this PID namespace has the command name.
 func processRunning(name string) bool {
-	found := false
-	forEachProcess(func(pid string) {
-		found = found || comm(pid) == name
+	procs, err := procs()
+	return err == nil && slices.ContainsFunc(procs, func(p procfs.Proc) bool {
+		comm, err := p.Comm()
+		return err == nil && comm == name
 	})
-	return found
 }
 
-// forEachProcess calls fn with the PID of every process of this PID namespace.
-func forEachProcess(fn func(pid string)) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err == nil {
-			fn(e.Name())
-		}
+// procs are the processes of this PID namespace.
+func procs() (procfs.Procs, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return nil, err
 	}
-}
-
-// comm is a process's command name; empty once it has exited.
-func comm(pid string) string {
-	b, _ := os.ReadFile(filepath.Join("/proc", pid, "comm"))
-	return strings.TrimSpace(string(b))
+	return fs.AllProcs()
 }
 
 // findTool looks a program up on PATH and in the sbin directories root's PATH has.
@@ -138,23 +134,24 @@ func diskFree(dir string) (path string, avail, total uint64, err error) {
 	}
 }
 
-// tcpListen is the state column's value for LISTEN in /proc/net/tcp.
-const tcpListen = "0A"
-
 // listeners are the TCP ports listened on in this network namespace, with the process holding
 // each socket where one of this PID namespace does.
 func listeners() ([]Listener, error) {
-	byInode := map[string]int{}
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		found, err := listeningSockets(table)
-		if err != nil {
-			return nil, err
+	ports := map[uint32]int{} // socket inode -> port
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		sockets, err := netlink.SocketDiagTCP(family)
+		if err != nil && !(family == unix.AF_INET6 && errors.Is(err, unix.ENOENT)) { // a kernel without IPv6
+			return nil, fmt.Errorf("list listening ports: %w", err)
 		}
-		maps.Copy(byInode, found)
+		for _, s := range sockets {
+			if s.State == netlink.TCP_LISTEN {
+				ports[s.INode] = int(s.ID.SourcePort)
+			}
+		}
 	}
-	owners := socketOwners(byInode)
+	owners := socketOwners(ports)
 	byPort := map[int]string{} // a port listened on twice (IPv4 and IPv6) is one Listener
-	for inode, port := range byInode {
+	for inode, port := range ports {
 		if byPort[port] == "" {
 			byPort[port] = owners[inode]
 		}
@@ -166,51 +163,26 @@ func listeners() ([]Listener, error) {
 	return out, nil
 }
 
-// listeningSockets maps the inode of each listening socket in a /proc/net/tcp table to its port.
-func listeningSockets(path string) (map[string]int, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil // no IPv6 on this host
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read listening ports: %w", err)
-	}
-	sockets := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Scan() // header
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[3] != tcpListen {
+// socketOwners names the process holding each socket inode, as "COMM (pid PID)", from every
+// process's file descriptors; processes that vanish or hide their fds are skipped.
+func socketOwners(inodes map[uint32]int) map[uint32]string {
+	owners := map[uint32]string{}
+	procs, _ := procs()
+	for _, p := range procs {
+		targets, err := p.FileDescriptorTargets()
+		if err != nil {
 			continue
 		}
-		_, hexPort, ok := strings.Cut(fields[1], ":")
-		port, err := strconv.ParseUint(hexPort, 16, 16)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("parse %s: local address %q", path, fields[1])
-		}
-		sockets[fields[9]] = int(port)
-	}
-	return sockets, sc.Err()
-}
-
-// socketOwners names the process holding each socket inode, as "COMM (pid PID)", by reading the
-// file descriptors of every process; processes that vanish or hide their fds are skipped.
-func socketOwners(inodes map[string]int) map[string]string {
-	owners := map[string]string{}
-	forEachProcess(func(pid string) {
-		fdDir := filepath.Join("/proc", pid, "fd")
-		fds, _ := os.ReadDir(fdDir)
-		for _, fd := range fds {
-			link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
-			inode, ok := strings.CutPrefix(link, "socket:[")
-			if err != nil || !ok {
+		for _, target := range targets {
+			var inode uint32
+			if _, err := fmt.Sscanf(target, "socket:[%d]", &inode); err != nil {
 				continue
 			}
-			inode = strings.TrimSuffix(inode, "]")
 			if _, listening := inodes[inode]; listening && owners[inode] == "" {
-				owners[inode] = fmt.Sprintf("%s (pid %s)", comm(pid), pid)
+				comm, _ := p.Comm()
+				owners[inode] = fmt.Sprintf("%s (pid %d)", comm, p.PID)
 			}
 		}
-	})
+	}
 	return owners
 }

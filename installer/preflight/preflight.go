@@ -16,6 +16,7 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/progress"
 )
 
 // Facts is what the checks judge, as read from the host by Gather.
@@ -117,7 +118,7 @@ func Evaluate(in Input, f Facts) check.Report {
 		what += " with the air-gap bundle's images twice"
 	}
 	r.Results = append(r.Results,
-		judge("disk", f.DiskFreeBytes, disk, func(v uint64) string { return bytesGiB(v) + " free at " + f.DiskPath },
+		judge("disk", f.DiskFreeBytes, disk, func(v uint64) string { return size(v) + " free at " + f.DiskPath },
 			what, "free space there, or choose another --data-dir"),
 		diskPressureResult(f), filesystemResult(f.DataDirMount))
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
@@ -140,10 +141,10 @@ func diskPressureResult(f Facts) check.Result {
 		return r
 	}
 	percent := float64(f.DiskFreeBytes) * 100 / float64(f.DiskTotalBytes)
-	r.Message = fmt.Sprintf("%.0f%% of %s free at %s (the kubelet needs %d%%)", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
+	r.Message = fmt.Sprintf("%.0f%% of %s free at %s (the kubelet needs %d%%)", percent, size(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
 	if percent < kubeletImagefsMinPercent {
 		r.Status = check.Fail
-		r.Message = fmt.Sprintf("%.1f%% of %s free at %s: below %d%% the kubelet taints the node with disk-pressure and schedules no pod", percent, bytesGiB(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
+		r.Message = fmt.Sprintf("%.1f%% of %s free at %s: below %d%% the kubelet taints the node with disk-pressure and schedules no pod", percent, size(f.DiskTotalBytes), f.DiskPath, kubeletImagefsMinPercent)
 		r.Remedy = "free space there, or choose a --data-dir on a filesystem with more room"
 	}
 	return r
@@ -170,7 +171,7 @@ func nodeResult(f Facts) check.Result {
 	return check.Result{Check: "node address", Status: check.Pass, Message: fmt.Sprintf("%s on %s", f.Node.Address, f.Node.Interface)}
 }
 
-func bytesGiB(v uint64) string { return fmt.Sprintf("%.1f GiB", float64(v)/gib) }
+func size(v uint64) string { return progress.Size(int64(v)) }
 
 func judge(name string, have uint64, req Requirement, show func(uint64) string, what, remedy string) check.Result {
 	switch {

@@ -44,16 +44,7 @@ func TestGather(t *testing.T) {
 	}
 }
 
-func TestParsers(t *testing.T) {
-	dir := t.TempDir()
-	tcp := filepath.Join(dir, "tcp")
-	os.WriteFile(tcp, []byte(`  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1111 1 0000000000000000 100 0 0 10 0
-   1: 0100007F:1F90 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2222 1 0000000000000000 20 4 30 10 -1
-`), 0o600)
-	if got, err := listeningSockets(tcp); err != nil || !reflect.DeepEqual(got, map[string]int{"1111": 2024}) {
-		t.Errorf("listeningSockets = %v, %v; want inode 1111 on 2024 (8080 is an established connection)", got, err)
-	}
+func TestMountOf(t *testing.T) {
 	mounts := host.ParseMountinfo(`26 1 254:0 / / rw,relatime - ext4 /dev/vda rw
 30 26 0:5 / /var/lib rw,nosuid - xfs /dev/vdb rw
 31 30 0:6 / /var/lib/my\040data rw,noexec shared:4 - tmpfs tmpfs rw

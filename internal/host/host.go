@@ -1,6 +1,10 @@
-// Package host is the one seam between mission-control and the machine it installs on. Every
-// change to the host goes through a Host: System makes it for real, Recorder only records it, so
-// that a dry run and the unit tests see exactly the actions a real install would take.
+// Package host is the seam between mission-control and the machine it changes. Every change to
+// the host goes through a Host: System makes it for real, Recorder only records it, so that a dry
+// run and the unit tests see exactly the actions a real install would take (a test enforces that
+// nothing else changes the host). The reads a plan depends on go through its Reader, so that a
+// dry run sees what earlier steps would have written. Live facts that only the host preflights
+// judge (free space, sockets and their processes, the clock) and the network's routes are read
+// directly by packages preflight and network: no dry run records them.
 package host
 
 import (

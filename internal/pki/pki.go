@@ -14,6 +14,9 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 )
 
 // CA is a certificate authority: its certificate and key, parsed and as PEM.
@@ -51,31 +54,27 @@ func caFrom(der []byte, key *ecdsa.PrivateKey) (CA, error) {
 	if err != nil {
 		return CA{}, err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
 	if err != nil {
 		return CA{}, err
 	}
-	return CA{Cert: cert, Key: key, CertPEM: encode("CERTIFICATE", der), KeyPEM: encode("EC PRIVATE KEY", keyDER)}, nil
+	return CA{Cert: cert, Key: key, CertPEM: EncodeCertificate(cert), KeyPEM: keyPEM}, nil
 }
 
 // ParseCA reads a CA written by NewCA.
 func ParseCA(certPEM, keyPEM []byte) (CA, error) {
-	cert, err := parseCert(certPEM)
+	certs, err := certutil.ParseCertsPEM(certPEM)
 	if err != nil {
-		return CA{}, err
+		return CA{}, fmt.Errorf("parse CA certificate: %w", err)
 	}
-	block, _ := pem.Decode(keyPEM)
-	if block == nil {
-		return CA{}, errors.New("no PEM block in the CA key")
-	}
-	key, err := parseECKey(block.Bytes)
+	key, err := ParseKey(keyPEM)
 	if err != nil {
 		return CA{}, fmt.Errorf("parse CA key: %w", err)
 	}
-	if !cert.IsCA || !key.PublicKey.Equal(cert.PublicKey) {
+	if cert := certs[0]; !cert.IsCA || !key.PublicKey.Equal(cert.PublicKey) {
 		return CA{}, errors.New("the CA certificate and key do not belong together")
 	}
-	return caFrom(cert.Raw, key)
+	return caFrom(certs[0].Raw, key)
 }
 
 // IssueServing signs a serving certificate for the DNS names, valid from now for validity.
@@ -107,20 +106,21 @@ func (ca CA) Issue(dnsNames []string, usages []x509.ExtKeyUsage, validity time.D
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign certificate for %s: %w", dnsNames[0], err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key)
 	if err != nil {
 		return nil, nil, err
 	}
-	return encode("CERTIFICATE", der), encode("EC PRIVATE KEY", keyDER), nil
+	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der}), keyPEM, nil
 }
 
 // CheckServing reports why a serving certificate cannot be used at now for the DNS names
 // until at least renewBefore from now: not signed by the CA, a name missing, or expiring.
 func (ca CA) CheckServing(certPEM []byte, dnsNames []string, now time.Time, renewBefore time.Duration) error {
-	cert, err := parseCert(certPEM)
+	certs, err := certutil.ParseCertsPEM(certPEM)
 	if err != nil {
 		return err
 	}
+	cert := certs[0]
 	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
 		return fmt.Errorf("not signed by the CA: %w", err)
 	}
@@ -135,46 +135,11 @@ func (ca CA) CheckServing(certPEM []byte, dnsNames []string, now time.Time, rene
 	return nil
 }
 
-// ParseCertificates reads every certificate of a PEM bundle, in order.
-func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return certs, nil
-}
-
 // ParseKey reads an ECDSA private key from PEM (SEC 1 or PKCS #8).
 func ParseKey(data []byte) (*ecdsa.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("no PEM private key")
-	}
-	return parseECKey(block.Bytes)
-}
-
-func parseECKey(der []byte) (*ecdsa.PrivateKey, error) {
-	if key, err := x509.ParseECPrivateKey(der); err == nil {
-		return key, nil
-	}
-	key, err := x509.ParsePKCS8PrivateKey(der)
+	key, err := keyutil.ParsePrivateKeyPEM(data)
 	if err != nil {
-		return nil, errors.New("not an ECDSA private key (SEC 1 or PKCS #8)")
+		return nil, err
 	}
 	ec, ok := key.(*ecdsa.PrivateKey)
 	if !ok {
@@ -184,18 +149,8 @@ func parseECKey(der []byte) (*ecdsa.PrivateKey, error) {
 }
 
 // EncodeCertificate is cert as PEM.
-func EncodeCertificate(cert *x509.Certificate) []byte { return encode("CERTIFICATE", cert.Raw) }
-
-func parseCert(data []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, errors.New("no PEM certificate")
-	}
-	return x509.ParseCertificate(block.Bytes)
-}
-
-func encode(kind string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
+func EncodeCertificate(cert *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: cert.Raw})
 }
 
 func serial() *big.Int {

@@ -5,14 +5,18 @@
 package tsspec
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 
 	analyzer "github.com/replicatedhq/troubleshoot/pkg/analyze"
 	"github.com/replicatedhq/troubleshoot/pkg/loader"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/datastax/mission-control/internal/check"
@@ -37,10 +41,21 @@ func Load(ctx context.Context, raw string) (*loader.TroubleshootKinds, error) {
 		loaded[kind] = docs
 	}
 	seen := map[string]int{}
-	for doc := range strings.SplitSeq(raw, "\n---\n") {
-		var written map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &written); err != nil {
+	docs := k8syaml.NewYAMLReader(bufio.NewReader(strings.NewReader(raw)))
+	for {
+		doc, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
 			return nil, err
+		}
+		var written map[string]any
+		if err := yaml.Unmarshal(doc, &written); err != nil {
+			return nil, err
+		}
+		if len(written) == 0 {
+			continue // an empty document
 		}
 		kind, _ := written["kind"].(string)
 		docs := loaded[kind]

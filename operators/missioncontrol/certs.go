@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	certutil "k8s.io/client-go/util/cert"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/datastax/mission-control/internal/pki"
@@ -103,7 +104,7 @@ func rotateCA(data map[string][]byte, commonName string, now time.Time) (map[str
 	fresh := err != nil || now.Add(caRenewBefore).After(current.Cert.NotAfter)
 	var trusted []*x509.Certificate
 	if err == nil {
-		previous, _ := pki.ParseCertificates(data[keyCACert])
+		previous, _ := certutil.ParseCertsPEM(data[keyCACert])
 		trusted = unexpired(previous, now)
 	}
 	if fresh {
@@ -126,7 +127,7 @@ func issuerAuthority(data map[string][]byte, previouslyTrusted []byte, now time.
 	if err != nil {
 		return authority{}, fmt.Errorf("the issuer's Secret does not hold a CA certificate and its ECDSA key (tls.crt, tls.key): %w", err)
 	}
-	previous, _ := pki.ParseCertificates(previouslyTrusted)
+	previous, _ := certutil.ParseCertsPEM(previouslyTrusted)
 	return authority{CA: ca, Trusted: withFirst(ca.Cert, unexpired(previous, now))}, nil
 }
 
@@ -182,7 +183,7 @@ func issueStores(prev issuedStores, a authority, names []string, p certPolicy, n
 	if err != nil {
 		return storeSet{}, prev, err
 	}
-	certs, err := pki.ParseCertificates(certPEM)
+	certs, err := certutil.ParseCertsPEM(certPEM)
 	if err != nil {
 		return storeSet{}, prev, err
 	}

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	certutil "k8s.io/client-go/util/cert"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -756,7 +757,7 @@ func secretData(t *testing.T, c client.Client, ns, name string) map[string][]byt
 }
 
 func caOf(t *testing.T, c client.Client, ns, mcc string) *x509.Certificate {
-	certs, err := pki.ParseCertificates(secretData(t, c, ns, mcc+"-ca")[keyTLSCert])
+	certs, err := certutil.ParseCertsPEM(secretData(t, c, ns, mcc+"-ca")[keyTLSCert])
 	if err != nil {
 		t.Fatal(err)
 	}

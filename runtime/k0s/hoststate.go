@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -250,12 +252,11 @@ func killLeftovers(ctx context.Context, h host.Host, l Layout) error {
 		errs = append(errs, h.Signal(ctx, pid, syscall.SIGKILL))
 		killed = append(killed, pid)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range killed {
-		for processAlive(h, pid) && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	// Killed processes linger until their parent reaps them; what is still there after the wait
+	// is left to the rest of Cleanup, which copes with it.
+	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return !slices.ContainsFunc(killed, func(pid int) bool { return processAlive(h, pid) }), nil
+	})
 	return errors.Join(errs...)
 }
 

@@ -1,18 +1,22 @@
 package k0s
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -32,37 +36,46 @@ type Waiter struct {
 // errTimeout ends a wait; the caller's message says what for.
 var errTimeout = errors.New("timed out")
 
-// poll calls check until it succeeds, ctx ends or the timeout passes. check returns what it is
-// waiting for while not done, which the timeout error repeats.
+// poll calls check every Poll (a second when unset) until it succeeds, ctx ends or Timeout
+// passes. check returns what it is waiting for while not done, which the timeout error repeats.
 func (w Waiter) poll(ctx context.Context, what string, check func(context.Context) (bool, string)) error {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
-	defer cancel()
-	last := ""
-	for {
+	start, last := time.Now(), ""
+	err := wait.PollUntilContextTimeout(ctx, cmp.Or(w.Poll, time.Second), w.Timeout, true, func(ctx context.Context) (bool, error) {
 		done, status := check(ctx)
-		if done {
-			return nil
+		if !done {
+			last = status
+			if w.Update != nil {
+				w.Update(fmt.Sprintf("%s (%s)", status, time.Since(start).Round(time.Second)))
+			}
 		}
-		last = status
-		if w.Update != nil {
-			w.Update(fmt.Sprintf("%s (%s)", status, time.Since(start).Round(time.Second)))
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w after %s waiting for %s (last: %s); see %s", errTimeout, w.Timeout, what, last, w.Layout.LogFile())
-		case <-time.After(w.Poll):
-		}
+		return done, nil
+	})
+	if err != nil && ctx.Err() == nil { // the wait's own deadline, not the caller's
+		return fmt.Errorf("%w after %s waiting for %s (last: %s); see %s", errTimeout, w.Timeout, what, last, w.Layout.LogFile())
 	}
+	return err
+}
+
+// RESTConfig is the client configuration of the kubeconfig file at path (the runtime's admin
+// kubeconfig or the one install publishes), each request bounded by timeout.
+func RESTConfig(path string, timeout time.Duration) (*rest.Config, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no kubeconfig at %s: the runtime was never started, or mission-control is not installed there", path)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("read kubeconfig %s: %w", path, err)
+	}
+	cfg.Timeout = timeout
+	return cfg, nil
 }
 
 // Client connects to the runtime's API with the admin kubeconfig.
 func (w Waiter) Client() (*kubernetes.Clientset, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", w.Layout.AdminKubeconfig())
+	cfg, err := RESTConfig(w.Layout.AdminKubeconfig(), 5*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("load admin kubeconfig: %w", err)
+		return nil, err
 	}
-	cfg.Timeout = 5 * time.Second
 	return kubernetes.NewForConfig(cfg)
 }
 

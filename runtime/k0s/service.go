@@ -1,6 +1,7 @@
 package k0s
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -164,21 +167,9 @@ func (s Service) Stop(ctx context.Context) error {
 	return s.Host.RemoveAll(ctx, s.Layout.PIDFile())
 }
 
+// waitGone waits up to StopTimeout (90 s when unset) for process pid to exit.
 func (s Service) waitGone(ctx context.Context, pid int) bool {
-	timeout := s.StopTimeout
-	if timeout == 0 {
-		timeout = 90 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if !processAlive(s.Host, pid) {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return false
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cmp.Or(s.StopTimeout, 90*time.Second), true, func(context.Context) (bool, error) {
+		return !processAlive(s.Host, pid), nil
+	}) == nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/tsspec"
 )
 
@@ -144,7 +145,7 @@ func measured(name string, files map[string][]byte) string {
 	case "memory":
 		var mem collect.MemoryInfo
 		if json.Unmarshal(files[collect.HostMemoryPath], &mem) == nil && mem.Total > 0 {
-			return fmt.Sprintf("%.1f GiB", float64(mem.Total)/(1<<30))
+			return progress.Size(int64(mem.Total))
 		}
 	}
 	return ""
