@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/host/hosttest"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
 )
@@ -343,6 +345,51 @@ func TestResumeAfterFailure(t *testing.T) {
 	}
 	if st, _ := Inspect(context.Background(), f.rec, f.cfg.DataDir); !st.Complete {
 		t.Errorf("status after resuming = %+v, want complete", st)
+	}
+}
+
+// TestStageRuntimeRedoneWhenItsCopiesAreGone: stage-runtime's effect is the payload, the copy of
+// this binary and the links; a re-run stages again when any of them is gone or stale, not only
+// when a payload file is.
+func TestStageRuntimeRedoneWhenItsCopiesAreGone(t *testing.T) {
+	ctx := context.Background()
+	for name, damage := range map[string]func(f *fixture, l k0s.Layout) error{
+		"the binary's copy removed": func(f *fixture, l k0s.Layout) error { return f.rec.RemoveAll(ctx, l.Self()) },
+		"kubectl removed": func(f *fixture, l k0s.Layout) error {
+			return f.rec.RemoveAll(ctx, filepath.Join(l.BinDir(), "kubectl"))
+		},
+		"a link retargeted": func(f *fixture, l k0s.Layout) error {
+			return f.rec.Symlink(ctx, "/usr/sbin/xtables-legacy-multi", filepath.Join(l.K0sBinDir(), "xtables-nft-multi"))
+		},
+		"another binary runs": func(f *fixture, l k0s.Layout) error {
+			return os.WriteFile(f.self, []byte("#!/bin/sh\necho a newer build\n"), 0o755)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			if _, err := f.install(t); err != nil {
+				t.Fatal(err)
+			}
+			if err := damage(f, f.cfg.Paths().Runtime()); err != nil {
+				t.Fatal(err)
+			}
+			results, err := f.install(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(results, func(r Result) bool { return r.Step == "stage-runtime" })
+			if i < 0 || results[i].Outcome != OutcomeOK {
+				t.Fatalf("stage-runtime after %s: %+v, want it run again", name, results)
+			}
+			self, _ := os.ReadFile(f.self)
+			copied, err := f.rec.ReadFile(f.cfg.Paths().Runtime().Self())
+			if err != nil || !bytes.Equal(copied, self) {
+				t.Errorf("the data dir's copy is %q (%v), want %q", copied, err, self)
+			}
+			if target, err := f.rec.Readlink(filepath.Join(f.cfg.Paths().Runtime().K0sBinDir(), "xtables-nft-multi")); err != nil || target != "/usr/sbin/xtables-nft-multi" {
+				t.Errorf("xtables-nft-multi -> %q, %v", target, err)
+			}
+		})
 	}
 }
 

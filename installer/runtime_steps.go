@@ -98,10 +98,29 @@ func stagedFile(l k0s.Layout, f payload.File) (string, error) {
 	return "", fmt.Errorf("payload file %s has no place on the host", f.Path)
 }
 
-func stageRuntime() Step {
-	dirs := func(l k0s.Layout) []string {
-		return []string{l.BinDir(), l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.LogDir(), l.RunDir()}
+// runtimeDirs are the directories stage-runtime makes.
+func runtimeDirs(l k0s.Layout) []string {
+	return []string{l.BinDir(), l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.LogDir(), l.RunDir()}
+}
+
+// runtimeLinks are the symbolic links stage-runtime makes, as link, target pairs: k0s insists on
+// finding iptables in its bin dir, and k0s is kubectl when called so.
+func runtimeLinks(sc *StepContext) ([][2]string, error) {
+	l := sc.Paths.Runtime()
+	nft, legacy, err := k0s.FindXtables(sc.Host)
+	if err != nil {
+		return nil, err
 	}
+	return [][2]string{
+		{filepath.Join(l.K0sBinDir(), "xtables-nft-multi"), nft},
+		{filepath.Join(l.K0sBinDir(), "xtables-legacy-multi"), legacy},
+		{filepath.Join(l.BinDir(), "kubectl"), l.K0s()},
+	}, nil
+}
+
+// stageRuntime puts the runtime in place: the payload's binaries and images, a copy of this
+// binary (the supervisor, and what install and reset run from later) and the links k0s needs.
+func stageRuntime() Step {
 	return Step{
 		Name:  "stage-runtime",
 		Title: "Stage the runtime binaries and images",
@@ -111,38 +130,22 @@ func stageRuntime() Step {
 			if err != nil {
 				return err
 			}
-			nft, legacy, err := k0s.FindXtables(sc.Host)
+			links, err := runtimeLinks(sc)
 			if err != nil {
 				return err
 			}
-			for _, d := range dirs(l) {
+			for _, d := range runtimeDirs(l) {
 				if err := sc.Host.MkdirAll(ctx, d, 0o755); err != nil {
 					return err
 				}
 			}
-			err = p.Extract(func(f payload.File, data []byte) error {
-				dest, err := stagedFile(l, f)
-				if err != nil {
-					return err
-				}
-				sc.Update("%s (%s)", f.Path, progress.Size(f.Size))
-				return sc.Host.WriteFile(ctx, dest, data, fs.FileMode(f.Mode))
-			})
-			if err != nil {
-				return fmt.Errorf("extract the runtime payload: %w", err)
-			}
-			self, err := sc.Host.ReadFile(sc.Self)
-			if err != nil {
-				return fmt.Errorf("copy mission-control into the data dir: %w", err)
-			}
-			if err := sc.Host.WriteFile(ctx, l.Self(), self, 0o755); err != nil {
+			if err := extractPayload(ctx, sc, p); err != nil {
 				return err
 			}
-			for _, link := range [][2]string{
-				{filepath.Join(l.K0sBinDir(), "xtables-nft-multi"), nft},
-				{filepath.Join(l.K0sBinDir(), "xtables-legacy-multi"), legacy},
-				{filepath.Join(l.BinDir(), "kubectl"), l.K0s()}, // k0s is kubectl when called so
-			} {
+			if err := copySelf(ctx, sc); err != nil {
+				return err
+			}
+			for _, link := range links {
 				if err := sc.Host.Symlink(ctx, link[1], link[0]); err != nil {
 					return err
 				}
@@ -150,26 +153,19 @@ func stageRuntime() Step {
 			sc.Detail("%d files, %s, into %s", len(p.Manifest.Files), progress.Size(p.Manifest.Size()), l.K0sDataDir())
 			return nil
 		},
+		// Done checks all three parts: a resumed install must not skip staging because the
+		// payload is in place while the binary's copy or a link is gone or stale.
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {
-			p, err := sc.Payload()
-			if err != nil {
-				return false, err
-			}
-			for _, f := range p.Manifest.Files {
-				dest, err := stagedFile(sc.Paths.Runtime(), f)
-				if err != nil {
-					return false, err
-				}
-				if ok, err := sameContent(sc, dest, f.SHA256); !ok || err != nil {
+			for _, staged := range []func(*StepContext) (bool, error){payloadStaged, selfStaged, linksStaged} {
+				if ok, err := staged(sc); !ok || err != nil {
 					return false, err
 				}
 			}
 			return true, nil
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			l := sc.Paths.Runtime()
 			var errs []error
-			for _, d := range append(dirs(l), l.CNIBinDir()) {
+			for _, d := range runtimeDirs(sc.Paths.Runtime()) {
 				errs = append(errs, sc.Host.RemoveAll(ctx, d))
 			}
 			return errors.Join(errs...)
@@ -177,22 +173,92 @@ func stageRuntime() Step {
 	}
 }
 
-// sameContent reports whether the file at path has the SHA-256 sha, streaming it: payload and
-// bundle files run to hundreds of megabytes.
+// extractPayload writes every payload file to its place, checked against the manifest.
+func extractPayload(ctx context.Context, sc *StepContext, p *payload.Payload) error {
+	err := p.Extract(func(f payload.File, data []byte) error {
+		dest, err := stagedFile(sc.Paths.Runtime(), f)
+		if err != nil {
+			return err
+		}
+		sc.Update("%s (%s)", f.Path, progress.Size(f.Size))
+		return sc.Host.WriteFile(ctx, dest, data, fs.FileMode(f.Mode))
+	})
+	if err != nil {
+		return fmt.Errorf("extract the runtime payload: %w", err)
+	}
+	return nil
+}
+
+// copySelf copies this binary into the data dir.
+func copySelf(ctx context.Context, sc *StepContext) error {
+	self, err := sc.Host.ReadFile(sc.Self)
+	if err != nil {
+		return fmt.Errorf("copy mission-control into the data dir: %w", err)
+	}
+	return sc.Host.WriteFile(ctx, sc.Paths.Runtime().Self(), self, 0o755)
+}
+
+func payloadStaged(sc *StepContext) (bool, error) {
+	p, err := sc.Payload()
+	if err != nil {
+		return false, err
+	}
+	for _, f := range p.Manifest.Files {
+		dest, err := stagedFile(sc.Paths.Runtime(), f)
+		if err != nil {
+			return false, err
+		}
+		if ok, err := sameContent(sc, dest, f.SHA256); !ok || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// selfStaged: the data dir's copy is this binary, byte for byte.
+func selfStaged(sc *StepContext) (bool, error) {
+	sum, err := digest(sc, sc.Self)
+	if err != nil {
+		return false, fmt.Errorf("read this binary: %w", err)
+	}
+	return sameContent(sc, sc.Paths.Runtime().Self(), sum)
+}
+
+func linksStaged(sc *StepContext) (bool, error) {
+	links, err := runtimeLinks(sc)
+	if err != nil {
+		return false, err
+	}
+	for _, link := range links {
+		if target, err := sc.Host.Readlink(link[0]); err != nil || target != link[1] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// sameContent reports whether the file at path has the SHA-256 sha.
 func sameContent(sc *StepContext, path, sha string) (bool, error) {
-	f, err := sc.Host.Open(path)
+	sum, err := digest(sc, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
+	return sum == sha, err
+}
+
+// digest is the SHA-256 of the file at path, streamed: payload and bundle files run to hundreds
+// of megabytes.
+func digest(sc *StepContext, path string) (string, error) {
+	f, err := sc.Host.Open(path)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	defer f.Close()
 	sum := sha256.New()
 	if _, err := io.Copy(sum, f); err != nil {
-		return false, err
+		return "", err
 	}
-	return hex.EncodeToString(sum.Sum(nil)) == sha, nil
+	return hex.EncodeToString(sum.Sum(nil)), nil
 }
 
 func writeRuntimeConfig() Step {

@@ -26,6 +26,8 @@ type Reader interface {
 	Open(path string) (fs.File, error)
 	// ReadDir returns the names of a directory's entries, sorted.
 	ReadDir(path string) ([]string, error)
+	// Readlink returns the target of the symbolic link at path.
+	Readlink(path string) (string, error)
 	// Sysctl returns the value of a kernel parameter, e.g. "net.ipv4.ip_forward".
 	Sysctl(key string) (string, error)
 }

@@ -64,12 +64,13 @@ const (
 	removed nodeKind = iota
 	file
 	dir
+	link
 )
 
 type node struct {
 	kind  nodeKind
-	data  []byte
-	fresh bool // a directory created by the recorder: base entries under it do not show
+	data  []byte // a file's contents, or a link's target
+	fresh bool   // a directory created by the recorder: base entries under it do not show
 	// streamed: a file written by WriteStream, recorded by size and digest without its
 	// contents (they may be gigabytes); reading it back is an error.
 	streamed bool
@@ -139,6 +140,8 @@ func (r *Recorder) ReadFile(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: errStreamed}
 	case n.kind == file:
 		return slices.Clone(n.data), nil
+	case n.kind == link:
+		return r.readLinked(p, string(n.data))
 	case n.kind == dir:
 		return nil, &fs.PathError{Op: "read", Path: p, Err: errors.New("is a directory")}
 	default:
@@ -148,10 +151,38 @@ func (r *Recorder) ReadFile(path string) ([]byte, error) {
 
 var errStreamed = errors.New("written as a stream in this dry run: its contents were not recorded")
 
+// readLinked reads what the link at p points at, as the kernel would follow it. The caller holds
+// r.mu.
+func (r *Recorder) readLinked(p, target string) ([]byte, error) {
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(p), target)
+	}
+	r.mu.Unlock()
+	defer r.mu.Lock()
+	return r.ReadFile(target)
+}
+
+// Readlink implements Reader.
+func (r *Recorder) Readlink(path string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := filepath.Clean(path)
+	n, ok := r.state(p)
+	switch {
+	case !ok:
+		return r.base.Readlink(p)
+	case n.kind == link:
+		return string(n.data), nil
+	case n.kind == removed:
+		return "", &fs.PathError{Op: "readlink", Path: p, Err: fs.ErrNotExist}
+	}
+	return "", &fs.PathError{Op: "readlink", Path: p, Err: errors.New("not a symbolic link")}
+}
+
 // Open implements Reader.
 func (r *Recorder) Open(path string) (fs.File, error) {
 	r.mu.Lock()
-	n, ok := r.state(filepath.Clean(path))
+	_, ok := r.state(filepath.Clean(path))
 	r.mu.Unlock()
 	if !ok {
 		return r.base.Open(path)
@@ -160,7 +191,7 @@ func (r *Recorder) Open(path string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return memFile{Reader: bytes.NewReader(data), name: filepath.Base(path), mode: 0o644, kind: n.kind}, nil
+	return memFile{Reader: bytes.NewReader(data), name: filepath.Base(path), mode: 0o644}, nil
 }
 
 // memFile is a recorded file, opened.
@@ -168,7 +199,6 @@ type memFile struct {
 	*bytes.Reader
 	name string
 	mode fs.FileMode
-	kind nodeKind
 }
 
 func (f memFile) Stat() (fs.FileInfo, error) { return f, nil }
@@ -386,15 +416,15 @@ func (r *Recorder) Unmount(ctx context.Context, target string) error {
 	return nil
 }
 
-// Symlink implements Host. The overlay keeps the link as a file holding its target's path.
-func (r *Recorder) Symlink(ctx context.Context, target, link string) error {
+// Symlink implements Host.
+func (r *Recorder) Symlink(ctx context.Context, target, path string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := filepath.Clean(link)
+	p := filepath.Clean(path)
 	if e, err := r.exists(filepath.Dir(p)); err != nil || !e {
 		return fmt.Errorf("link %s: %w", p, &fs.PathError{Op: "symlink", Path: p, Err: fs.ErrNotExist})
 	}
-	r.nodes[p] = node{kind: file, data: []byte(target)}
+	r.nodes[p] = node{kind: link, data: []byte(target)}
 	r.record(ctx, Op{Kind: "symlink", Path: p, Value: target})
 	return nil
 }

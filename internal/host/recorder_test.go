@@ -196,3 +196,31 @@ func (nothing) Open(path string) (fs.File, error) {
 }
 func (nothing) ReadDir(string) ([]string, error)  { return nil, nil }
 func (nothing) Sysctl(key string) (string, error) { return "", fs.ErrNotExist }
+func (nothing) Readlink(path string) (string, error) {
+	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
+}
+
+// A recorded symlink reads as a link, and reading through it reads its target.
+func TestRecorderSymlinks(t *testing.T) {
+	r := NewRecorder(nothing{})
+	ctx := context.Background()
+	must(t, r.MkdirAll(ctx, "/data/bin", 0o755))
+	must(t, r.WriteFile(ctx, "/data/bin/k0s", []byte("k0s"), 0o755))
+	must(t, r.Symlink(ctx, "/data/bin/k0s", "/data/bin/kubectl"))
+	must(t, r.Symlink(ctx, "k0s", "/data/bin/relative"))
+	if target, err := r.Readlink("/data/bin/kubectl"); err != nil || target != "/data/bin/k0s" {
+		t.Errorf("Readlink = %q, %v", target, err)
+	}
+	for _, p := range []string{"/data/bin/kubectl", "/data/bin/relative"} {
+		if data, err := r.ReadFile(p); err != nil || string(data) != "k0s" {
+			t.Errorf("ReadFile(%s) = %q, %v; want the target's contents", p, data, err)
+		}
+	}
+	if _, err := r.Readlink("/data/bin/k0s"); err == nil {
+		t.Error("Readlink of a file succeeded")
+	}
+	must(t, r.RemoveAll(ctx, "/data/bin/kubectl"))
+	if _, err := r.Readlink("/data/bin/kubectl"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Readlink of a removed link: %v", err)
+	}
+}

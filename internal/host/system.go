@@ -50,6 +50,9 @@ func (System) ReadDir(path string) ([]string, error) {
 	return names, nil
 }
 
+// Readlink implements Reader.
+func (System) Readlink(path string) (string, error) { return os.Readlink(path) }
+
 func sysctlPath(key string) (string, error) {
 	if key == "" || strings.ContainsAny(key, "/ ") || strings.Contains(key, "..") {
 		return "", fmt.Errorf("invalid sysctl key %q", key)

@@ -15,7 +15,6 @@ import (
 // Pinned versions of the runtime, from versions.env. The build fetches or builds exactly these.
 var (
 	KubernetesVersion = version("KUBERNETES_VERSION")
-	K0sVersion        = version("K0S_VERSION")
 	PauseVersion      = version("PAUSE_VERSION")
 	CoreDNSVersion    = version("COREDNS_VERSION")
 )

@@ -37,6 +37,9 @@ func (f fakeReader) ReadDir(dir string) ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+func (f fakeReader) Readlink(path string) (string, error) {
+	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
+}
 func (f fakeReader) Sysctl(key string) (string, error) {
 	b, err := f.ReadFile("sysctl:" + key)
 	return string(b), err

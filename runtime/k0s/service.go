@@ -25,6 +25,14 @@ const unitFile = "/etc/systemd/system/" + UnitName
 // Service runs k0s as a service: a systemd unit where systemd is the init system, otherwise
 // mission-control's own supervisor (a copy of this binary running `supervise`), which restarts
 // k0s when it exits and logs to the data dir. Without systemd the runtime does not start at boot.
+//
+// Why not k0s' own: `k0s install controller` (pkg/install, kardianos/service) writes a unit
+// named k0scontroller.service, the name a k0s installed on its own would use too, whose status,
+// support bundles and reset could then not tell apart; its unit is otherwise the same as ours
+// (Delegate=yes, KillMode=process). And it has no answer where systemd is not the init system
+// (containers, this project's CI), which the supervisor covers. k0s' pkg/supervisor supervises
+// k0s' components from inside k0s, not k0s itself, and imports k0s internals: the design links
+// k0s' pkg/apis only.
 type Service struct {
 	Layout Layout
 	Host   host.Host

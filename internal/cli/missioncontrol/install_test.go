@@ -1,6 +1,8 @@
 package missioncontrol
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/golden"
 	"github.com/datastax/mission-control/internal/releasekey"
 )
@@ -213,6 +216,17 @@ func TestConfirmation(t *testing.T) {
 	deps = testDeps()
 	if r := run(t, deps, "", args...); r.code != 1 || !strings.Contains(r.stderr, "there is no terminal to confirm on: pass --yes") {
 		t.Errorf("without a terminal: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// install < /dev/null: a character device, but no person can answer on it.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	deps.Interactive = SystemDeps().Interactive
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), cli.Streams{In: null, Out: &out, Err: &errOut}, args, deps); code != 1 || !strings.Contains(errOut.String(), "there is no terminal to confirm on: pass --yes") {
+		t.Errorf("< /dev/null: exit %d, stderr %q", code, errOut.String())
 	}
 	deps.Interactive = func(io.Reader) bool { return true }
 	r := run(t, deps, "n\n", args...)

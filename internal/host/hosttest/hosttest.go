@@ -72,6 +72,11 @@ func (Empty) ReadDir(path string) ([]string, error) {
 	return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 }
 
+// Readlink implements host.Reader.
+func (Empty) Readlink(path string) (string, error) {
+	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
+}
+
 // Sysctl implements host.Reader.
 func (Empty) Sysctl(key string) (string, error) {
 	return "", fmt.Errorf("read sysctl %s: %w", key, fs.ErrNotExist)
