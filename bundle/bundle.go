@@ -225,117 +225,136 @@ type Handlers struct {
 // entry against the manifest, and returns the manifest. Memory use does not grow with the
 // bundle: entries are hashed as they stream.
 func Verify(ctx context.Context, r io.Reader, key ed25519.PublicKey, h Handlers) (Manifest, error) {
-	var (
-		m          Manifest
-		manifest   []byte
-		signed     bool
-		next       int
-		handlerErr error // ours, returned as is rather than as the archive library wraps it
-	)
-	check := func(ctx context.Context, info archives.FileInfo) error {
-		name := info.NameInArchive
-		rc, err := info.Open()
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		switch {
-		case manifest == nil:
-			if name != manifestName {
-				return fmt.Errorf("bundle starts with %s, not %s: not a mission-control bundle", name, manifestName)
-			}
-			if manifest, err = io.ReadAll(io.LimitReader(rc, 16<<20)); err != nil {
-				return err
-			}
-			return nil
-		case !signed:
-			if name != signatureName {
-				return fmt.Errorf("bundle has no signature after its manifest (found %s)", name)
-			}
-			encoded, err := io.ReadAll(io.LimitReader(rc, 1024))
-			if err != nil {
-				return err
-			}
-			sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encoded)))
-			if err != nil || !ed25519.Verify(key, manifest, sig) {
-				return errors.New("bundle signature does not verify with this build's release key: the bundle was signed by another key or its manifest was edited")
-			}
-			signed = true
-			if err := json.Unmarshal(manifest, &m); err != nil {
-				return fmt.Errorf("bundle manifest: %w", err)
-			}
-			if m.Format != FormatVersion {
-				return fmt.Errorf("bundle format %d: this mission-control reads format %d; use the bundle of this version", m.Format, FormatVersion)
-			}
-			if h.Manifest != nil {
-				return h.Manifest(m)
-			}
-			return nil
-		}
-		if next >= len(m.Files) {
-			return fmt.Errorf("bundle entry %s is not in its manifest", name)
-		}
-		want := m.Files[next]
-		if name != want.Path {
-			return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
-		}
-		sum := sha256.New()
-		counted := &progress.Reader{R: io.TeeReader(rc, sum)}
-		if h.File != nil {
-			err = h.File(want, counted)
-		} else {
-			_, err = io.Copy(io.Discard, counted)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(io.Discard, counted); err != nil { // whatever fn left unread
-			return err
-		}
-		if counted.Done() != want.Size || hexSum(sum) != want.SHA256 {
-			return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
-				name, counted.Done(), hexSum(sum)[:12], want.Size, want.SHA256[:12])
-		}
-		next++
-		return nil
-	}
-	handler := func(ctx context.Context, info archives.FileInfo) error {
-		handlerErr = check(ctx, info)
-		return handlerErr
-	}
+	v := &verifier{key: key, handlers: h}
 	dec, err := archives.Zstd{}.OpenReader(r)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("bundle is damaged (not zstd-compressed): %w", err)
 	}
 	defer dec.Close()
-	err = archives.Tar{}.Extract(ctx, dec, handler)
+	err = archives.Tar{}.Extract(ctx, dec, func(ctx context.Context, info archives.FileInfo) error {
+		v.err = v.entry(info)
+		return v.err
+	})
 	if err == nil {
 		// The tar ends before the compressed stream does: read on to its end, so that zstd checks
 		// the stream's checksum and nothing trails the archive.
 		var trailing int64
-		if trailing, err = io.Copy(io.Discard, dec); err == nil && trailing > 0 && handlerErr == nil {
+		if trailing, err = io.Copy(io.Discard, dec); err == nil && trailing > 0 {
 			err = fmt.Errorf("%d bytes after the end of the archive", trailing)
 		}
 	}
+	return v.result(err)
+}
+
+// verifier follows a bundle's entries as they stream: its manifest, the manifest's signature,
+// then each file of the manifest in order.
+type verifier struct {
+	key      ed25519.PublicKey
+	handlers Handlers
+	manifest []byte // as signed
+	m        Manifest
+	signed   bool
+	next     int   // the index of the next file the manifest lists
+	err      error // ours, returned as is rather than as the archive library wraps it
+}
+
+func (v *verifier) entry(info archives.FileInfo) error {
+	rc, err := info.Open()
 	if err != nil {
-		switch {
-		case handlerErr != nil && !errors.Is(handlerErr, io.ErrUnexpectedEOF):
-			return Manifest{}, handlerErr
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return Manifest{}, fmt.Errorf("bundle is truncated: %w", err)
-		default:
-			return Manifest{}, fmt.Errorf("bundle is damaged (not a readable zstd-compressed tar): %w", err)
-		}
+		return err
+	}
+	defer rc.Close()
+	switch {
+	case v.manifest == nil:
+		return v.readManifest(info.NameInArchive, rc)
+	case !v.signed:
+		return v.checkSignature(info.NameInArchive, rc)
+	}
+	return v.checkFile(info.NameInArchive, rc)
+}
+
+func (v *verifier) readManifest(name string, r io.Reader) error {
+	if name != manifestName {
+		return fmt.Errorf("bundle starts with %s, not %s: not a mission-control bundle", name, manifestName)
+	}
+	var err error
+	v.manifest, err = io.ReadAll(io.LimitReader(r, 16<<20))
+	return err
+}
+
+func (v *verifier) checkSignature(name string, r io.Reader) error {
+	if name != signatureName {
+		return fmt.Errorf("bundle has no signature after its manifest (found %s)", name)
+	}
+	encoded, err := io.ReadAll(io.LimitReader(r, 1024))
+	if err != nil {
+		return err
+	}
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encoded)))
+	if err != nil || !ed25519.Verify(v.key, v.manifest, sig) {
+		return errors.New("bundle signature does not verify with this build's release key: the bundle was signed by another key or its manifest was edited")
+	}
+	v.signed = true
+	if err := json.Unmarshal(v.manifest, &v.m); err != nil {
+		return fmt.Errorf("bundle manifest: %w", err)
+	}
+	if v.m.Format != FormatVersion {
+		return fmt.Errorf("bundle format %d: this mission-control reads format %d; use the bundle of this version", v.m.Format, FormatVersion)
+	}
+	if v.handlers.Manifest != nil {
+		return v.handlers.Manifest(v.m)
+	}
+	return nil
+}
+
+func (v *verifier) checkFile(name string, r io.Reader) error {
+	if v.next >= len(v.m.Files) {
+		return fmt.Errorf("bundle entry %s is not in its manifest", name)
+	}
+	want := v.m.Files[v.next]
+	if name != want.Path {
+		return fmt.Errorf("bundle entry %s where its manifest has %s: the bundle was altered", name, want.Path)
+	}
+	sum := sha256.New()
+	counted := &progress.Reader{R: io.TeeReader(r, sum)}
+	var err error
+	if v.handlers.File != nil {
+		err = v.handlers.File(want, counted)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, counted); err != nil { // whatever the handler left unread
+		return err
+	}
+	if counted.Done() != want.Size || hexSum(sum) != want.SHA256 {
+		return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
+			name, counted.Done(), hexSum(sum)[:12], want.Size, want.SHA256[:12])
+	}
+	v.next++
+	return nil
+}
+
+// result is the verification's outcome once the stream has been read, up to extractErr.
+func (v *verifier) result(extractErr error) (Manifest, error) {
+	switch {
+	case extractErr == nil:
+	case v.err != nil && !errors.Is(v.err, io.ErrUnexpectedEOF):
+		return Manifest{}, v.err
+	case errors.Is(extractErr, io.ErrUnexpectedEOF):
+		return Manifest{}, fmt.Errorf("bundle is truncated: %w", extractErr)
+	default:
+		return Manifest{}, fmt.Errorf("bundle is damaged (not a readable zstd-compressed tar): %w", extractErr)
 	}
 	switch {
-	case manifest == nil:
+	case v.manifest == nil:
 		return Manifest{}, errors.New("bundle is empty: not a mission-control bundle")
-	case !signed:
+	case !v.signed:
 		return Manifest{}, errors.New("bundle has no signature after its manifest")
-	case next < len(m.Files):
-		return Manifest{}, fmt.Errorf("bundle ends before %s: it is truncated", m.Files[next].Path)
+	case v.next < len(v.m.Files):
+		return Manifest{}, fmt.Errorf("bundle ends before %s: it is truncated", v.m.Files[v.next].Path)
 	}
-	return m, nil
+	return v.m, nil
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

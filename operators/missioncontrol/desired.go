@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sort"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -156,34 +154,9 @@ type desiredInput struct {
 // desiredK8ssandraCluster is the K8ssandraCluster one target should hold.
 func desiredK8ssandraCluster(in desiredInput) (*unstructured.Unstructured, error) {
 	spec := runtime.DeepCopyJSON(in.K8ssandra)
-	rawDCs, _, err := unstructured.NestedSlice(spec, "cassandra", "datacenters")
+	dcs, external, err := targetDatacenters(in, spec)
 	if err != nil {
-		return nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters: %w", err)
-	}
-	mine := map[int]bool{}
-	for _, i := range in.Target.Datacenters {
-		mine[i] = true
-	}
-	var dcs []any
-	var external []string
-	for i, item := range rawDCs {
-		dc, ok := item.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters[%d] is not an object", i)
-		}
-		resource, cassandra := datacenterNames(in.MCC, dc)
-		if !mine[i] {
-			external = append(external, cassandra)
-			continue
-		}
-		delete(dc, "k8sContext")
-		if err := unstructured.SetNestedField(dc, resource, "metadata", "name"); err != nil {
-			return nil, err
-		}
-		if resource != cassandra {
-			dc["datacenterName"] = cassandra
-		}
-		dcs = append(dcs, dc)
+		return nil, err
 	}
 	cass := spec["cassandra"].(map[string]any)
 	cass["datacenters"] = dcs
@@ -193,35 +166,17 @@ func desiredK8ssandraCluster(in desiredInput) (*unstructured.Unstructured, error
 	}
 	if len(in.Seeds) > 0 {
 		seeds, _, _ := unstructured.NestedStringSlice(cass, "additionalSeeds")
-		for _, s := range in.Seeds {
-			if !slices.Contains(seeds, s) {
-				seeds = append(seeds, s)
-			}
-		}
-		cass["additionalSeeds"] = toAny(seeds)
+		cass["additionalSeeds"] = toAny(union(seeds, in.Seeds))
 	}
 	if len(external) > 0 {
-		existing, _, _ := unstructured.NestedStringSlice(spec, "externalDatacenters")
-		for _, e := range existing {
-			if !slices.Contains(external, e) {
-				external = append(external, e)
-			}
-		}
+		listed, _, _ := unstructured.NestedStringSlice(spec, "externalDatacenters")
+		external = union(external, listed)
 		sort.Strings(external)
 		spec["externalDatacenters"] = toAny(external)
 	}
 	if in.Stores {
-		cass["serverEncryptionStores"] = map[string]any{
-			"keystoreSecretRef":           map[string]any{"name": keystoreSecret(in.MCC), "key": keyKeystore},
-			"keystorePasswordSecretRef":   map[string]any{"name": keystoreSecret(in.MCC), "key": keyKeystorePassword},
-			"truststoreSecretRef":         map[string]any{"name": truststoreSecret(in.MCC), "key": keyTruststore},
-			"truststorePasswordSecretRef": map[string]any{"name": truststoreSecret(in.MCC), "key": keyTruststorePassword},
-		}
-		// The stores are PKCS #12; Cassandra's default store type is JKS.
-		for k, v := range map[string]any{"internode_encryption": "all", "store_type": "PKCS12"} {
-			if err := unstructured.SetNestedField(cass, v, "config", "cassandraYaml", "server_encryption_options", k); err != nil {
-				return nil, fmt.Errorf("spec.k8ssandra.cassandra.config.cassandraYaml: %w", err)
-			}
+		if err := useStores(in.MCC, cass); err != nil {
+			return nil, err
 		}
 	}
 	kc := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
@@ -233,6 +188,65 @@ func desiredK8ssandraCluster(in desiredInput) (*unstructured.Unstructured, error
 		kc.SetAnnotations(map[string]string{annotationCertificate: in.Issued.CertPEM, annotationTrust: in.Issued.TrustDigest})
 	}
 	return kc, nil
+}
+
+// targetDatacenters are the datacenters of spec (a copy of in.K8ssandra) that live in in's
+// target, named as their resources are and without k8sContext, and the Cassandra names of all
+// the others.
+func targetDatacenters(in desiredInput, spec map[string]any) (mine []any, others []string, err error) {
+	rawDCs, _, err := unstructured.NestedSlice(spec, "cassandra", "datacenters")
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters: %w", err)
+	}
+	for i, item := range rawDCs {
+		dc, ok := item.(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("spec.k8ssandra.cassandra.datacenters[%d] is not an object", i)
+		}
+		resource, cassandra := datacenterNames(in.MCC, dc)
+		if !slices.Contains(in.Target.Datacenters, i) {
+			others = append(others, cassandra)
+			continue
+		}
+		delete(dc, "k8sContext")
+		if err := unstructured.SetNestedField(dc, resource, "metadata", "name"); err != nil {
+			return nil, nil, err
+		}
+		if resource != cassandra {
+			dc["datacenterName"] = cassandra
+		}
+		mine = append(mine, dc)
+	}
+	return mine, others, nil
+}
+
+// useStores points the cluster's internode encryption at the keystore and truststore the
+// operator writes.
+func useStores(mcc *v1beta1.MissionControlCluster, cass map[string]any) error {
+	cass["serverEncryptionStores"] = map[string]any{
+		"keystoreSecretRef":           map[string]any{"name": keystoreSecret(mcc), "key": keyKeystore},
+		"keystorePasswordSecretRef":   map[string]any{"name": keystoreSecret(mcc), "key": keyKeystorePassword},
+		"truststoreSecretRef":         map[string]any{"name": truststoreSecret(mcc), "key": keyTruststore},
+		"truststorePasswordSecretRef": map[string]any{"name": truststoreSecret(mcc), "key": keyTruststorePassword},
+	}
+	// The stores are PKCS #12; Cassandra's default store type is JKS.
+	for k, v := range map[string]any{"internode_encryption": "all", "store_type": "PKCS12"} {
+		if err := unstructured.SetNestedField(cass, v, "config", "cassandraYaml", "server_encryption_options", k); err != nil {
+			return fmt.Errorf("spec.k8ssandra.cassandra.config.cassandraYaml: %w", err)
+		}
+	}
+	return nil
+}
+
+// union is a followed by the elements of b it lacks.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ownedLabels mark what the operator writes for a MissionControlCluster, in every cluster.
@@ -262,49 +276,4 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// datacenterStatus reads one datacenter's state from its target's K8ssandraCluster status.
-// readyReplicas counts the nodes cass-operator reports started (nodeStatuses), at most size.
-func datacenterStatus(kc *unstructured.Unstructured, resource string, dc v1beta1.DatacenterTemplate, t *target) v1beta1.DatacenterStatus {
-	st := v1beta1.DatacenterStatus{Name: dc.Meta.Name, Context: t.name(), Size: dc.Size, Stopped: dc.Stopped, Progress: "Pending"}
-	if t.Err != nil {
-		st.Progress = "Unreachable"
-		return st
-	}
-	if kc == nil {
-		return st
-	}
-	cass, found, _ := unstructured.NestedMap(kc.Object, "status", "datacenters", resource, "cassandra")
-	if !found {
-		return st
-	}
-	if p, _, _ := unstructured.NestedString(cass, "cassandraOperatorProgress"); p != "" {
-		st.Progress = p
-	}
-	nodes, _, _ := unstructured.NestedMap(cass, "nodeStatuses")
-	st.ReadyReplicas = int32(min(len(nodes), int(dc.Size)))
-	if dc.Stopped {
-		st.ReadyReplicas = 0
-	}
-	return st
-}
-
-// datacenterReady: a running datacenter is ready when cass-operator reports it Ready with every
-// node started; a stopped one when cass-operator has finished stopping it.
-func datacenterReady(st v1beta1.DatacenterStatus) bool {
-	if st.Stopped {
-		return st.Progress == "Ready"
-	}
-	return st.Progress == "Ready" && st.ReadyReplicas == st.Size
-}
-
-// setCondition sets a condition for the current generation.
-func setCondition(mcc *v1beta1.MissionControlCluster, kind string, ok bool, reason, message string) {
-	status := metav1.ConditionFalse
-	if ok {
-		status = metav1.ConditionTrue
-	}
-	cond := metav1.Condition{Type: kind, Status: status, Reason: reason, Message: message, ObservedGeneration: mcc.Generation}
-	meta.SetStatusCondition(&mcc.Status.Conditions, cond)
 }

@@ -1,14 +1,10 @@
 package missioncontrol
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -26,15 +21,6 @@ import (
 
 	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
-)
-
-// Condition types of a MissionControlCluster.
-const (
-	ConditionReady               = "Ready"
-	ConditionProgressing         = "Progressing"
-	ConditionDegraded            = "Degraded"
-	ConditionCertificatesReady   = "CertificatesReady"
-	ConditionDataPlanesReachable = "DataPlanesReachable"
 )
 
 // Reconciler turns MissionControlClusters into K8ssandraClusters in the clusters their
@@ -66,103 +52,47 @@ type observed struct {
 	statuses []v1beta1.DatacenterStatus
 }
 
+// pass is one reconcile of one MissionControlCluster: what it read, and found on the way.
+type pass struct {
+	mcc *v1beta1.MissionControlCluster
+	// k8ssandra is spec.k8ssandra as written, unknown fields included.
+	k8ssandra map[string]any
+	planes    map[string]*DataPlane
+	targets   []*target
+	obs       []observed // by target
+	// policy is what the spec asks of internode certificates, auth the CA that signs them, and
+	// certErr why they cannot be issued.
+	policy  certPolicy
+	auth    authority
+	certErr error
+	// superuser names the shared superuser Secret ("" when there is none), superuserData its data.
+	superuser     string
+	superuserData map[string][]byte
+	storeErrs     map[string]error // by target name
+}
+
 // Reconcile brings one MissionControlCluster's targets to its spec and records their state.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(v1beta1.GroupVersion.WithKind("MissionControlCluster"))
-	// Read as unstructured: spec.k8ssandra keeps fields the typed API does not declare.
-	if err := r.Client.Get(ctx, req.NamespacedName, u); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	mcc := &v1beta1.MissionControlCluster{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, mcc); err != nil {
-		return ctrl.Result{}, fmt.Errorf("read MissionControlCluster %s: %w", req.NamespacedName, err)
-	}
-	k8ssandra, _, _ := unstructured.NestedMap(u.Object, "spec", "k8ssandra")
-	planes, err := r.DataPlanes.List(ctx)
-	if err != nil {
+	p, err := r.load(ctx, req)
+	if p == nil || err != nil {
 		return ctrl.Result{}, err
 	}
-	var dcs []v1beta1.DatacenterTemplate
-	if mcc.Spec.K8ssandra.Cassandra != nil {
-		dcs = mcc.Spec.K8ssandra.Cassandra.Datacenters
+	if !p.mcc.DeletionTimestamp.IsZero() {
+		return r.cleanUp(ctx, p.mcc, p.targets, p.planes)
 	}
-	for _, key := range neededContexts(mcc) {
-		if dp := planes[key]; dp != nil {
-			r.DataPlanes.Connect(ctx, dp)
-		}
+	if err := r.addFinalizer(ctx, p.mcc); err != nil {
+		return ctrl.Result{}, err
 	}
-	targets := planTargets(dcs, r.LocalContext, r.Local, planes)
-	if !mcc.DeletionTimestamp.IsZero() {
-		return r.cleanUp(ctx, mcc, targets, planes)
+	before := p.mcc.Status.DeepCopy()
+	if err := r.prepare(ctx, p); err != nil {
+		return ctrl.Result{}, err
 	}
-	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
-		patch := client.MergeFrom(mcc.DeepCopy())
-		controllerutil.AddFinalizer(mcc, finalizer)
-		if err := r.Client.Patch(ctx, mcc, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer to %s: %w", req.NamespacedName, err)
-		}
-	}
-	before := mcc.Status.DeepCopy()
-
-	policy, certErr := certPolicyOf(mcc.Spec)
-	var auth authority
-	if certErr == nil && policy.Issue {
-		auth, certErr = r.authority(ctx, mcc, policy)
-	}
-	superuser := superuserSecret(mcc, k8ssandra)
-	var superuserData map[string][]byte
-	if superuser != "" {
-		if superuserData, err = r.superuser(ctx, mcc, superuser); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-
-	obs := make([]observed, len(targets))
-	for i, t := range targets {
-		if t.Err == nil {
-			obs[i], t.Err = r.observe(ctx, mcc, k8ssandra, t)
-		}
-		if t.Err != nil {
-			obs[i].statuses = datacenterStatuses(mcc, k8ssandra, t, nil)
-		}
-	}
-
-	earlierReady := true
-	storeErrs := map[string]error{}
-	for i, t := range targets {
-		if t.Err == nil && (obs[i].existing != nil || earlierReady) {
-			in := desiredInput{MCC: mcc, K8ssandra: k8ssandra, Target: t, Superuser: superuser,
-				Stores: certErr == nil && policy.Issue, Seeds: otherSeeds(obs, i)}
-			if err := r.apply(ctx, in, superuserData, auth, policy, obs[i].existing); err != nil {
-				if errors.Is(err, errStores) {
-					storeErrs[t.name()] = err
-				} else {
-					t.Err = err
-				}
-			}
-		}
-		ready := t.Err == nil && len(obs[i].seeds) > 0
-		for _, st := range obs[i].statuses {
-			ready = ready && datacenterReady(st)
-		}
-		earlierReady = earlierReady && ready
-	}
-	r.recordReachability(targets)
-
-	mcc.Status.ObservedGeneration = mcc.Generation
-	mcc.Status.Datacenters = nil
-	for i := range targets {
-		mcc.Status.Datacenters = append(mcc.Status.Datacenters, obs[i].statuses...)
-	}
-	for _, t := range targets {
-		if t.Err == nil && !slices.Contains(mcc.Status.Targets, t.Key) {
-			mcc.Status.Targets = append(mcc.Status.Targets, t.Key)
-		}
-	}
-	ready := r.setConditions(mcc, targets, policy, certErr, storeErrs)
-	if !equality.Semantic.DeepEqual(before, &mcc.Status) {
-		if err := r.Client.Status().Update(ctx, mcc); err != nil {
+	r.observeTargets(ctx, p)
+	r.applyTargets(ctx, p)
+	r.recordReachability(p.targets)
+	ready := r.recordStatus(p)
+	if !equality.Semantic.DeepEqual(before, &p.mcc.Status) {
+		if err := r.Client.Status().Update(ctx, p.mcc); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: time.Second}, nil // changed meanwhile: look again
 			}
@@ -173,6 +103,119 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{RequeueAfter: r.ReadyResync}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.PendingResync}, nil
+}
+
+// load reads the MissionControlCluster, connects the data planes it needs and plans its
+// targets. It returns nil when the MissionControlCluster is gone.
+func (r *Reconciler) load(ctx context.Context, req ctrl.Request) (*pass, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(v1beta1.GroupVersion.WithKind("MissionControlCluster"))
+	// Read as unstructured: spec.k8ssandra keeps fields the typed API does not declare.
+	if err := r.Client.Get(ctx, req.NamespacedName, u); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	p := &pass{mcc: &v1beta1.MissionControlCluster{}}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p.mcc); err != nil {
+		return nil, fmt.Errorf("read MissionControlCluster %s: %w", req.NamespacedName, err)
+	}
+	p.k8ssandra, _, _ = unstructured.NestedMap(u.Object, "spec", "k8ssandra")
+	var err error
+	if p.planes, err = r.DataPlanes.List(ctx); err != nil {
+		return nil, err
+	}
+	for _, key := range neededContexts(p.mcc) {
+		if dp := p.planes[key]; dp != nil {
+			r.DataPlanes.Connect(ctx, dp)
+		}
+	}
+	var dcs []v1beta1.DatacenterTemplate
+	if p.mcc.Spec.K8ssandra.Cassandra != nil {
+		dcs = p.mcc.Spec.K8ssandra.Cassandra.Datacenters
+	}
+	p.targets = planTargets(dcs, r.LocalContext, r.Local, p.planes)
+	return p, nil
+}
+
+func (r *Reconciler) addFinalizer(ctx context.Context, mcc *v1beta1.MissionControlCluster) error {
+	if controllerutil.ContainsFinalizer(mcc, finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(mcc.DeepCopy())
+	controllerutil.AddFinalizer(mcc, finalizer)
+	if err := r.Client.Patch(ctx, mcc, patch); err != nil {
+		return fmt.Errorf("add finalizer to %s/%s: %w", mcc.Namespace, mcc.Name, err)
+	}
+	return nil
+}
+
+// prepare reads or makes what every target shares: the certificate authority and the superuser
+// Secret. A certificate problem is recorded in the pass, not returned: it degrades the cluster's
+// status, and the rest is still reconciled.
+func (r *Reconciler) prepare(ctx context.Context, p *pass) error {
+	p.policy, p.certErr = certPolicyOf(p.mcc.Spec)
+	if p.certErr == nil && p.policy.Issue {
+		p.auth, p.certErr = r.authority(ctx, p.mcc, p.policy)
+	}
+	if p.superuser = superuserSecret(p.mcc, p.k8ssandra); p.superuser == "" {
+		return nil
+	}
+	var err error
+	p.superuserData, err = r.superuser(ctx, p.mcc, p.superuser)
+	return err
+}
+
+// observeTargets reads every target; one that cannot be read marks only its own datacenters.
+func (r *Reconciler) observeTargets(ctx context.Context, p *pass) {
+	p.obs = make([]observed, len(p.targets))
+	for i, t := range p.targets {
+		if t.Err == nil {
+			p.obs[i], t.Err = r.observe(ctx, p.mcc, p.k8ssandra, t)
+		}
+		if t.Err != nil {
+			p.obs[i].statuses = datacenterStatuses(p.mcc, p.k8ssandra, t, nil)
+		}
+	}
+}
+
+// applyTargets writes the targets in order: a target's K8ssandraCluster is created only once
+// every earlier target is ready with seeds, and kept up to date once it exists (see desired.go).
+func (r *Reconciler) applyTargets(ctx context.Context, p *pass) {
+	p.storeErrs = map[string]error{}
+	earlierReady := true
+	for i, t := range p.targets {
+		if t.Err == nil && (p.obs[i].existing != nil || earlierReady) {
+			in := desiredInput{MCC: p.mcc, K8ssandra: p.k8ssandra, Target: t, Superuser: p.superuser,
+				Stores: p.certErr == nil && p.policy.Issue, Seeds: otherSeeds(p.obs, i)}
+			if err := r.apply(ctx, in, p.superuserData, p.auth, p.policy, p.obs[i].existing); err != nil {
+				if errors.Is(err, errStores) {
+					p.storeErrs[t.name()] = err
+				} else {
+					t.Err = err
+				}
+			}
+		}
+		ready := t.Err == nil && len(p.obs[i].seeds) > 0
+		for _, st := range p.obs[i].statuses {
+			ready = ready && datacenterReady(st)
+		}
+		earlierReady = earlierReady && ready
+	}
+}
+
+// recordStatus puts what the pass found into the status; it returns Ready.
+func (r *Reconciler) recordStatus(p *pass) bool {
+	mcc := p.mcc
+	mcc.Status.ObservedGeneration = mcc.Generation
+	mcc.Status.Datacenters = nil
+	for i := range p.targets {
+		mcc.Status.Datacenters = append(mcc.Status.Datacenters, p.obs[i].statuses...)
+	}
+	for _, t := range p.targets {
+		if t.Err == nil && !slices.Contains(mcc.Status.Targets, t.Key) {
+			mcc.Status.Targets = append(mcc.Status.Targets, t.Key)
+		}
+	}
+	return r.setConditions(mcc, p.targets, p.policy, p.certErr, p.storeErrs)
 }
 
 // neededContexts are the data planes a reconcile of mcc may talk to: those its datacenters name
@@ -220,18 +263,6 @@ func (r *Reconciler) observe(ctx context.Context, mcc *v1beta1.MissionControlClu
 	return o, nil
 }
 
-// datacenterStatuses are the target's datacenters as its K8ssandraCluster reports them.
-func datacenterStatuses(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any, t *target, kc *unstructured.Unstructured) []v1beta1.DatacenterStatus {
-	rawDCs, _, _ := unstructured.NestedSlice(k8ssandra, "cassandra", "datacenters")
-	var out []v1beta1.DatacenterStatus
-	for _, i := range t.Datacenters {
-		raw, _ := rawDCs[i].(map[string]any)
-		resource, _ := datacenterNames(mcc, raw)
-		out = append(out, datacenterStatus(kc, resource, mcc.Spec.K8ssandra.Cassandra.Datacenters[i], t))
-	}
-	return out
-}
-
 // otherSeeds are the seeds of every target but the i-th.
 func otherSeeds(obs []observed, i int) []string {
 	var seeds []string
@@ -275,278 +306,6 @@ func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData m
 		r.event(mcc, corev1.EventTypeNormal, "Updated", "updated K8ssandraCluster %s/%s in %s", mcc.Namespace, mcc.Name, t.name())
 	}
 	return nil
-}
-
-// applyStores writes the target's keystore and truststore when they are missing or due, and
-// returns what the K8ssandraCluster is to record about them.
-func (r *Reconciler) applyStores(ctx context.Context, in desiredInput, auth authority, policy certPolicy, existing *unstructured.Unstructured) (issuedStores, error) {
-	t, mcc := in.Target, in.MCC
-	var names []string
-	rawDCs, _, _ := unstructured.NestedSlice(in.K8ssandra, "cassandra", "datacenters")
-	for _, i := range t.Datacenters {
-		raw, _ := rawDCs[i].(map[string]any)
-		resource, _ := datacenterNames(mcc, raw)
-		names = append(names, resource)
-	}
-	prev := issuedStoresOf(existing)
-	stores, next, err := issueStores(prev, auth, internodeNames(clusterName(mcc, in.K8ssandra), mcc.Namespace, names), policy, r.Now())
-	if err != nil {
-		return prev, err
-	}
-	if stores.Truststore != nil {
-		if err := applySecret(ctx, t.Client, mcc, truststoreSecret(mcc), stores.Truststore); err != nil {
-			return prev, err
-		}
-	}
-	if stores.Keystore != nil {
-		if err := applySecret(ctx, t.Client, mcc, keystoreSecret(mcc), stores.Keystore); err != nil {
-			return prev, err
-		}
-		r.event(mcc, corev1.EventTypeNormal, "CertificatesIssued", "issued the internode keystore in %s", t.name())
-	}
-	return next, nil
-}
-
-// authority is the CA that signs the cluster's certificates: its own (rotated when due) or the
-// cert-manager CA issuer its spec names.
-func (r *Reconciler) authority(ctx context.Context, mcc *v1beta1.MissionControlCluster, p certPolicy) (authority, error) {
-	if p.IssuerRef != nil {
-		return r.issuer(ctx, mcc, p.IssuerRef)
-	}
-	var s corev1.Secret
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: caSecret(mcc)}, &s)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return authority{}, fmt.Errorf("read the CA Secret: %w", err)
-	}
-	data, auth, changed, err := rotateCA(s.Data, mcc.Namespace+"/"+mcc.Name+" internode CA", r.Now())
-	if err != nil || !changed {
-		return auth, err
-	}
-	if err := applySecret(ctx, r.Client, mcc, caSecret(mcc), data, ownerRef(mcc)); err != nil {
-		return authority{}, fmt.Errorf("write the CA Secret: %w", err)
-	}
-	if s.Data != nil {
-		r.event(mcc, corev1.EventTypeNormal, "CARotated", "rotated the cluster's CA; the previous one stays trusted until it expires")
-	}
-	return auth, nil
-}
-
-// issuerKinds are cert-manager's issuers, read as unstructured (cert-manager need not be
-// installed unless issuerRef is used).
-var issuerKinds = map[string]string{"": "Issuer", "Issuer": "Issuer", "ClusterIssuer": "ClusterIssuer"}
-
-var certManager = schema.GroupVersion{Group: "cert-manager.io", Version: "v1"}
-
-// clusterIssuerNamespace is where cert-manager keeps ClusterIssuers' Secrets by default.
-const clusterIssuerNamespace = "cert-manager"
-
-// issuer reads the CA of a cert-manager CA issuer and signs with it.
-func (r *Reconciler) issuer(ctx context.Context, mcc *v1beta1.MissionControlCluster, ref *v1beta1.IssuerRef) (authority, error) {
-	kind, ok := issuerKinds[ref.Kind]
-	if !ok {
-		return authority{}, fmt.Errorf("issuerRef kind %q: use Issuer or ClusterIssuer", ref.Kind)
-	}
-	iss := &unstructured.Unstructured{}
-	iss.SetGroupVersionKind(certManager.WithKind(kind))
-	key := client.ObjectKey{Name: ref.Name}
-	secretNamespace := clusterIssuerNamespace
-	if kind == "Issuer" {
-		key.Namespace, secretNamespace = mcc.Namespace, mcc.Namespace
-	}
-	if err := r.Client.Get(ctx, key, iss); err != nil {
-		return authority{}, fmt.Errorf("read cert-manager %s %s: %w", kind, ref.Name, err)
-	}
-	secretName, _, _ := unstructured.NestedString(iss.Object, "spec", "ca", "secretName")
-	if secretName == "" {
-		return authority{}, fmt.Errorf("cert-manager %s %s is not a CA issuer (spec.ca.secretName): only CA issuers can sign internode certificates here", kind, ref.Name)
-	}
-	var s, trust corev1.Secret
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: secretNamespace, Name: secretName}, &s); err != nil {
-		return authority{}, fmt.Errorf("read the Secret %s of cert-manager %s %s: %w", secretName, kind, ref.Name, err)
-	}
-	// The cluster's CA Secret remembers which CAs the truststores held (ca.crt only: the issuer
-	// keeps the key), so that the issuer's owner can rotate its CA.
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: caSecret(mcc)}, &trust); err != nil && !apierrors.IsNotFound(err) {
-		return authority{}, fmt.Errorf("read the CA Secret: %w", err)
-	}
-	auth, err := issuerAuthority(s.Data, trust.Data[keyCACert], r.Now())
-	if err != nil {
-		return authority{}, err
-	}
-	if bundle := auth.trustedPEM(); !bytes.Equal(bundle, trust.Data[keyCACert]) {
-		if err := applySecret(ctx, r.Client, mcc, caSecret(mcc), map[string][]byte{keyCACert: bundle}, ownerRef(mcc)); err != nil {
-			return authority{}, fmt.Errorf("write the CA Secret: %w", err)
-		}
-	}
-	return auth, nil
-}
-
-// superuser returns the shared superuser Secret's data, generating it on the control plane once.
-func (r *Reconciler) superuser(ctx context.Context, mcc *v1beta1.MissionControlCluster, name string) (map[string][]byte, error) {
-	var s corev1.Secret
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: mcc.Namespace, Name: name}, &s)
-	if err == nil {
-		return s.Data, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("read the superuser Secret: %w", err)
-	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	data := map[string][]byte{"username": []byte(name), "password": []byte(base64.RawURLEncoding.EncodeToString(b))}
-	if err := applySecret(ctx, r.Client, mcc, name, data, ownerRef(mcc)); err != nil {
-		return nil, fmt.Errorf("write the superuser Secret: %w", err)
-	}
-	return data, nil
-}
-
-// cleanUp deletes what the MissionControlCluster created in every target it wrote to, then lets
-// it go. A target that cannot be reached holds the deletion until DeletionTimeout has passed
-// since it began; after that its leftovers are reported in an event and left behind.
-func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlCluster, targets []*target, planes map[string]*DataPlane) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
-		return ctrl.Result{}, nil
-	}
-	// Where it wrote, and where it may have written since its status was last recorded; a
-	// context that was never registered holds nothing to clean up.
-	keys := slices.Clone(mcc.Status.Targets)
-	for _, t := range targets {
-		if !errors.Is(t.Err, errNotRegistered) && !slices.Contains(keys, t.Key) {
-			keys = append(keys, t.Key)
-		}
-	}
-	var pending []string
-	for _, key := range keys {
-		c, name, err := r.Local, "local", error(nil)
-		if key != "" {
-			dp := planes[key]
-			switch {
-			case dp == nil:
-				err = errors.New("no longer registered")
-			case dp.Err != nil:
-				err = dp.Err
-			}
-			if dp != nil {
-				c, name = dp.Client, dp.Context
-			} else {
-				name = key
-			}
-		}
-		if err == nil {
-			err = deleteOwned(ctx, c, mcc)
-		}
-		if err != nil {
-			pending = append(pending, fmt.Sprintf("%s (%v)", name, err))
-		}
-	}
-	if len(pending) > 0 {
-		waited := r.Now().Sub(mcc.DeletionTimestamp.Time)
-		if waited < r.DeletionTimeout {
-			r.event(mcc, corev1.EventTypeWarning, "CleanupPending", "waiting to clean up in %s", strings.Join(pending, ", "))
-			return ctrl.Result{RequeueAfter: min(r.PendingResync, r.DeletionTimeout-waited)}, nil
-		}
-		r.event(mcc, corev1.EventTypeWarning, "CleanupAbandoned",
-			"gave up after %s: K8ssandraCluster %s/%s and its Secrets remain in %s; delete them there", r.DeletionTimeout, mcc.Namespace, mcc.Name, strings.Join(pending, ", "))
-	}
-	patch := client.MergeFrom(mcc.DeepCopy())
-	controllerutil.RemoveFinalizer(mcc, finalizer)
-	if err := r.Client.Patch(ctx, mcc, patch); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	return ctrl.Result{}, nil
-}
-
-// deleteOwned deletes the K8ssandraCluster and the Secrets the operator wrote for mcc in one
-// cluster. k8ssandra-operator's own finalizer then removes the datacenters.
-func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) error {
-	kc := &unstructured.Unstructured{}
-	kc.SetGroupVersionKind(k8ssandraClusterGVK)
-	kc.SetNamespace(mcc.Namespace)
-	kc.SetName(mcc.Name)
-	if err := c.Delete(ctx, kc); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete K8ssandraCluster: %w", err)
-	}
-	err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(mcc.Namespace), client.MatchingLabels(ownedLabels(mcc)))
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Secrets: %w", err)
-	}
-	return nil
-}
-
-// setConditions derives the conditions from what this reconcile found; it returns Ready.
-func (r *Reconciler) setConditions(mcc *v1beta1.MissionControlCluster, targets []*target, policy certPolicy, certErr error, storeErrs map[string]error) bool {
-	var unreachable, unknown []string
-	for _, t := range targets {
-		if t.Err == nil {
-			continue
-		}
-		if errors.Is(t.Err, errNotRegistered) {
-			unknown = append(unknown, t.Err.Error())
-		} else {
-			unreachable = append(unreachable, t.Err.Error())
-		}
-	}
-	problems := append(slices.Clone(unknown), unreachable...)
-	switch {
-	case len(unknown) > 0:
-		setCondition(mcc, ConditionDataPlanesReachable, false, "UnknownContext", strings.Join(problems, "; "))
-	case len(unreachable) > 0:
-		setCondition(mcc, ConditionDataPlanesReachable, false, "Unreachable", strings.Join(problems, "; "))
-	default:
-		setCondition(mcc, ConditionDataPlanesReachable, true, "Reachable", "every datacenter's cluster is reachable")
-	}
-
-	switch {
-	case certErr != nil:
-		setCondition(mcc, ConditionCertificatesReady, false, "IssuerError", certErr.Error())
-		problems = append(problems, "certificates: "+certErr.Error())
-	case !policy.Issue:
-		setCondition(mcc, ConditionCertificatesReady, true, "NotRequested", "the operator issues no internode certificates for this cluster")
-	case len(storeErrs) > 0:
-		var msgs []string
-		for _, err := range storeErrs {
-			msgs = append(msgs, err.Error())
-		}
-		slices.Sort(msgs)
-		setCondition(mcc, ConditionCertificatesReady, false, "StoresNotWritten", strings.Join(msgs, "; "))
-		problems = append(problems, msgs...)
-	default:
-		setCondition(mcc, ConditionCertificatesReady, true, "Issued", "internode keystores and truststores are current in every reachable cluster")
-	}
-
-	readyDCs := 0
-	for _, st := range mcc.Status.Datacenters {
-		if datacenterReady(st) {
-			readyDCs++
-		}
-	}
-	total := len(mcc.Status.Datacenters)
-	ready := total > 0 && readyDCs == total && len(problems) == 0
-	msg := fmt.Sprintf("%d/%d datacenters ready", readyDCs, total)
-	setCondition(mcc, ConditionReady, ready, map[bool]string{true: "DatacentersReady", false: "DatacentersNotReady"}[ready], msg)
-	if len(problems) > 0 {
-		setCondition(mcc, ConditionDegraded, true, "DatacentersAffected", strings.Join(problems, "; "))
-	} else {
-		setCondition(mcc, ConditionDegraded, false, "Healthy", "nothing stands in the way")
-	}
-	setCondition(mcc, ConditionProgressing, !ready, map[bool]string{true: "Reconciling", false: "Reconciled"}[!ready], msg)
-	return ready
-}
-
-// recordReachability updates the data plane reachability metric.
-func (r *Reconciler) recordReachability(targets []*target) {
-	for _, t := range targets {
-		if t.local() {
-			continue
-		}
-		v := 1.0
-		if t.Err != nil {
-			v = 0
-		}
-		dataPlaneReachable.WithLabelValues(t.Key).Set(v)
-	}
 }
 
 func (r *Reconciler) event(mcc *v1beta1.MissionControlCluster, kind, reason, note string, args ...any) {

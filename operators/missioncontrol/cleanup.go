@@ -1,0 +1,93 @@
+package missioncontrol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
+)
+
+// cleanUp deletes what the MissionControlCluster created in every target it wrote to, then lets
+// it go. A target that cannot be reached holds the deletion until DeletionTimeout has passed
+// since it began; after that its leftovers are reported in an event and left behind.
+func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlCluster, targets []*target, planes map[string]*DataPlane) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
+		return ctrl.Result{}, nil
+	}
+	// Where it wrote, and where it may have written since its status was last recorded; a
+	// context that was never registered holds nothing to clean up.
+	keys := slices.Clone(mcc.Status.Targets)
+	for _, t := range targets {
+		if !errors.Is(t.Err, errNotRegistered) && !slices.Contains(keys, t.Key) {
+			keys = append(keys, t.Key)
+		}
+	}
+	var pending []string
+	for _, key := range keys {
+		c, name, err := r.Local, "local", error(nil)
+		if key != "" {
+			dp := planes[key]
+			switch {
+			case dp == nil:
+				err = errors.New("no longer registered")
+			case dp.Err != nil:
+				err = dp.Err
+			}
+			if dp != nil {
+				c, name = dp.Client, dp.Context
+			} else {
+				name = key
+			}
+		}
+		if err == nil {
+			err = deleteOwned(ctx, c, mcc)
+		}
+		if err != nil {
+			pending = append(pending, fmt.Sprintf("%s (%v)", name, err))
+		}
+	}
+	if len(pending) > 0 {
+		waited := r.Now().Sub(mcc.DeletionTimestamp.Time)
+		if waited < r.DeletionTimeout {
+			r.event(mcc, corev1.EventTypeWarning, "CleanupPending", "waiting to clean up in %s", strings.Join(pending, ", "))
+			return ctrl.Result{RequeueAfter: min(r.PendingResync, r.DeletionTimeout-waited)}, nil
+		}
+		r.event(mcc, corev1.EventTypeWarning, "CleanupAbandoned",
+			"gave up after %s: K8ssandraCluster %s/%s and its Secrets remain in %s; delete them there", r.DeletionTimeout, mcc.Namespace, mcc.Name, strings.Join(pending, ", "))
+	}
+	patch := client.MergeFrom(mcc.DeepCopy())
+	controllerutil.RemoveFinalizer(mcc, finalizer)
+	if err := r.Client.Patch(ctx, mcc, patch); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// deleteOwned deletes the K8ssandraCluster and the Secrets the operator wrote for mcc in one
+// cluster. k8ssandra-operator's own finalizer then removes the datacenters.
+func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) error {
+	kc := &unstructured.Unstructured{}
+	kc.SetGroupVersionKind(k8ssandraClusterGVK)
+	kc.SetNamespace(mcc.Namespace)
+	kc.SetName(mcc.Name)
+	if err := c.Delete(ctx, kc); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete K8ssandraCluster: %w", err)
+	}
+	err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(mcc.Namespace), client.MatchingLabels(ownedLabels(mcc)))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete Secrets: %w", err)
+	}
+	return nil
+}
