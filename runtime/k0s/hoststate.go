@@ -52,7 +52,9 @@ var createdPaths = []string{
 	"/var/log/pods",
 	"/var/log/containers",
 	"/usr/libexec/k0s",
-	"/lib/modules", // a hostPath of kube-proxy: containerd creates missing sources
+	"/lib/modules",     // a hostPath of kube-proxy: containerd creates missing sources
+	"/var/lib/kubelet", // the kubelet's device plugin socket, there whatever its --root-dir
+	"/run/mount",       // libmount's lock and table, from the mount(8) the kubelet runs for volumes
 }
 
 // k0sUsers are the system users k0s creates for its components.
