@@ -1,0 +1,135 @@
+package layering
+
+import (
+	"go/build"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/datastax/mission-control"
+
+// layers are the module's packages from the bottom up. A package may import packages of lower
+// layers only: a leaf imports nothing of ours, a domain package no command tree, and so on. A new
+// package gets its place here (and in README.md's picture) or this test fails.
+var layers = [][]string{
+	// Leaves: the host seam, PKI, the release key, check results, progress, the version, and
+	// test support that needs nothing of ours.
+	{"internal/host", "internal/pki", "internal/releasekey", "internal/check", "internal/progress", "internal/version",
+		"internal/golden", "internal/testenv", "internal/layering"},
+	// Foundations: formats, the runtime, the contract between clusters, the shared CLI helpers.
+	{"installer/license", "installer/network", "runtime/payload", "runtime/k0s", "operators/contract",
+		"operators/missioncontrol/api/v1beta1", "internal/tsspec", "internal/cli", "internal/host/hosttest"},
+	// Domain packages.
+	{"bundle", "charts", "installer/preflight", "operators/missioncontrol", "operators/registration",
+		"runtime/payload/payloadtest", "installer/license/licensetest", "internal/apiservertest", "internal/cli/clitest",
+		"bundle/bundletest", "e2e/testhost"},
+	{"installer", "installer/preflight/hostpreflight"},
+	{"supportbundle", "installer/preflight/preflighttest"},
+	// One command tree per binary.
+	{"internal/cli/missioncontrol", "internal/cli/mcctl", "internal/cli/mclicense"},
+	// Mains, build tools, and tests' own programs.
+	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator",
+		"hack/generate", "hack/imagebuild", "hack/payload", "hack/runtime/pause", "hack/testhost", "e2e/hello", "vm-tests"},
+}
+
+func layerOf(pkg string) int {
+	for i, l := range layers {
+		if slices.Contains(l, pkg) {
+			return i
+		}
+	}
+	return -1
+}
+
+// packages maps each package of the module (as a path relative to it) to the packages of the
+// module its non-test files import.
+func packages(t *testing.T) map[string][]string {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	out := map[string][]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != root {
+			if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "bin" {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // a module of its own (hack/runtime/*, hack/operators/*, hack/tools)
+			}
+		}
+		p, err := build.ImportDir(path, 0)
+		if err != nil {
+			if _, none := err.(*build.NoGoError); none {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		var ours []string
+		for _, imp := range p.Imports {
+			if dep, ok := strings.CutPrefix(imp, module+"/"); ok {
+				ours = append(ours, dep)
+			}
+		}
+		out[filepath.ToSlash(rel)] = ours
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPackagesImportOnlyLowerLayers(t *testing.T) {
+	pkgs := packages(t)
+	if len(pkgs) < 40 {
+		t.Fatalf("found only %d packages: the walk is broken", len(pkgs))
+	}
+	for pkg, imports := range pkgs {
+		layer := layerOf(pkg)
+		if layer < 0 {
+			t.Errorf("package %s has no layer: give it one in layers (and README.md's Architecture picture)", pkg)
+			continue
+		}
+		for _, dep := range imports {
+			if l := layerOf(dep); l >= layer {
+				t.Errorf("%s (layer %d) imports %s (layer %d): a package may import lower layers only", pkg, layer, dep, l)
+			}
+		}
+	}
+	for _, l := range layers {
+		for _, pkg := range l {
+			if _, ok := pkgs[pkg]; !ok {
+				t.Errorf("layers names %s, which is not a package of the module", pkg)
+			}
+		}
+	}
+}
+
+// Each binary links only what it needs: the vendor's license tool no Kubernetes client, mcctl
+// neither Helm nor troubleshoot nor the image registry client.
+func TestBinariesLinkOnlyWhatTheyNeed(t *testing.T) {
+	for cmd, forbidden := range map[string][]string{
+		"./cmd/mclicense": {"helm.sh/helm", "sigs.k8s.io/controller-runtime", "k8s.io/client-go", "github.com/replicatedhq/troubleshoot", "github.com/google/go-containerregistry", "github.com/k0sproject/k0s"},
+		"./cmd/mcctl":     {"helm.sh/helm", "github.com/replicatedhq/troubleshoot", "github.com/google/go-containerregistry", "github.com/k0sproject/k0s"},
+	} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", filepath.Join("..", "..", cmd)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", cmd, err, out)
+		}
+		for dep := range strings.SplitSeq(string(out), "\n") {
+			for _, f := range forbidden {
+				if dep == f || strings.HasPrefix(dep, f+"/") {
+					t.Errorf("%s links %s", cmd, dep)
+				}
+			}
+		}
+	}
+}
