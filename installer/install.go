@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -200,4 +201,22 @@ func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l k0s.Layout)
 			st.Healthy = false
 		}
 	}
+}
+
+// Shell is the command mission-control shell hands the terminal to: args, or the user's shell
+// (/bin/sh when $SHELL is unset) when there are none, with the install's admin kubeconfig and
+// its kubectl ahead of path.
+func Shell(r host.Reader, dataDir string, args []string, shell, path string) (host.Command, error) {
+	if _, err := LoadState(r, Paths{DataDir: dataDir}); err != nil {
+		if errors.Is(err, ErrNotInstalled) {
+			return host.Command{}, fmt.Errorf("mission-control is not installed in %s: install it first, or pass its --data-dir", dataDir)
+		}
+		return host.Command{}, err
+	}
+	l := Paths{DataDir: dataDir}.Runtime()
+	env := []string{"KUBECONFIG=" + l.Kubeconfig(), "PATH=" + l.BinDir() + ":" + path}
+	if len(args) > 0 {
+		return host.Command{Name: args[0], Args: args[1:], Env: env}, nil
+	}
+	return host.Command{Name: cmp.Or(shell, "/bin/sh"), Env: env}, nil
 }

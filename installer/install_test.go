@@ -581,3 +581,28 @@ type fakeCluster struct{ PlannedCluster }
 func (fakeCluster) AdminKubeconfig(*StepContext) ([]byte, error) {
 	return []byte("apiVersion: v1\nkind: Config\n"), nil
 }
+
+func TestShell(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Shell(f.rec, f.cfg.DataDir, nil, "", "/usr/bin"); err == nil || err.Error() != "mission-control is not installed in "+f.cfg.DataDir+": install it first, or pass its --data-dir" {
+		t.Errorf("shell without an install: %v", err)
+	}
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"KUBECONFIG=" + f.cfg.DataDir + "/kubeconfig", "PATH=" + f.cfg.DataDir + "/bin:/usr/bin"}
+	for _, tc := range []struct {
+		args  []string
+		shell string
+		want  host.Command
+	}{
+		{[]string{"kubectl", "get", "nodes"}, "/bin/bash", host.Command{Name: "kubectl", Args: []string{"get", "nodes"}, Env: env}},
+		{nil, "/bin/zsh", host.Command{Name: "/bin/zsh", Env: env}},
+		{nil, "", host.Command{Name: "/bin/sh", Env: env}},
+	} {
+		got, err := Shell(f.rec, f.cfg.DataDir, tc.args, tc.shell, "/usr/bin")
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Shell(%v, %q) = %+v, %v; want %+v", tc.args, tc.shell, got, err, tc.want)
+		}
+	}
+}

@@ -109,6 +109,19 @@ func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Co
 	return preflight.Evaluate(in, f), nil
 }
 
+// Preflight judges this host for cfg as install's host preflights would, before any install:
+// the config's target (mode, data dir, interface, ranges) is validated first.
+func Preflight(ctx context.Context, r host.Reader, facts func(context.Context, preflight.Input) (preflight.Facts, error), cfg Config, version string) (check.Report, error) {
+	if errs := cfg.ValidateTarget(); len(errs) > 0 {
+		return check.Report{}, errors.Join(errs...)
+	}
+	plan, err := cfg.NetworkPlan()
+	if err != nil {
+		return check.Report{}, err
+	}
+	return RunHostPreflights(ctx, r, facts, cfg, plan, version, false)
+}
+
 func hostPreflights() Step {
 	return Step{
 		Name:  "host-preflights",

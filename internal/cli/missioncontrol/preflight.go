@@ -1,7 +1,7 @@
 package missioncontrol
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -14,9 +14,13 @@ import (
 	"github.com/datastax/mission-control/internal/version"
 )
 
+type preflightOptions struct {
+	cfg installer.Config
+	out cli.Output
+}
+
 func newPreflightCmd(streams cli.Streams, deps Deps) *cobra.Command {
-	cfg := installer.DefaultConfig()
-	var out cli.Output
+	o := &preflightOptions{cfg: installer.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether this host can run mission-control, changing nothing",
@@ -36,27 +40,27 @@ firewalld and systemd. Each check passes, warns or fails with a remedy. Exits 1 
   mission-control preflight --airgap-bundle mission-control-v1.0.0.airgap`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			resolveCIDRFlags(c.Flags(), &cfg)
-			if errs := cfg.ValidateTarget(); len(errs) > 0 {
-				return errors.Join(errs...)
-			}
-			plan, _ := cfg.NetworkPlan() // validated above
-			report, err := installer.RunHostPreflights(c.Context(), deps.Base, deps.Facts, cfg, plan, version.Version, false)
-			if err != nil {
-				return err
-			}
-			if err := out.Print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
-				return err
-			}
-			if len(report.Failed()) > 0 {
-				return fmt.Errorf("host preflights failed: %s", report.Summary())
-			}
-			return nil
+			resolveCIDRFlags(c.Flags(), &o.cfg)
+			return runPreflight(c.Context(), streams, deps, o)
 		},
 	}
-	bindHostFlags(c.Flags(), &cfg)
-	cli.BindOutput(c, &out)
+	bindHostFlags(c.Flags(), &o.cfg)
+	cli.BindOutput(c, &o.out)
 	return c
+}
+
+func runPreflight(ctx context.Context, streams cli.Streams, deps Deps, o *preflightOptions) error {
+	report, err := installer.Preflight(ctx, deps.Base, deps.Facts, o.cfg, version.Version)
+	if err != nil {
+		return err
+	}
+	if err := o.out.Print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
+		return err
+	}
+	if len(report.Failed()) > 0 {
+		return fmt.Errorf("host preflights failed: %s", report.Summary())
+	}
+	return nil
 }
 
 func writeTable(w io.Writer, r check.Report) error {

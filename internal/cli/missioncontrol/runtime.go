@@ -1,7 +1,6 @@
 package missioncontrol
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -42,27 +41,19 @@ and kubectl on PATH, or run one command that way. The kubeconfig is readable by 
 		Example: `  sudo mission-control shell
   sudo mission-control shell -- kubectl get pods -A
   sudo mission-control shell --data-dir /data/mission-control -- kubectl get nodes -o wide`,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if _, err := installer.LoadState(host.System{}, installer.Paths{DataDir: dataDir}); err != nil {
-				if errors.Is(err, installer.ErrNotInstalled) {
-					return fmt.Errorf("mission-control is not installed in %s: install it first, or pass its --data-dir", dataDir)
-				}
-				return err
-			}
-			l := k0s.Layout{DataDir: dataDir}
-			env := []string{"KUBECONFIG=" + l.Kubeconfig(), "PATH=" + l.BinDir() + ":" + os.Getenv("PATH")}
-			cmd := host.Command{Name: os.Getenv("SHELL"), Env: env}
-			if cmd.Name == "" {
-				cmd.Name = "/bin/sh"
-			}
-			if len(args) > 0 {
-				cmd = host.Command{Name: args[0], Args: args[1:], Env: env}
-			} else {
-				fmt.Fprintf(streams.Err, "mission-control shell: KUBECONFIG=%s, kubectl on PATH; exit to leave.\n", l.Kubeconfig())
-			}
-			return host.Exec(cmd)
-		},
+		RunE: func(_ *cobra.Command, args []string) error { return runShell(streams, dataDir, args) },
 	}
 	c.Flags().StringVar(&dataDir, "data-dir", dataDir, "data dir of the install (e.g. --data-dir /data/mission-control)")
 	return c
+}
+
+func runShell(streams cli.Streams, dataDir string, args []string) error {
+	cmd, err := installer.Shell(host.System{}, dataDir, args, os.Getenv("SHELL"), os.Getenv("PATH"))
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(streams.Err, "mission-control shell: KUBECONFIG=%s, kubectl on PATH; exit to leave.\n", k0s.Layout{DataDir: dataDir}.Kubeconfig())
+	}
+	return host.Exec(cmd)
 }
