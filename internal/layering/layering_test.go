@@ -113,12 +113,15 @@ func TestPackagesImportOnlyLowerLayers(t *testing.T) {
 	}
 }
 
-// Each binary links only what it needs: the vendor's license tool no Kubernetes client, mcctl
-// neither Helm nor troubleshoot nor the image registry client.
+// Each binary links only what it needs: the vendor's license tool no Kubernetes client; mcctl
+// neither Helm, troubleshoot, the image registry client nor the operator (whose package
+// registers its metrics on import); the operator nothing of the installer.
 func TestBinariesLinkOnlyWhatTheyNeed(t *testing.T) {
+	heavy := []string{"helm.sh/helm", "github.com/replicatedhq/troubleshoot", "github.com/google/go-containerregistry", "github.com/k0sproject/k0s"}
 	for cmd, forbidden := range map[string][]string{
-		"./cmd/mclicense": {"helm.sh/helm", "sigs.k8s.io/controller-runtime", "k8s.io/client-go", "github.com/replicatedhq/troubleshoot", "github.com/google/go-containerregistry", "github.com/k0sproject/k0s"},
-		"./cmd/mcctl":     {"helm.sh/helm", "github.com/replicatedhq/troubleshoot", "github.com/google/go-containerregistry", "github.com/k0sproject/k0s"},
+		"./cmd/mclicense":                slices.Concat(heavy, []string{"sigs.k8s.io/controller-runtime", "k8s.io/client-go"}),
+		"./cmd/mcctl":                    slices.Concat(heavy, []string{module + "/operators/missioncontrol"}),
+		"./cmd/mission-control-operator": slices.Concat(heavy, []string{module + "/installer"}),
 	} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", filepath.Join("..", "..", cmd)).CombinedOutput()
 		if err != nil {
