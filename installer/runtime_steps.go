@@ -323,20 +323,21 @@ func startRuntime() Step {
 			running, _, err := sc.service().Running(ctx)
 			return running, err
 		},
-		// Stop, then let k0s reset itself: it removes its containers, mounts and data.
+		// Stop, let k0s reset itself (it removes its containers, mounts and data), then wait until
+		// no process of the runtime is left (containers' shims outlive k0s), ending what does not
+		// stop: only then do the later undos unmount and remove.
 		Undo: func(ctx context.Context, sc *StepContext) error {
 			l := sc.Paths.Runtime()
 			if err := sc.service().Stop(ctx); err != nil {
 				return err
 			}
-			if ok, _ := sc.Host.Exists(l.K0s()); !ok {
-				return nil // never staged: nothing ran
+			var resetErr error
+			k0sStaged, _ := sc.Host.Exists(l.K0s())
+			configured, _ := sc.Host.Exists(l.ConfigFile())
+			if k0sStaged && configured {
+				_, resetErr = sc.Host.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
 			}
-			if ok, _ := sc.Host.Exists(l.ConfigFile()); !ok {
-				return nil
-			}
-			_, err := sc.Host.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
-			return err
+			return errors.Join(resetErr, k0s.EndProcesses(ctx, sc.Host, l, func(s string) { sc.Update("%s", s) }))
 		},
 	}
 }

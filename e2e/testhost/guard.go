@@ -25,30 +25,37 @@ const (
 	guardTable  = "mc_test_guard"
 )
 
-// GuardUp starts the guard for an install on cidr (split as install splits it).
-func GuardUp(ctx context.Context, cidr string) error {
-	plan, err := network.Split(cidr)
-	if err != nil {
-		return err
+// GuardUp starts the guard for installs on the cidrs (each split as install splits it): one
+// guard covers a suite that moves an install from one range to another.
+func GuardUp(ctx context.Context, cidrs ...string) error {
+	if len(cidrs) == 0 {
+		return errors.New("start the network guard: no range to guard")
 	}
 	node, err := network.SelectNode(network.Kernel{}, "")
 	if err != nil {
 		return fmt.Errorf("find the uplink: %w", err)
 	}
-	rules := fmt.Sprintf(`table inet %[1]s {
+	var forward, output strings.Builder
+	var services []string
+	for _, cidr := range cidrs {
+		plan, err := network.Split(cidr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&forward, "\t\tip saddr %s oifname != \"mc-br0\" drop\n", plan.PodCIDR)
+		fmt.Fprintf(&forward, "\t\tip saddr %s oifname %q drop\n\t\tip daddr %[1]s oifname %[2]q drop\n", plan.ServiceCIDR, node.Interface)
+		fmt.Fprintf(&output, "\t\tip daddr %s oifname %q drop\n\t\tip daddr %s oifname %[2]q drop\n", plan.PodCIDR, node.Interface, plan.ServiceCIDR)
+		services = append(services, plan.ServiceCIDR.String())
+	}
+	rules := fmt.Sprintf(`table inet %s {
 	chain forward {
 		type filter hook forward priority -300; policy accept;
-		ip saddr %[2]s oifname != "mc-br0" drop
-		ip saddr %[3]s oifname %[4]q drop
-		ip daddr %[3]s oifname %[4]q drop
-	}
+%s	}
 	chain output {
 		type filter hook output priority 0; policy accept;
-		ip daddr %[2]s oifname %[4]q drop
-		ip daddr %[3]s oifname %[4]q drop
-	}
+%s	}
 }
-`, guardTable, plan.PodCIDR, plan.ServiceCIDR, node.Interface)
+`, guardTable, forward.String(), output.String())
 	sys := host.System{}
 	if _, err := sys.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "add", guardBridge, "type", "bridge"}}); err != nil {
 		return fmt.Errorf("start the network guard: %w", err)
@@ -57,11 +64,12 @@ func GuardUp(ctx context.Context, cidr string) error {
 	if err := sys.SetSysctl(ctx, "net.ipv6.conf."+guardBridge+".disable_ipv6", "1"); err != nil {
 		return errors.Join(fmt.Errorf("start the network guard: %w", err), GuardDown(ctx))
 	}
-	for _, c := range []host.Command{
-		{Name: "ip", Args: []string{"link", "set", guardBridge, "up"}},
-		{Name: "ip", Args: []string{"route", "replace", plan.ServiceCIDR.String(), "dev", guardBridge}},
-		{Name: "nft", Args: []string{"-f", "-"}, Stdin: []byte(rules)},
-	} {
+	cmds := []host.Command{{Name: "ip", Args: []string{"link", "set", guardBridge, "up"}}}
+	for _, svc := range services {
+		cmds = append(cmds, host.Command{Name: "ip", Args: []string{"route", "replace", svc, "dev", guardBridge}})
+	}
+	cmds = append(cmds, host.Command{Name: "nft", Args: []string{"-f", "-"}, Stdin: []byte(rules)})
+	for _, c := range cmds {
 		if _, err := sys.Run(ctx, c); err != nil {
 			return errors.Join(fmt.Errorf("start the network guard: %w", err), GuardDown(ctx))
 		}

@@ -37,7 +37,7 @@ func InNetns(netns, name string, args ...string) (string, []string) {
 	return "nsenter", append([]string{"--net=" + netns, "--", name}, args...)
 }
 
-// TakeSnapshot reads processes, mounts, links, routes, iptables and nftables rulesets, systemd
+// TakeSnapshot reads processes (the runtime's, by command, and any in a pod's cgroup), mounts, links, routes, iptables and nftables rulesets, systemd
 // units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib. Network
 // state (links, routes, rules, network sysctls) is netns's.
 func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
@@ -64,6 +64,7 @@ func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 			s["processes"] = append(s["processes"], strings.TrimSpace(comm))
 		}
 	}
+	s["processes"] = append(s["processes"], podProcesses()...)
 	for _, l := range lines(read("/proc/self/mountinfo")) {
 		f := strings.Fields(l)
 		s["mounts"] = append(s["mounts"], f[4]+" "+f[len(f)-3])
@@ -110,6 +111,27 @@ func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 		}
 	}
 	return s, failed
+}
+
+// podProcesses names the processes in pods' cgroups (kubepods), whatever their command: the
+// containers of a runtime that are still running.
+func podProcesses() []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cgroup, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup"))
+		if err != nil || !strings.Contains(string(cgroup), "/kubepods") {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue // gone, awaiting its reaper
+		}
+		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		out = append(out, "in a pod: "+strings.TrimSpace(string(comm)))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // lines are text's non-empty, non-comment lines, trimmed and sorted.

@@ -3,7 +3,7 @@
 //
 //	testhost snapshot [--netns PATH]    print what reset must restore, as JSON
 //	testhost diff BEFORE AFTER          list what differs between two snapshots; exit 1 if anything
-//	testhost guard-up CIDR              keep a runtime installed on CIDR from sending off the machine
+//	testhost guard-up CIDR [CIDR]       keep runtimes installed on the CIDRs from sending off the machine
 //	testhost guard-down                 remove the guard
 //	testhost isolate ADDR/LEN           make a network namespace with no route off the machine, print its holder's PID
 //	testhost hold-port PORT             listen on PORT in the background, print the listener's PID
@@ -72,10 +72,10 @@ func run(ctx context.Context, args []string) error {
 		}
 		return nil
 	case "guard-up":
-		if len(args) != 1 {
-			return fmt.Errorf("usage: testhost guard-up CIDR")
+		if len(args) == 0 {
+			return errors.New("usage: testhost guard-up CIDR [CIDR]")
 		}
-		return testhost.GuardUp(ctx, args[0])
+		return testhost.GuardUp(ctx, args...)
 	case "guard-down":
 		return testhost.GuardDown(ctx)
 	case "isolate":

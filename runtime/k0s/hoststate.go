@@ -8,12 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -187,8 +182,8 @@ func LoadHostState(r host.Reader, l Layout) (s HostState, ok bool, err error) {
 }
 
 // Cleanup removes what the runtime leaves on the host after k0s has stopped and reset itself:
-// leftover processes, mounts, iptables chains, the pod bridge, cgroups, paths and users it
-// created, and changed kernel parameters. Without a recorded state (install stopped before
+// leftover processes (see EndProcesses), mounts, iptables chains, the pod bridge, cgroups, paths
+// and users it created, and changed kernel parameters. Without a recorded state (install stopped before
 // recording it) only what is certainly the runtime's is removed. It goes on past failures and
 // returns them all.
 func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
@@ -198,7 +193,7 @@ func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recor
 			errs = append(errs, err)
 		}
 	}
-	keep(killLeftovers(ctx, h, l))
+	keep(EndProcesses(ctx, h, l, nil))
 	keep(unmountRuntime(ctx, h, l, before, recorded))
 	keep(removeChains(ctx, h))
 	if hasLink(h, BridgeName) {
@@ -230,35 +225,6 @@ func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recor
 	} else {
 		keep(h.RemoveAll(ctx, ContainerdDropInFile))
 	}
-	return errors.Join(errs...)
-}
-
-// killLeftovers kills processes still running from the runtime's binaries (container shims that
-// outlived k0s), by PID.
-func killLeftovers(ctx context.Context, h host.Host, l Layout) error {
-	procs, err := h.ReadDir("/proc")
-	if err != nil {
-		return fmt.Errorf("list processes: %w", err)
-	}
-	var errs []error
-	var killed []int
-	for _, name := range procs {
-		pid, err := strconv.Atoi(name)
-		if err != nil || !processAlive(h, pid) {
-			continue
-		}
-		cmdline, err := h.ReadFile("/proc/" + name + "/cmdline")
-		if err != nil || !strings.HasPrefix(string(cmdline), l.DataDir+"/") {
-			continue
-		}
-		errs = append(errs, h.Signal(ctx, pid, syscall.SIGKILL))
-		killed = append(killed, pid)
-	}
-	// Killed processes linger until their parent reaps them; what is still there after the wait
-	// is left to the rest of Cleanup, which copes with it.
-	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		return !slices.ContainsFunc(killed, func(pid int) bool { return processAlive(h, pid) }), nil
-	})
 	return errors.Join(errs...)
 }
 

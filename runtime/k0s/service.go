@@ -131,17 +131,6 @@ func (s Service) supervisorPID() (int, error) {
 	return pid, nil
 }
 
-// processAlive: a process exists and is not a zombie waiting to be reaped.
-func processAlive(r host.Reader, pid int) bool {
-	stat, err := r.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses and may contain spaces.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
-}
-
 // Stop stops the service and its k0s, and removes the unit or PID file. Stopping a service that
 // does not run is not an error. Pods' containers outlive k0s; Reset removes them.
 func (s Service) Stop(ctx context.Context) error {

@@ -61,15 +61,21 @@ testhost() {
 }
 
 
-# guard HOST CIDR: on the local target, keep the pods and Services of an install on CIDR on this
-# machine (their traffic may not leave it) until cleanup_host; a guard for another range goes.
+# guard HOST CIDR...: on the local target, keep the pods and Services of installs on the CIDRs on
+# this machine (their traffic may not leave it) until cleanup_host. A guard already covering CIDR
+# stays; one for other ranges goes.
 guard() {
-	local host=$1 cidr=$2 guarded=$BATS_FILE_TMPDIR/guarded-$1
+	local host=$1 guarded=$BATS_FILE_TMPDIR/guarded-$1
+	shift
 	[[ ${MC_NET_GUARD:-} == 1 ]] || return 0
-	[[ $(cat "$guarded" 2>/dev/null) != "$cidr" ]] || return 0
-	[[ ! -f $guarded ]] || testhost "$host" guard-down
-	testhost "$host" guard-up "$cidr"
-	echo "$cidr" >"$guarded"
+	if [[ -f $guarded ]]; then
+		local missing=0 cidr
+		for cidr in "$@"; do grep -qxF "$cidr" "$guarded" || missing=1; done
+		[[ $missing == 1 ]] || return 0
+		testhost "$host" guard-down
+	fi
+	testhost "$host" guard-up "$@"
+	printf '%s\n' "$@" >"$guarded"
 }
 
 # install_platform HOST CIDR MODE [ARG...]: install on HOST; cleanup_host undoes it. Where
