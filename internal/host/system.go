@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -243,16 +244,38 @@ func (System) Signal(_ context.Context, pid int, sig syscall.Signal) error {
 }
 
 // Exec replaces this process with cmd, as a shell's exec does: for commands that hand the
-// terminal to another program. It returns only on failure.
+// terminal to another program. The command is looked up on the PATH it runs with (cmd.Env's, if
+// it sets one). It returns only on failure.
 func Exec(c Command) error {
-	path, err := exec.LookPath(c.Name)
+	env := mergeEnv(os.Environ(), c.Env)
+	path, err := lookPath(c.Name, env)
 	if err != nil {
 		return &ExecError{Cmd: c.String(), Err: err}
 	}
-	if err := syscall.Exec(path, append([]string{c.Name}, c.Args...), mergeEnv(os.Environ(), c.Env)); err != nil {
+	if err := syscall.Exec(path, append([]string{c.Name}, c.Args...), env); err != nil {
 		return &ExecError{Cmd: c.String(), Err: err}
 	}
 	return nil
+}
+
+// lookPath finds the executable name on the PATH of env, as the shell running env would.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return exec.LookPath(name)
+	}
+	var path string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		candidate := filepath.Join(cmp.Or(dir, "."), name)
+		if info, err := os.Stat(candidate); err == nil && !info.IsDir() && info.Mode()&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w in $PATH (%s)", name, exec.ErrNotFound, path)
 }
 
 // mergeEnv overrides base's variables with extra's; programs read the first of duplicates.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -155,5 +156,26 @@ func TestMergeEnv(t *testing.T) {
 	want := []string{"HOME=/root", "A=1", "PATH=/data/bin:/usr/bin", "KUBECONFIG=/data/kubeconfig"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("mergeEnv = %v", got)
+	}
+}
+
+// mission-control shell -- kubectl: kubectl is found on the PATH the command runs with (the data
+// dir's bin first), not only on the caller's.
+func TestLookPathUsesTheCommandsPath(t *testing.T) {
+	bin := t.TempDir()
+	kubectl := filepath.Join(bin, "kubectl")
+	if err := os.WriteFile(kubectl, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", "/nonexistent")
+	env := mergeEnv(os.Environ(), []string{"PATH=" + bin + ":/usr/bin"})
+	if got, err := lookPath("kubectl", env); err != nil || got != kubectl {
+		t.Errorf("lookPath(kubectl) = %q, %v; want %s", got, err, kubectl)
+	}
+	if _, err := lookPath("no-such-tool", env); !errors.Is(err, exec.ErrNotFound) {
+		t.Errorf("a missing command: %v", err)
+	}
+	if got, err := lookPath("/bin/sh", env); err != nil || got != "/bin/sh" {
+		t.Errorf("an absolute path: %q, %v", got, err)
 	}
 }
