@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -20,8 +21,9 @@ import (
 )
 
 // cleanUp deletes what the MissionControlCluster created in every target it wrote to, then lets
-// it go. A target that cannot be reached holds the deletion until DeletionTimeout has passed
-// since it began; after that its leftovers are reported in an event and left behind.
+// it go. A target still finalizing its K8ssandraCluster holds the deletion until it is done; one
+// that cannot be reached holds it until DeletionTimeout has passed since it began; after that its
+// leftovers are reported in an event and left behind.
 func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlCluster, targets []*target, planes map[string]*DataPlane) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
 		return ctrl.Result{}, nil
@@ -35,6 +37,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 		}
 	}
 	var pending []string
+	deleting := false
 	for _, key := range keys {
 		c, name, err := r.Local, "local", error(nil)
 		if key != "" {
@@ -52,17 +55,23 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 			}
 		}
 		if err == nil {
-			err = deleteOwned(ctx, c, mcc)
+			var gone bool
+			if gone, err = deleteOwned(ctx, c, mcc); err == nil && !gone {
+				err = errStillDeleting
+			}
 		}
 		if err != nil {
 			pending = append(pending, fmt.Sprintf("%s (%v)", name, err))
+			deleting = deleting || errors.Is(err, errStillDeleting)
 		}
 	}
 	if len(pending) > 0 {
+		// A target that is finalizing its K8ssandraCluster is waited for whatever the time: it
+		// answers, and giving up would leave its Secrets behind while its datacenters go.
 		waited := r.Now().Sub(mcc.DeletionTimestamp.Time)
-		if waited < r.DeletionTimeout {
+		if deleting || waited < r.DeletionTimeout {
 			r.event(mcc, corev1.EventTypeWarning, "CleanupPending", "waiting to clean up in %s", strings.Join(pending, ", "))
-			return ctrl.Result{RequeueAfter: min(r.PendingResync, r.DeletionTimeout-waited)}, nil
+			return ctrl.Result{RequeueAfter: min(r.PendingResync, max(r.DeletionTimeout-waited, time.Second))}, nil
 		}
 		r.event(mcc, corev1.EventTypeWarning, "CleanupAbandoned",
 			"gave up after %s: K8ssandraCluster %s/%s and its Secrets remain in %s; delete them there", r.DeletionTimeout, mcc.Namespace, mcc.Name, strings.Join(pending, ", "))
@@ -75,19 +84,29 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 	return ctrl.Result{}, nil
 }
 
-// deleteOwned deletes the K8ssandraCluster and the Secrets the operator wrote for mcc in one
-// cluster. k8ssandra-operator's own finalizer then removes the datacenters.
-func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) error {
+// errStillDeleting holds a deletion while a target finalizes its K8ssandraCluster.
+var errStillDeleting = errors.New("its K8ssandraCluster is still being deleted")
+
+// deleteOwned deletes the K8ssandraCluster and, once it is gone, the Secrets the operator wrote
+// for mcc in one cluster; gone is false until then. k8ssandra-operator's finalizer removes the
+// datacenters first, and cass-operator cannot finalize a datacenter whose superuser Secret is gone.
+func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) (gone bool, err error) {
 	kc := &unstructured.Unstructured{}
 	kc.SetGroupVersionKind(k8ssandraClusterGVK)
 	kc.SetNamespace(mcc.Namespace)
 	kc.SetName(mcc.Name)
 	if err := c.Delete(ctx, kc); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete K8ssandraCluster: %w", err)
+		return false, fmt.Errorf("delete K8ssandraCluster: %w", err)
 	}
-	err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(mcc.Namespace), client.MatchingLabels(ownedLabels(mcc)))
+	switch err := c.Get(ctx, client.ObjectKeyFromObject(kc), kc); {
+	case err == nil:
+		return false, nil
+	case !apierrors.IsNotFound(err):
+		return false, fmt.Errorf("read K8ssandraCluster: %w", err)
+	}
+	err = c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(mcc.Namespace), client.MatchingLabels(ownedLabels(mcc)))
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Secrets: %w", err)
+		return false, fmt.Errorf("delete Secrets: %w", err)
 	}
-	return nil
+	return true, nil
 }

@@ -673,8 +673,38 @@ spec:
 	})
 
 	t.Run("deletion", func(t *testing.T) {
+		// k8ssandra-operator's finalizer holds the data plane's K8ssandraCluster while its
+		// datacenters go, and cass-operator needs their Secrets until then.
+		const held = "k8ssandracluster.k8ssandra.io/finalizer"
+		kc, err := getKC(p.dp, "shop", "west")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc.SetFinalizers([]string{held})
+		if err := p.dp.Update(ctx, kc); err != nil {
+			t.Fatal(err)
+		}
 		m := getMCC(t, p.cp, "shop", "west")
 		if err := p.cp.Delete(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the data plane's K8ssandraCluster being deleted", func() error {
+			if kc, err := getKC(p.dp, "shop", "west"); err != nil || kc.GetDeletionTimestamp() == nil {
+				return fmt.Errorf("not being deleted (%v)", err)
+			}
+			return nil
+		})
+		time.Sleep(time.Second) // a few cleanup passes
+		var secrets corev1.SecretList
+		if err := p.dp.List(ctx, &secrets, client.InNamespace("shop"), client.MatchingLabels{labelCluster: "west"}); err != nil || len(secrets.Items) == 0 {
+			t.Fatalf("the data plane's Secrets went before its K8ssandraCluster (%v)", err)
+		}
+		getMCC(t, p.cp, "shop", "west") // still held
+		if kc, err = getKC(p.dp, "shop", "west"); err != nil {
+			t.Fatal(err)
+		}
+		kc.SetFinalizers(nil)
+		if err := p.dp.Update(ctx, kc); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "everything gone in both planes", func() error {
