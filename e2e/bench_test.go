@@ -93,7 +93,7 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	}
 	ctx := context.Background()
 	h := host.System{}
-	before, err := k0s.RecordHostState(ctx, h)
+	before, err := k0s.RecordHostState(ctx, h, l)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -104,6 +104,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	}
 	paths := Paths{DataDir: r.DataDir}
 	names, err := r.Env.Host.ReadDir(r.DataDir)
+	names = slices.DeleteFunc(names, isFilesystemEntry)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotInstalled
 	}

@@ -147,7 +147,9 @@ func TestInstallPlan(t *testing.T) {
 		"write-install-state: write $DATA/install.yaml 0600",
 		"write-license: write $DATA/license.yaml 0600",
 		"write-preflight-results: write $DATA/preflight.json 0600",
-		"record-host-state: run nft list tables",
+		"record-host-state: run nft list ruleset",
+		"record-host-state: run iptables-nft-save",
+		"record-host-state: run ip6tables-nft-save",
 		"record-host-state: write $DATA/host-before.json 0600",
 		"stage-runtime: mkdir $DATA/bin 0755",
 		"stage-runtime: mkdir $DATA/k0s/bin 0755",
@@ -425,6 +427,52 @@ func TestReinstall(t *testing.T) {
 	}
 }
 
+// mountedDataDir is a fresh machine whose data dir is a mount point of its own (a dedicated disk,
+// with ext4's lost+found), as operators often give it.
+type mountedDataDir struct {
+	hosttest.Fresh
+	dataDir string
+}
+
+func (m mountedDataDir) ReadFile(path string) ([]byte, error) {
+	data, err := m.Fresh.ReadFile(path)
+	if path == "/proc/self/mountinfo" && err == nil {
+		data = append(data, []byte("999 1 254:16 / "+m.dataDir+" rw,relatime - ext4 /dev/vdb rw\n")...)
+	}
+	return data, err
+}
+
+// TestResetEmptiesADataDirThatIsAMount: install takes a mounted data dir holding only lost+found;
+// reset empties it and leaves it mounted (no unmount, no removal of the mount point), and the next
+// install takes it again.
+func TestResetEmptiesADataDirThatIsAMount(t *testing.T) {
+	f := newFixture(t)
+	if err := os.MkdirAll(filepath.Join(f.cfg.DataDir, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f.rec = host.NewRecorder(mountedDataDir{dataDir: f.cfg.DataDir})
+	if _, err := f.install(t); err != nil {
+		t.Fatalf("install into a mounted data dir holding lost+found: %v", err)
+	}
+	before := len(f.rec.Ops())
+	r := Reset{DataDir: f.cfg.DataDir, Env: f.env(f.rec)}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range f.rec.Ops()[before:] {
+		if op.Path == f.cfg.DataDir && (op.Kind == "remove" || op.Kind == "unmount") {
+			t.Errorf("reset did %s to the mounted data dir itself", op)
+		}
+	}
+	names, err := f.rec.ReadDir(f.cfg.DataDir)
+	if err != nil || !slices.Equal(names, []string{"lost+found"}) {
+		t.Errorf("the data dir after reset holds %v (%v), want only lost+found", names, err)
+	}
+	if _, err := f.install(t); err != nil {
+		t.Fatalf("install into the emptied data dir: %v", err)
+	}
+}
+
 func TestResetRefusals(t *testing.T) {
 	f := newFixture(t)
 	r := Reset{DataDir: f.cfg.DataDir, Env: f.env(f.rec)}
@@ -486,7 +534,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 32 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 33 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }

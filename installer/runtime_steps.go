@@ -59,7 +59,7 @@ func recordHostState() Step {
 			if _, ok, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime()); ok || err != nil {
 				return err // keep the first record: a resumed install may already have changed the host
 			}
-			state, err := k0s.RecordHostState(ctx, sc.Host)
+			state, err := k0s.RecordHostState(ctx, sc.Host, sc.Paths.Runtime())
 			if err != nil {
 				return err
 			}

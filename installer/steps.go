@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ func planNetwork() Step {
 			if err := plan.CheckHost(taken); err != nil {
 				return err
 			}
-			node, err := network.SelectNode(sc.Network, sc.Config.NetworkInterface)
+			node, err := network.SelectNode(sc.Network, sc.Config.NetworkInterface, k0s.BridgeName)
 			if err != nil {
 				return err
 			}
@@ -185,6 +186,7 @@ func checkInstallState() Step {
 				return err
 			}
 			names, err := sc.Host.ReadDir(dir)
+			names = slices.DeleteFunc(names, isFilesystemEntry)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				sc.Detail("new install in %s", dir)
@@ -203,6 +205,10 @@ func checkInstallState() Step {
 		},
 	}
 }
+
+// isFilesystemEntry: a name the filesystem itself keeps at its root (ext4's lost+found), which a
+// data dir on a disk of its own holds from the start.
+func isFilesystemEntry(name string) bool { return name == "lost+found" }
 
 func prepareDataDir() Step {
 	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.Runtime().EtcDir()} }
@@ -226,10 +232,32 @@ func prepareDataDir() Step {
 			}
 			return true, nil
 		},
-		// Reset undoes steps in reverse, so this runs last and takes whatever is left with it.
+		// Reset undoes steps in reverse, so this runs last and takes whatever is left with it. A
+		// data dir that is a mount point (a disk of its own) is emptied and stays mounted, ready
+		// for the next install.
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			sc.Detail("removed %s", sc.Paths.DataDir)
-			return sc.Host.RemoveAll(ctx, sc.Paths.DataDir)
+			dir := sc.Paths.DataDir
+			mounts, err := host.MountTable(sc.Host)
+			if err != nil {
+				return fmt.Errorf("read mount table: %w", err)
+			}
+			if !slices.ContainsFunc(mounts, func(m host.Mount) bool { return m.Point == dir }) {
+				sc.Detail("removed %s", dir)
+				return sc.Host.RemoveAll(ctx, dir)
+			}
+			names, err := sc.Host.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, name := range slices.DeleteFunc(names, isFilesystemEntry) {
+				errs = append(errs, sc.Host.RemoveAll(ctx, filepath.Join(dir, name)))
+			}
+			sc.Detail("emptied %s, which stays mounted", dir)
+			return errors.Join(errs...)
 		},
 	}
 }

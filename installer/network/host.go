@@ -57,9 +57,11 @@ type Node struct {
 	Address   netip.Addr
 }
 
-// SelectNode picks the node address: the first IPv4 address of the named interface, or of the
-// interface that carries the default route when name is empty.
-func SelectNode(h HostNetwork, name string) (Node, error) {
+// SelectNode picks the node address: the first IPv4 address of the named interface or, when name
+// is empty, of the interface that carries the default route, else of the host's only interface
+// that could (an isolated host may have no default route), leaving out the own devices (the
+// runtime's bridge when an install runs again).
+func SelectNode(h HostNetwork, name string, own ...string) (Node, error) {
 	ifaces, err := h.Interfaces()
 	if err != nil {
 		return Node{}, fmt.Errorf("read host interfaces: %w", err)
@@ -70,7 +72,13 @@ func SelectNode(h HostNetwork, name string) (Node, error) {
 			return Node{}, fmt.Errorf("read host routes: %w", err)
 		}
 		if name, err = defaultInterface(routes); err != nil {
-			return Node{}, err
+			usable := slices.DeleteFunc(slices.Clone(ifaces), func(i Interface) bool {
+				return !i.Up || i.Loopback || len(i.Addrs) == 0 || slices.Contains(own, i.Name)
+			})
+			if len(usable) != 1 {
+				return Node{}, fmt.Errorf("the host has no default route to pick the node address from, and %s; pass --network-interface NAME", usableCount(len(usable), ifaces))
+			}
+			name = usable[0].Name
 		}
 	}
 	i := slices.IndexFunc(ifaces, func(i Interface) bool { return i.Name == name })
@@ -97,9 +105,17 @@ func defaultInterface(routes []Route) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", errors.New("the host has no default route to pick the node address from; pass --network-interface NAME")
+		return "", errors.New("no default route")
 	}
 	return best, nil
+}
+
+// usableCount says how many interfaces could carry the node address, as SelectNode's error does.
+func usableCount(n int, ifaces []Interface) string {
+	if n == 0 {
+		return "no interface is up with an IPv4 address"
+	}
+	return fmt.Sprintf("%d interfaces could carry the node address (%s)", n, candidates(ifaces))
 }
 
 // candidates lists the interfaces that could carry the node address.

@@ -210,16 +210,24 @@ func (p Plan) suggestion(rangeName string, routes []Route) string {
 // FreeRange returns the first private range of the given size that overlaps none of taken.
 func FreeRange(bits int, taken []netip.Prefix) (netip.Prefix, bool) {
 	for _, space := range privateRanges {
-		if bits < space.Bits() {
-			continue
+		if free, ok := FreeRangeIn(space, bits, taken); ok {
+			return free, true
 		}
-		for c := netip.PrefixFrom(space.Addr(), bits); c.IsValid() && space.Contains(c.Addr()); c = netip.PrefixFrom(next(c), bits) {
-			if !overlapsAny(c, taken) {
-				return c, true
-			}
-			if next(c) == netip.AddrFrom4([4]byte{}) { // wrapped past 255.255.255.255
-				break
-			}
+	}
+	return netip.Prefix{}, false
+}
+
+// FreeRangeIn returns the first range of the given size within space that overlaps none of taken.
+func FreeRangeIn(space netip.Prefix, bits int, taken []netip.Prefix) (netip.Prefix, bool) {
+	if bits < space.Bits() || bits > 32 {
+		return netip.Prefix{}, false
+	}
+	for c := netip.PrefixFrom(space.Masked().Addr(), bits); c.IsValid() && space.Contains(c.Addr()); c = netip.PrefixFrom(next(c), bits) {
+		if !overlapsAny(c, taken) {
+			return c, true
+		}
+		if next(c) == netip.AddrFrom4([4]byte{}) { // wrapped past 255.255.255.255
+			break
 		}
 	}
 	return netip.Prefix{}, false

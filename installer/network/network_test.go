@@ -196,6 +196,7 @@ func TestSelectNode(t *testing.T) {
 		name    string
 		net     fakeNetwork
 		iface   string
+		own     []string
 		want    string
 		wantErr string
 	}{
@@ -205,12 +206,15 @@ func TestSelectNode(t *testing.T) {
 		{name: "down", net: fakeNetwork{ifaces: ifaces}, iface: "eth2", wantErr: `network interface "eth2" is down`},
 		{name: "no address", net: fakeNetwork{ifaces: ifaces}, iface: "eth3", wantErr: `network interface "eth3" has no IPv4 address`},
 		{name: "loopback", net: fakeNetwork{ifaces: ifaces}, iface: "lo", wantErr: `network interface "lo" is the loopback`},
-		{name: "no default route", net: fakeNetwork{ifaces: ifaces}, wantErr: "no default route"},
+		{name: "no default route", net: fakeNetwork{ifaces: ifaces}, wantErr: "the host has no default route to pick the node address from, and 2 interfaces could carry the node address (eth0, eth1); pass --network-interface NAME"},
+		{name: "no default route, one interface", net: fakeNetwork{ifaces: []Interface{ifaces[0], ifaces[1], ifaces[3]}}, want: "eth0 192.0.2.2"},
+		{name: "no default route, one interface besides the own", net: fakeNetwork{ifaces: ifaces[:3]}, own: []string{"eth1"}, want: "eth0 192.0.2.2"},
+		{name: "no default route, no interface", net: fakeNetwork{ifaces: []Interface{ifaces[0], ifaces[3]}}, wantErr: "the host has no default route to pick the node address from, and no interface is up with an IPv4 address; pass --network-interface NAME"},
 		{name: "read error", net: fakeNetwork{err: errors.New("boom")}, wantErr: "read host interfaces: boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := SelectNode(tt.net, tt.iface)
+			n, err := SelectNode(tt.net, tt.iface, tt.own...)
 			checkErr(t, err, tt.wantErr)
 			if err == nil && n.Interface+" "+n.Address.String() != tt.want {
 				t.Errorf("SelectNode = %+v, want %s", n, tt.want)
@@ -295,5 +299,19 @@ func TestSinkAndOwnRoutes(t *testing.T) {
 	taken, err := Taken(n, "mc-br0")
 	if err != nil || len(taken) != 1 || !isDefault(taken[0].Dst) {
 		t.Errorf("Taken without the own bridge = %v, %v", taken, err)
+	}
+}
+
+func TestFreeRangeIn(t *testing.T) {
+	space := netip.MustParsePrefix("172.16.0.0/12")
+	taken := []netip.Prefix{netip.MustParsePrefix("172.16.0.0/24"), netip.MustParsePrefix("172.16.1.128/25")}
+	if got, ok := FreeRangeIn(space, 24, taken); !ok || got != netip.MustParsePrefix("172.16.2.0/24") {
+		t.Errorf("FreeRangeIn = %v, %v; want 172.16.2.0/24", got, ok)
+	}
+	if _, ok := FreeRangeIn(netip.MustParsePrefix("172.16.0.0/24"), 24, taken); ok {
+		t.Error("a taken space had room")
+	}
+	if _, ok := FreeRangeIn(space, 8, nil); ok {
+		t.Error("a range larger than its space")
 	}
 }

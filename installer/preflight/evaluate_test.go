@@ -58,6 +58,13 @@ func TestEvaluate(t *testing.T) {
 		{"network", "control-plane", nil, func(f *preflight.Facts) {
 			f.Taken = []network.Route{{Dst: netip.MustParsePrefix("10.244.7.0/24"), Interface: "br0"}}
 		}, "network ranges", check.Fail, "pod range 10.244.0.0/17 overlaps host route 10.244.7.0/24 on br0"},
+		{"service range routed by the default route", "control-plane", nil, nil, "service range route", check.Pass, "services 10.244.128.0/17 are routed (route 0.0.0.0/0 on eth0)"},
+		{"service range routed into a sink", "control-plane", nil, func(f *preflight.Facts) {
+			f.Taken = []network.Route{{Dst: netip.MustParsePrefix("10.244.128.0/17"), Interface: "mc-svc0", EmptyBridge: true}}
+		}, "service range route", check.Pass, "services 10.244.128.0/17 are routed (route 10.244.128.0/17 on mc-svc0)"},
+		{"no route for the service range", "control-plane", nil, func(f *preflight.Facts) {
+			f.Taken = []network.Route{{Dst: netip.MustParsePrefix("192.0.2.0/24"), Interface: "eth0"}}
+		}, "service range route", check.Fail, "no route covers the service range 10.244.128.0/17"},
 		{"node", "control-plane", nil, nil, "node address", check.Pass, "192.0.2.2 on eth0"},
 		{"no node", "control-plane", nil, func(f *preflight.Facts) {
 			f.NodeError = `network interface "eth9" does not exist; choose one of: eth0`
@@ -70,6 +77,9 @@ func TestEvaluate(t *testing.T) {
 		{"selinux", "control-plane", nil, func(f *preflight.Facts) { f.SELinuxEnforcing = true }, "selinux", check.Warn, "enforcing"},
 		{"firewalld", "control-plane", nil, func(f *preflight.Facts) { f.FirewalldRunning = true }, "firewalld", check.Warn, "running"},
 		{"no systemd", "control-plane", nil, func(f *preflight.Facts) { f.Systemd = false }, "systemd", check.Warn, "mission-control supervises the runtime itself"},
+		{"unnamed network namespace", "control-plane", nil, func(f *preflight.Facts) {
+			f.NetnsError = "this runs in network namespace net:[4026532283], which has no name"
+		}, "systemd", check.Fail, "could not run where install does"},
 		{"unknown mode", "both", nil, nil, "mode", check.Fail, `unknown mode "both"`},
 	}
 	for _, tt := range tests {
@@ -130,10 +140,10 @@ func TestSummary(t *testing.T) {
 	f := small.Facts("control-plane")
 	f.Listening = []preflight.Listener{{Port: 7000}}
 	r := preflight.Evaluate(in, f)
-	if got := r.Summary(); got != "2 of 32 checks failed: cpu, port 7000" {
+	if got := r.Summary(); got != "2 of 33 checks failed: cpu, port 7000" {
 		t.Errorf("Summary() = %q", got)
 	}
-	if got := preflight.Evaluate(in, preflighttest.Roomy().Facts("control-plane")).Summary(); got != "32 checks passed, 0 with warnings" {
+	if got := preflight.Evaluate(in, preflighttest.Roomy().Facts("control-plane")).Summary(); got != "33 checks passed, 0 with warnings" {
 		t.Errorf("Summary() = %q", got)
 	}
 }

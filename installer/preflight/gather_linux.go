@@ -42,7 +42,7 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	if f.Taken, err = network.Taken(hostNet, in.OwnDevices...); err != nil {
 		return Facts{}, err
 	}
-	if f.Node, err = network.SelectNode(hostNet, in.NetworkInterface); err != nil {
+	if f.Node, err = network.SelectNode(hostNet, in.NetworkInterface, in.OwnDevices...); err != nil {
 		f.NodeError = err.Error()
 	}
 	f.Tools = map[string]string{}
@@ -64,6 +64,9 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	}
 	f.FirewalldRunning = processRunning("firewalld")
 	f.Systemd = k0s.HasSystemd(host.System{})
+	if _, err := k0s.SystemdNetns(host.System{}); f.Systemd && err != nil {
+		f.NetnsError = err.Error()
+	}
 	return f, nil
 }
 

@@ -100,5 +100,9 @@ func systemdResult(f Facts) check.Result {
 		return check.Result{Check: "systemd", Status: check.Warn, Message: "not the init system: mission-control supervises the runtime itself, and nothing starts it at boot",
 			Remedy: "after a reboot, run the same install command again to start the runtime"}
 	}
+	if f.NetnsError != "" {
+		return check.Result{Check: "systemd", Status: check.Fail, Message: "the runtime's unit could not run where install does: " + f.NetnsError,
+			Remedy: "ip netns attach NAME PID (a process in this network namespace), then run the install with ip netns exec NAME"}
+	}
 	return check.Result{Check: "systemd", Status: check.Pass, Message: "the runtime runs as a systemd unit"}
 }

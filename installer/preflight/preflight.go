@@ -41,6 +41,9 @@ type Facts struct {
 	SELinuxEnforcing bool
 	FirewalldRunning bool
 	Systemd          bool
+	// NetnsError is why systemd could not start the runtime in this process's network namespace
+	// (it has no name), if it cannot.
+	NetnsError string
 }
 
 // Listener is a TCP port something listens on, and the process holding it when found.
@@ -122,7 +125,7 @@ func Evaluate(in Input, f Facts) check.Report {
 			what, "free space there, or choose another --data-dir"),
 		diskPressureResult(f), filesystemResult(f.DataDirMount))
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
-	r.Results = append(r.Results, networkResult(in.Network, f.Taken), nodeResult(f))
+	r.Results = append(r.Results, networkResult(in.Network, f.Taken), serviceRouteResult(in.Network, f.Taken), nodeResult(f))
 	r.Results = append(r.Results, toolResults(f.Tools)...)
 	r.Results = append(r.Results, forwardingResult(f), hostnameResult(f.Hostname), clockResult(f),
 		selinuxResult(f), firewalldResult(f, in), systemdResult(f))
@@ -205,6 +208,25 @@ func portResults(listening []Listener, resuming bool) []check.Result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// serviceRouteResult: the runtime's own processes on the host network (the API server calling
+// the operators' webhooks) reach Services only where a route covers the service range, so that
+// kube-proxy's rules can rewrite the destination; a host with no default route has none.
+func serviceRouteResult(plan network.Plan, routes []network.Route) check.Result {
+	svc := plan.ServiceCIDR
+	r := check.Result{Check: "service range route", Status: check.Pass}
+	i := slices.IndexFunc(routes, func(rt network.Route) bool {
+		return !rt.Address && rt.Interface != "" && rt.Dst.Bits() <= svc.Bits() && rt.Dst.Contains(svc.Addr())
+	})
+	if i >= 0 {
+		r.Message = fmt.Sprintf("services %s are routed (%s)", svc, routes[i])
+		return r
+	}
+	r.Status = check.Fail
+	r.Message = fmt.Sprintf("no route covers the service range %s: the runtime's API server could not call the operators' webhooks through their Services", svc)
+	r.Remedy = fmt.Sprintf("give the host a default route (ip route add default via GATEWAY), or route the range into an empty bridge: ip link add mc-svc0 type bridge && ip link set mc-svc0 up && ip route add %s dev mc-svc0", svc)
+	return r
 }
 
 func networkResult(plan network.Plan, taken []network.Route) check.Result {

@@ -51,9 +51,9 @@ func TestMountOf(t *testing.T) {
 32 26 0:7 / /var/library rw - nfs4 server:/x rw
 `)
 	for path, want := range map[string]host.Mount{
-		"/var/lib/mission-control": {Point: "/var/lib", FSType: "xfs", Options: []string{"rw", "nosuid"}},
-		"/var/lib/my data/mc":      {Point: "/var/lib/my data", FSType: "tmpfs", Options: []string{"rw", "noexec"}},
-		"/var/li":                  {Point: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
+		"/var/lib/mission-control": {Point: "/var/lib", Root: "/", FSType: "xfs", Options: []string{"rw", "nosuid"}},
+		"/var/lib/my data/mc":      {Point: "/var/lib/my data", Root: "/", FSType: "tmpfs", Options: []string{"rw", "noexec"}},
+		"/var/li":                  {Point: "/", Root: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
 	} {
 		if got := mountOf(mounts, path); !reflect.DeepEqual(got, want) {
 			t.Errorf("mountOf(%s) = %+v; want %+v", path, got, want)

@@ -5,6 +5,7 @@ import "strings"
 // Mount is one line of a mount table (/proc/self/mountinfo).
 type Mount struct {
 	Point   string
+	Root    string // what of its filesystem is mounted: "/", a subdirectory, or nsfs' "net:[4026532283]"
 	FSType  string
 	Options []string
 }
@@ -28,7 +29,7 @@ func ParseMountinfo(table string) []Mount {
 		if len(fields) < 6 {
 			continue
 		}
-		m := Mount{Point: unescapeMountPath(fields[4]), Options: strings.Split(fields[5], ",")}
+		m := Mount{Point: unescapeMountPath(fields[4]), Root: unescapeMountPath(fields[3]), Options: strings.Split(fields[5], ",")}
 		if len(after) > 0 {
 			m.FSType = after[0]
 		}

@@ -61,12 +61,33 @@ type HostState struct {
 	Paths     map[string]bool   `json:"paths"`     // whether each of createdPaths existed
 	Users     map[string]bool   `json:"users"`     // whether each of k0sUsers existed
 	NftTables []string          `json:"nftTables"` // e.g. "ip filter"; iptables-nft makes the others
+	// NftChains are the chains of those tables, e.g. "ip filter FORWARD": reset deletes the empty
+	// ones iptables-nft added to a table that stays (podman's made it with FORWARD only).
+	NftChains []string `json:"nftChains,omitempty"`
+	// Chains are, per iptables family, the runtime-named chains ("filter:CNI-FORWARD") other
+	// programs had before install (podman's CNI firewall plugin makes CNI-FORWARD): reset keeps
+	// them with their rules.
+	Chains map[string][]string `json:"chains,omitempty"`
+	// Cgroups are the kubepods cgroups there before install (another kubelet's): reset keeps them.
+	Cgroups []string `json:"cgroups,omitempty"`
+	// Mounts are the mount points at or under the data dir and createdPaths that were there
+	// before install (a data dir on a disk of its own): reset leaves them mounted.
+	Mounts []string `json:"mounts,omitempty"`
 }
 
-// RecordHostState reads what reset must restore. Listing nftables' tables takes a command, the
-// only one it runs, and it changes nothing.
-func RecordHostState(ctx context.Context, h host.Host) (HostState, error) {
+// RecordHostState reads what reset must restore. Listing nftables' ruleset and saving iptables'
+// rules take commands, the only ones it runs, and they change nothing.
+func RecordHostState(ctx context.Context, h host.Host, l Layout) (HostState, error) {
 	s := HostState{Sysctls: map[string]string{}, Paths: map[string]bool{}, Users: map[string]bool{}}
+	mounts, err := host.MountTable(h)
+	if err != nil {
+		return s, fmt.Errorf("read mount table: %w", err)
+	}
+	for _, m := range mounts {
+		if runtimeArea(l, m.Point) && !slices.Contains(s.Mounts, m.Point) {
+			s.Mounts = append(s.Mounts, m.Point)
+		}
+	}
 	r := h
 	for _, k := range changedSysctls {
 		if v, err := r.Sysctl(k); err == nil {
@@ -87,63 +108,142 @@ func RecordHostState(ctx context.Context, h host.Host) (HostState, error) {
 	for _, u := range k0sUsers {
 		s.Users[u] = slices.Contains(users, u)
 	}
-	if s.NftTables, err = nftTables(ctx, h); err != nil {
+	ruleset, err := nftRuleset(ctx, h)
+	if err != nil {
 		return s, err
 	}
+	s.NftTables, s.NftChains = ruleset.tableNames(), ruleset.chainNames()
+	for _, family := range iptablesFamilies {
+		saved, err := h.Run(ctx, host.Command{Name: family + "-nft-save"})
+		if err != nil {
+			return s, fmt.Errorf("save %s rules: %w", family, err)
+		}
+		if chains := runtimeChains(string(saved)); len(chains) > 0 {
+			if s.Chains == nil {
+				s.Chains = map[string][]string{}
+			}
+			s.Chains[family] = chains
+		}
+	}
+	s.Cgroups = kubepodsCgroups(h)
 	return s, nil
 }
 
-// nftTables lists the host's nftables tables as "family name".
-func nftTables(ctx context.Context, h host.Host) ([]string, error) {
-	out, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"list", "tables"}})
-	if err != nil {
-		return nil, fmt.Errorf("list nftables tables: %w", err)
-	}
-	var tables []string
-	for line := range strings.SplitSeq(string(out), "\n") {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "table "); ok {
-			tables = append(tables, t)
-		}
-	}
-	return tables, nil
+var iptablesFamilies = []string{"iptables", "ip6tables"}
+
+// nftTable is a table of the host's nftables ruleset, e.g. "ip filter".
+type nftTable struct {
+	name       string
+	chains     []nftChain
+	referenced map[string]bool // chains a rule jumps or goes to
+	other      bool            // it holds a set, map or other object beside chains
 }
 
-// removeNewEmptyTables deletes the nftables tables iptables-nft made for the runtime (they did
-// not exist before install) once they hold no rule: another program's rules keep a table.
-func removeNewEmptyTables(ctx context.Context, h host.Host, before []string) error {
-	now, err := nftTables(ctx, h)
+type nftChain struct {
+	name  string
+	rules int
+}
+
+type nftRulesetListing []nftTable
+
+func (r nftRulesetListing) tableNames() []string {
+	var names []string
+	for _, t := range r {
+		names = append(names, t.name)
+	}
+	return names
+}
+
+func (r nftRulesetListing) chainNames() []string {
+	var names []string
+	for _, t := range r {
+		for _, c := range t.chains {
+			names = append(names, t.name+" "+c.name)
+		}
+	}
+	return names
+}
+
+// nftRuleset reads the host's nftables tables and chains.
+func nftRuleset(ctx context.Context, h host.Host) (nftRulesetListing, error) {
+	out, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"list", "ruleset"}})
+	if err != nil {
+		return nil, fmt.Errorf("list nftables ruleset: %w", err)
+	}
+	return parseNftRuleset(string(out)), nil
+}
+
+// parseNftRuleset reads `nft list ruleset`: a table's block holds chains, whose lines are their
+// type declaration and rules, and other objects (sets, maps), whose lines are their elements.
+func parseNftRuleset(listing string) nftRulesetListing {
+	var tables nftRulesetListing
+	var table *nftTable
+	var chain *nftChain
+	depth := 0
+	for line := range strings.SplitSeq(listing, "\n") {
+		line = strings.TrimSpace(line)
+		fields := strings.Fields(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case depth == 0 && len(fields) >= 3 && fields[0] == "table":
+			tables = append(tables, nftTable{name: fields[1] + " " + fields[2], referenced: map[string]bool{}})
+			table, depth = &tables[len(tables)-1], 1
+		case line == "}" || strings.HasPrefix(line, "} "):
+			if depth--; depth < 2 {
+				chain = nil
+			}
+		case depth == 1 && len(fields) >= 2 && fields[0] == "chain":
+			table.chains = append(table.chains, nftChain{name: fields[1]})
+			chain, depth = &table.chains[len(table.chains)-1], 2
+		case depth == 1:
+			table.other = true
+			if strings.HasSuffix(strings.Split(line, " #")[0], "{") {
+				depth = 2
+			}
+		case chain != nil && depth == 2:
+			if strings.HasPrefix(line, "type ") || strings.HasPrefix(line, "policy ") {
+				continue
+			}
+			chain.rules++
+			for i, f := range fields {
+				if (f == "jump" || f == "goto") && i+1 < len(fields) {
+					table.referenced[fields[i+1]] = true
+				}
+			}
+		}
+	}
+	return tables
+}
+
+// removeNewEmptyNft deletes what iptables-nft made for the runtime and no rule fills any more:
+// tables that did not exist before install and, in the tables that did, chains that did not.
+// Another program's rules keep a table, and its jumps keep a chain.
+func removeNewEmptyNft(ctx context.Context, h host.Host, before HostState) error {
+	now, err := nftRuleset(ctx, h)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, t := range now {
-		if slices.Contains(before, t) {
+		family, name, _ := strings.Cut(t.name, " ")
+		if !slices.Contains(before.NftTables, t.name) {
+			if !t.other && !slices.ContainsFunc(t.chains, func(c nftChain) bool { return c.rules > 0 }) {
+				_, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"delete", "table", family, name}})
+				errs = append(errs, err)
+			}
 			continue
 		}
-		family, name, _ := strings.Cut(t, " ")
-		listing, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"-a", "list", "table", family, name}})
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		if before.NftChains == nil {
+			continue // recorded by a version that did not list chains
 		}
-		if !hasRules(string(listing)) {
-			_, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"delete", "table", family, name}})
-			errs = append(errs, err)
+		for _, c := range t.chains {
+			if c.rules == 0 && !t.referenced[c.name] && !slices.Contains(before.NftChains, t.name+" "+c.name) {
+				_, err := h.Run(ctx, host.Command{Name: "nft", Args: []string{"delete", "chain", family, name, c.name}})
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// hasRules reports whether an `nft -a list table` listing holds a rule: a line with a handle
-// that declares neither a table nor a chain.
-func hasRules(listing string) bool {
-	for line := range strings.SplitSeq(listing, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.Contains(line, "# handle") && !strings.HasPrefix(line, "table ") && !strings.HasPrefix(line, "chain ") {
-			return true
-		}
-	}
-	return false
 }
 
 func systemUsers(r host.Reader) ([]string, error) {
@@ -195,14 +295,14 @@ func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recor
 	}
 	keep(EndProcesses(ctx, h, l, nil))
 	keep(unmountRuntime(ctx, h, l, before, recorded))
-	keep(removeChains(ctx, h))
+	keep(removeChains(ctx, h, before.Chains))
 	if hasLink(h, BridgeName) {
 		_, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "delete", BridgeName}})
 		keep(err)
 	}
-	keep(removeCgroups(ctx, h))
+	keep(removeCgroups(ctx, h, before.Cgroups))
 	if recorded {
-		keep(removeNewEmptyTables(ctx, h, before.NftTables))
+		keep(removeNewEmptyNft(ctx, h, before))
 		for _, p := range createdPaths {
 			if !before.Paths[p] {
 				keep(h.RemoveAll(ctx, p))
@@ -248,18 +348,21 @@ const podNetnsPrefix = "/run/netns/cni-"
 
 // unmountRuntime unmounts, deepest first, what the runtime mounted: under the data dir and the
 // paths it creates, except that in /run/netns, which other programs share (ip netns), only the
-// pods' namespaces are the runtime's, unless it created /run/netns itself.
+// pods' namespaces are the runtime's, unless it created /run/netns itself. The data dir itself
+// and what was mounted before install stay.
 func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
 	mounts, err := host.MountTable(h)
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
 	}
-	under := func(target, dir string) bool { return target == dir || strings.HasPrefix(target, dir+"/") }
 	owned := func(target string) bool {
-		if under(target, "/run/netns") {
+		switch {
+		case target == l.DataDir || slices.Contains(before.Mounts, target):
+			return false // the operator's (a data dir on a disk of its own), not the runtime's
+		case under(target, "/run/netns"):
 			return strings.HasPrefix(target, podNetnsPrefix) || (recorded && !before.Paths["/run/netns"])
 		}
-		return under(target, l.DataDir) || slices.ContainsFunc(createdPaths, func(d string) bool { return under(target, d) })
+		return runtimeArea(l, target)
 	}
 	var targets []string
 	for _, m := range mounts {
@@ -275,6 +378,13 @@ func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState
 	return errors.Join(errs...)
 }
 
+func under(target, dir string) bool { return target == dir || strings.HasPrefix(target, dir+"/") }
+
+// runtimeArea reports whether path is at or under the data dir or a path the runtime creates.
+func runtimeArea(l Layout, path string) bool {
+	return under(path, l.DataDir) || slices.ContainsFunc(createdPaths, func(d string) bool { return under(path, d) })
+}
+
 // runtimeChain reports whether an iptables chain belongs to the runtime: kubelet's and
 // kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains.
 func runtimeChain(name string) bool {
@@ -282,16 +392,17 @@ func runtimeChain(name string) bool {
 }
 
 // removeChains deletes the runtime's iptables chains and the rules that jump to them, in both
-// address families, leaving every other rule as it is.
-func removeChains(ctx context.Context, h host.Host) error {
+// address families, leaving every other rule as it is and the runtime-named chains in kept (per
+// family) that were there before install.
+func removeChains(ctx context.Context, h host.Host, kept map[string][]string) error {
 	var errs []error
-	for _, family := range []string{"iptables", "ip6tables"} {
+	for _, family := range iptablesFamilies {
 		saved, err := h.Run(ctx, host.Command{Name: family + "-nft-save"})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		filtered, changed := withoutRuntimeChains(string(saved))
+		filtered, changed := withoutRuntimeChains(string(saved), kept[family])
 		if !changed {
 			continue
 		}
@@ -302,20 +413,40 @@ func removeChains(ctx context.Context, h host.Host) error {
 	return errors.Join(errs...)
 }
 
-// withoutRuntimeChains filters iptables-save output.
-func withoutRuntimeChains(saved string) (string, bool) {
+// runtimeChains lists the runtime-named chains iptables-save output declares, as "table:chain".
+func runtimeChains(saved string) []string {
+	var chains []string
+	table := ""
+	for line := range strings.SplitSeq(saved, "\n") {
+		if name, ok := strings.CutPrefix(line, "*"); ok {
+			table = name
+		}
+		if fields := strings.Fields(line); strings.HasPrefix(line, ":") && len(fields) > 0 && runtimeChain(strings.TrimPrefix(fields[0], ":")) {
+			chains = append(chains, table+":"+strings.TrimPrefix(fields[0], ":"))
+		}
+	}
+	return chains
+}
+
+// withoutRuntimeChains filters iptables-save output: the runtime's chains (runtime-named ones not
+// in kept) go, with their rules and the rules that jump to them.
+func withoutRuntimeChains(saved string, kept []string) (string, bool) {
 	var out []string
-	changed := false
+	changed, table := false, ""
+	ours := func(chain string) bool { return runtimeChain(chain) && !slices.Contains(kept, table+":"+chain) }
 	for _, line := range strings.Split(saved, "\n") {
+		if name, ok := strings.CutPrefix(line, "*"); ok {
+			table = name
+		}
 		fields := strings.Fields(line)
 		drop := false
 		switch {
 		case strings.HasPrefix(line, ":") && len(fields) > 0:
-			drop = runtimeChain(strings.TrimPrefix(fields[0], ":"))
+			drop = ours(strings.TrimPrefix(fields[0], ":"))
 		case strings.HasPrefix(line, "-A ") && len(fields) > 1:
-			drop = runtimeChain(fields[1])
+			drop = ours(fields[1])
 			for i, f := range fields {
-				if (f == "-j" || f == "-g" || f == "--jump" || f == "--goto") && i+1 < len(fields) && runtimeChain(fields[i+1]) {
+				if (f == "-j" || f == "-g" || f == "--jump" || f == "--goto") && i+1 < len(fields) && ours(fields[i+1]) {
 					drop = true
 				}
 			}
@@ -329,24 +460,51 @@ func withoutRuntimeChains(saved string) (string, bool) {
 	return strings.Join(out, "\n"), changed
 }
 
-// removeCgroups removes the kubepods cgroups the kubelet made, in every hierarchy, leaves first.
-func removeCgroups(ctx context.Context, h host.Host) error {
-	var errs []error
+// kubepodsCgroups lists the kubelet's cgroups (kubepods, its QoS classes, pods and their
+// containers) in every cgroup hierarchy, each parent before its children.
+func kubepodsCgroups(r host.Reader) []string {
+	var found []string
+	var walk func(dir string)
+	walk = func(dir string) {
+		found = append(found, dir)
+		names, _ := r.ReadDir(dir)
+		for _, name := range names {
+			if ok, _ := r.Exists(filepath.Join(dir, name, "cgroup.procs")); ok {
+				walk(filepath.Join(dir, name))
+			}
+		}
+	}
 	roots := []string{"/sys/fs/cgroup"}
-	if hierarchies, err := h.ReadDir("/sys/fs/cgroup"); err == nil {
+	if hierarchies, err := r.ReadDir("/sys/fs/cgroup"); err == nil {
 		for _, name := range hierarchies {
-			roots = append(roots, filepath.Join("/sys/fs/cgroup", name))
+			root := filepath.Join("/sys/fs/cgroup", name)
+			if _, err := r.Readlink(root); err != nil { // cpu -> cpu,cpuacct is the same hierarchy
+				roots = append(roots, root)
+			}
 		}
 	}
 	for _, root := range roots {
 		for _, name := range []string{"kubepods", "kubepods.slice"} {
-			dir := filepath.Join(root, name)
-			if ok, _ := h.Exists(dir); !ok {
-				continue
+			if ok, _ := r.Exists(filepath.Join(root, name)); ok {
+				walk(filepath.Join(root, name))
 			}
-			_, err := h.Run(ctx, host.Command{Name: "find", Args: []string{dir, "-depth", "-type", "d", "-exec", "rmdir", "{}", "+"}})
-			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return found
+}
+
+// removeCgroups removes the kubepods cgroups the kubelet made, children first, keeping those
+// that were there before install.
+func removeCgroups(ctx context.Context, h host.Host, kept []string) error {
+	var dirs []string
+	for _, dir := range slices.Backward(kubepodsCgroups(h)) {
+		if !slices.Contains(kept, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	_, err := h.Run(ctx, host.Command{Name: "rmdir", Args: dirs})
+	return err
 }

@@ -38,6 +38,9 @@ func (f fakeReader) ReadDir(dir string) ([]string, error) {
 	return names, nil
 }
 func (f fakeReader) Readlink(path string) (string, error) {
+	if target, ok := f["link:"+path]; ok {
+		return target, nil
+	}
 	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
 }
 func (f fakeReader) Sysctl(key string) (string, error) {

@@ -46,8 +46,13 @@ func HasSystemd(r host.Reader) bool {
 	return ok
 }
 
-// Unit is the systemd unit that runs k0s.
-func (s Service) Unit() []byte {
+// Unit is the systemd unit that runs k0s; netns, when set, is the named network namespace it
+// runs in (see SystemdNetns).
+func (s Service) Unit(netns string) []byte {
+	joins := ""
+	if netns != "" {
+		joins = "NetworkNamespacePath=" + netns + "\n"
+	}
 	return []byte(fmt.Sprintf(`# Written by mission-control install; removed by reset.
 [Unit]
 Description=mission-control runtime (k0s)
@@ -56,7 +61,7 @@ After=network-online.target
 
 [Service]
 ExecStart=%s
-Restart=always
+%sRestart=always
 RestartSec=5
 Delegate=yes
 KillMode=process
@@ -65,7 +70,35 @@ TimeoutStopSec=90
 
 [Install]
 WantedBy=multi-user.target
-`, ControllerCommand(s.Layout)))
+`, ControllerCommand(s.Layout), joins))
+}
+
+// SystemdNetns is the network namespace the unit must join for k0s to run where install runs:
+// "" when that is init's, else the bind mount that names install's (ip netns exec NAME runs
+// there). systemd starts units in init's namespace, and can join another only by a path.
+func SystemdNetns(r host.Reader) (string, error) {
+	self, err := r.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return "", fmt.Errorf("read this process's network namespace: %w", err)
+	}
+	initNetns, err := r.Readlink("/proc/1/ns/net")
+	if err != nil {
+		return "", fmt.Errorf("read init's network namespace: %w", err)
+	}
+	if self == initNetns {
+		return "", nil
+	}
+	mounts, err := host.MountTable(r)
+	if err != nil {
+		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	for _, m := range mounts {
+		if m.FSType == "nsfs" && m.Root == self {
+			return m.Point, nil
+		}
+	}
+	return "", fmt.Errorf("this runs in network namespace %s, which has no name systemd could start the runtime in: "+
+		"name it (ip netns attach NAME PID) and run with ip netns exec NAME, or run in the host's network namespace", self)
 }
 
 // supervisorCommand is the supervisor process that runs k0s where there is no systemd.
@@ -77,7 +110,11 @@ func (s Service) supervisorCommand() host.Command {
 // Start starts the service unless it runs already.
 func (s Service) Start(ctx context.Context) error {
 	if HasSystemd(s.Host) {
-		if err := s.Host.WriteFile(ctx, unitFile, s.Unit(), 0o644); err != nil {
+		netns, err := SystemdNetns(s.Host)
+		if err != nil {
+			return err
+		}
+		if err := s.Host.WriteFile(ctx, unitFile, s.Unit(netns), 0o644); err != nil {
 			return err
 		}
 		for _, args := range [][]string{{"daemon-reload"}, {"enable", "--now", UnitName}} {

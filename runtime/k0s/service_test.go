@@ -21,22 +21,26 @@ func opStrings(ops []host.Op) []string {
 }
 
 func TestServiceWithSystemd(t *testing.T) {
-	rec := host.NewRecorder(fakeReader{"/run/systemd/system": "", "/etc/systemd/system": ""})
+	rec := host.NewRecorder(fakeReader{"/run/systemd/system": "", "/etc/systemd/system": "",
+		"link:/proc/self/ns/net": "net:[4026531840]", "link:/proc/1/ns/net": "net:[4026531840]"})
 	s := Service{Layout: Layout{DataDir: "/data"}, Host: rec}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(opStrings(rec.Ops()), "\n")
-	want := "write /etc/systemd/system/mission-control-k0s.service (0644, " + strconv.Itoa(len(s.Unit())) + " bytes)\n" +
+	want := "write /etc/systemd/system/mission-control-k0s.service (0644, " + strconv.Itoa(len(s.Unit(""))) + " bytes)\n" +
 		"run systemctl daemon-reload\nrun systemctl enable --now mission-control-k0s.service"
 	if got != want {
 		t.Errorf("start:\n%s\nwant\n%s", got, want)
 	}
-	unit := string(s.Unit())
+	unit := string(s.Unit(""))
 	for _, line := range []string{"ExecStart=" + ControllerCommand(s.Layout).String(), "Restart=always", "KillMode=process", "Delegate=yes"} {
 		if !strings.Contains(unit, line+"\n") {
 			t.Errorf("unit lacks %q:\n%s", line, unit)
 		}
+	}
+	if strings.Contains(unit, "NetworkNamespacePath") {
+		t.Errorf("a unit of init's network namespace joins another:\n%s", unit)
 	}
 	before := len(rec.Ops())
 	if err := s.Stop(context.Background()); err != nil {
@@ -46,6 +50,31 @@ func TestServiceWithSystemd(t *testing.T) {
 	want = "run systemctl disable --now mission-control-k0s.service\nremove /etc/systemd/system/mission-control-k0s.service\nrun systemctl daemon-reload"
 	if got != want {
 		t.Errorf("stop:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestServiceInNamedNetns: run in a named network namespace (ip netns exec), the unit joins it;
+// in one without a name, start refuses before writing anything.
+func TestServiceInNamedNetns(t *testing.T) {
+	files := fakeReader{"/run/systemd/system": "", "/etc/systemd/system": "",
+		"link:/proc/self/ns/net": "net:[4026532283]", "link:/proc/1/ns/net": "net:[4026531840]",
+		"/proc/self/mountinfo": "1 0 254:0 / / rw - ext4 /dev/vda rw\n40 30 0:4 net:[4026532283] /run/netns/airgap rw - nsfs nsfs rw\n"}
+	rec := host.NewRecorder(files)
+	s := Service{Layout: Layout{DataDir: "/data"}, Host: rec}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if unit := rec.Ops()[0].Content; !strings.Contains(unit, "\nNetworkNamespacePath=/run/netns/airgap\n") {
+		t.Errorf("unit:\n%s", unit)
+	}
+	files["/proc/self/mountinfo"] = "1 0 254:0 / / rw - ext4 /dev/vda rw\n"
+	rec = host.NewRecorder(files)
+	err := Service{Layout: Layout{DataDir: "/data"}, Host: rec}.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "net:[4026532283], which has no name") || !strings.Contains(err.Error(), "ip netns exec NAME") {
+		t.Errorf("start in an unnamed namespace: %v", err)
+	}
+	if len(rec.Ops()) != 0 {
+		t.Errorf("changed the host: %v", opStrings(rec.Ops()))
 	}
 }
 

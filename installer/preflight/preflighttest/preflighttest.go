@@ -61,11 +61,13 @@ func (h Host) Facts(mode string) preflight.Facts {
 		DiskTotalBytes: 1000 << 30,
 		DiskPath:       "/var/lib",
 		DataDirMount:   host.Mount{Point: "/", FSType: "ext4", Options: []string{"rw", "relatime"}},
-		Node:           network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
-		Tools:          map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"},
-		Hostname:       "cp-east-1",
-		ClockSynced:    true,
-		Systemd:        true,
+		Taken: []network.Route{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Interface: "eth0"},
+			{Dst: netip.MustParsePrefix("192.0.2.0/24"), Interface: "eth0"}},
+		Node:        network.Node{Interface: "eth0", Address: netip.MustParseAddr("192.0.2.2")},
+		Tools:       map[string]string{"xtables-nft-multi": "/usr/sbin/xtables-nft-multi", "nft": "/usr/sbin/nft", "ip": "/usr/bin/ip"},
+		Hostname:    "cp-east-1",
+		ClockSynced: true,
+		Systemd:     true,
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 )
 
 // Fresh reads this machine except for what varies between machines and would change a plan:
-// capabilities, users, kernel parameters, systemd, iptables and every system path (/etc, /run,
-// /var, /usr, /lib), which read as absent. Temporary directories, where tests keep their data
+// capabilities, users, mounts, kernel parameters, systemd, iptables, cgroups and every system path
+// (/etc, /run, /var, /usr, /lib, /sys/fs/cgroup), which read as absent. Temporary directories, where tests keep their data
 // dirs and inputs, read through.
 type Fresh struct{ host.System }
 
@@ -26,6 +26,8 @@ func (f Fresh) ReadFile(path string) ([]byte, error) {
 		return []byte("Name:\tmission-control\nCapEff:\t000001fffeffffff\n"), nil // no CAP_SYS_RESOURCE
 	case "/etc/passwd":
 		return []byte("root:x:0:0:root:/root:/bin/bash\n"), nil
+	case "/proc/self/mountinfo": // the root filesystem only: no runtime's mounts of an earlier run
+		return []byte("1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n"), nil
 	}
 	return f.System.ReadFile(path)
 }
@@ -36,7 +38,8 @@ func (f Fresh) Exists(path string) (bool, error) {
 	case path == "/usr/sbin/xtables-nft-multi" || path == "/usr/sbin/xtables-legacy-multi":
 		return true, nil
 	case strings.HasPrefix(path, "/etc/") || strings.HasPrefix(path, "/run/") ||
-		strings.HasPrefix(path, "/var/") || strings.HasPrefix(path, "/usr/") || strings.HasPrefix(path, "/lib/"):
+		strings.HasPrefix(path, "/var/") || strings.HasPrefix(path, "/usr/") || strings.HasPrefix(path, "/lib/") ||
+		strings.HasPrefix(path, "/sys/fs/cgroup/"):
 		return false, nil
 	}
 	return f.System.Exists(path)
