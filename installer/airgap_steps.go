@@ -149,21 +149,9 @@ func stageAirgapImages() Step {
 			return true, nil
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			dir := sc.Paths.Runtime().ImagesDir()
-			names, err := sc.Host.ReadDir(dir)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for _, n := range names {
-				if strings.HasPrefix(n, bundleImagePrefix) {
-					errs = append(errs, sc.Host.RemoveAll(ctx, filepath.Join(dir, n)))
-				}
-			}
-			return errors.Join(errs...)
+			return removeEntries(ctx, sc.Host, sc.Paths.Runtime().ImagesDir(), func(name string) bool {
+				return strings.HasPrefix(name, bundleImagePrefix)
+			})
 		},
 	}
 }

@@ -210,6 +210,24 @@ func checkInstallState() Step {
 // data dir on a disk of its own holds from the start.
 func isFilesystemEntry(name string) bool { return name == "lost+found" }
 
+// removeEntries removes the entries of dir whose names match; a dir that does not exist has none.
+func removeEntries(ctx context.Context, h host.Host, dir string, match func(name string) bool) error {
+	names, err := h.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		if match(name) {
+			errs = append(errs, h.RemoveAll(ctx, filepath.Join(dir, name)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func prepareDataDir() Step {
 	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.Runtime().EtcDir()} }
 	return Step{
@@ -245,19 +263,8 @@ func prepareDataDir() Step {
 				sc.Detail("removed %s", dir)
 				return sc.Host.RemoveAll(ctx, dir)
 			}
-			names, err := sc.Host.ReadDir(dir)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for _, name := range slices.DeleteFunc(names, isFilesystemEntry) {
-				errs = append(errs, sc.Host.RemoveAll(ctx, filepath.Join(dir, name)))
-			}
 			sc.Detail("emptied %s, which stays mounted", dir)
-			return errors.Join(errs...)
+			return removeEntries(ctx, sc.Host, dir, func(name string) bool { return !isFilesystemEntry(name) })
 		},
 	}
 }
