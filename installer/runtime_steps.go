@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -335,7 +334,7 @@ func startRuntime() Step {
 			k0sStaged, _ := sc.Host.Exists(l.K0s())
 			configured, _ := sc.Host.Exists(l.ConfigFile())
 			if k0sStaged && configured {
-				_, resetErr = sc.Host.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
+				resetErr = k0s.Reset(ctx, sc.Host, l)
 			}
 			return errors.Join(resetErr, k0s.EndProcesses(ctx, sc.Host, l, func(s string) { sc.Update("%s", s) }))
 		},

@@ -160,7 +160,7 @@ func (System) SetSysctl(_ context.Context, key, value string) error {
 var mountFlags = map[string]uintptr{
 	"ro": syscall.MS_RDONLY, "nosuid": syscall.MS_NOSUID, "nodev": syscall.MS_NODEV,
 	"noexec": syscall.MS_NOEXEC, "bind": syscall.MS_BIND, "rbind": syscall.MS_BIND | syscall.MS_REC,
-	"private": syscall.MS_PRIVATE, "rprivate": syscall.MS_PRIVATE | syscall.MS_REC,
+	"private": syscall.MS_PRIVATE, "rprivate": syscall.MS_PRIVATE | syscall.MS_REC, "shared": syscall.MS_SHARED,
 }
 
 // Mount implements Host.
