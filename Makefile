@@ -36,12 +36,12 @@ CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k
 GENERATED           := charts/mission-control/crds operators/missioncontrol/api
 FUZZTIME            ?= 30s
 
-# vm-test: where the vm-tests suites run (local, lima or vagrant), and optionally which
+# vm-test: where the vm-tests suites run (local, podman, lima or vagrant), and optionally which
 # distributions (DISTRO=rocky-9,debian-12) and suites (SUITE=preflight,reset).
 TARGET ?= local
 DISTRO ?=
 SUITE  ?=
-SHELL_SCRIPTS := .ci/run hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/suites/*.bats
+SHELL_SCRIPTS := .ci/run hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/lib/podman-host-init vm-tests/suites/*.bats
 
 .PHONY: help runtime build bundle run test lint generate unit vm-test bench fuzz clean
 
@@ -68,8 +68,16 @@ endif
 run: build ## build, then show the install plan for the example license (changes nothing)
 	./bin/mission-control install --license examples/license.yaml --dry-run
 
-test: lint build unit ## everything CI runs: lint, build, unit, dry-run and end-to-end tests, then the vm-tests suites on this machine (as root)
-	$(MAKE) --no-print-directory vm-test TARGET=local
+# make test runs its stages in order and says how long each took; the vm-tests suites run on hosts
+# that are system containers (TARGET=podman), as they would on VMs.
+TEST_STAGES := lint build unit vm-test
+test: ## everything CI runs: lint, build, unit, dry-run and end-to-end tests, then the vm-tests suites on podman hosts (as root)
+	@for stage in $(TEST_STAGES); do \
+	  start=$$(date +%s); \
+	  if [ $$stage = vm-test ]; then $(MAKE) --no-print-directory vm-test TARGET=podman || exit 1; \
+	  else $(MAKE) --no-print-directory $$stage || exit 1; fi; \
+	  echo "make test: $$stage took $$(( $$(date +%s) - start ))s"; \
+	done
 
 lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, shellcheck, and the generated files are current
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -93,7 +101,7 @@ unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-cont
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; exit $${PIPESTATUS[0]}
 
-vm-test: build ## the vm-tests suites against TARGET=local (this machine, as root), lima or vagrant; DISTRO=..., SUITE=... narrow it
+vm-test: build ## the vm-tests suites against TARGET=local (this machine, as root), podman (system containers), lima or vagrant; DISTRO=..., SUITE=... narrow it
 	vm-tests/run.sh --target $(TARGET) $(if $(DISTRO),--distro $(DISTRO)) $(if $(SUITE),--suite $(SUITE))
 
 bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar

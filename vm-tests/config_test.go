@@ -158,8 +158,9 @@ func TestSuites(t *testing.T) {
 		if !strings.Contains(src, "\nload ../lib/suite\n") {
 			t.Errorf("%s does not load ../lib/suite", p)
 		}
-		if pair := strings.Contains(src, "\nSUITE_HOSTS=2 "); pair != strings.Contains(src, `"$DP"`) {
-			t.Errorf("%s: a suite that uses the second host $DP, and only such a suite, declares SUITE_HOSTS=2", p)
+		hosts := regexp.MustCompile(`(?m)^SUITE_HOSTS="([a-z0-9 -]+)"`).FindStringSubmatch(src)
+		if pair := hosts != nil && len(strings.Fields(hosts[1])) >= 2; pair != strings.Contains(src, `"$DP"`) {
+			t.Errorf("%s: a suite that uses the second host $DP, and only such a suite, names its hosts in SUITE_HOSTS=\"cp-east dp-west\"", p)
 		}
 		for _, m := range regexp.MustCompile(`\$MC_REPO/([^"]+)"`).FindAllStringSubmatch(src, -1) {
 			if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {

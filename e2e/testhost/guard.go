@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -146,3 +148,32 @@ func Isolate(ctx context.Context, nodeAddr string) (int, error) {
 
 // NetnsOf is the path of process pid's network namespace.
 func NetnsOf(pid int) string { return fmt.Sprintf("/proc/%d/ns/net", pid) }
+
+// FreeRange is the first range of /bits within space (e.g. 172.16.0.0/12 and "24") that no route
+// or address of this host's network namespace overlaps: a subnet for test hosts that collides with
+// nothing here.
+func FreeRange(space, bits string) (netip.Prefix, error) {
+	within, err := netip.ParsePrefix(space)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("free-range: %w", err)
+	}
+	size, err := strconv.Atoi(bits)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("free-range: %q is not a prefix length", bits)
+	}
+	routes, err := network.Taken(network.Kernel{})
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	var taken []netip.Prefix
+	for _, r := range routes {
+		if r.Dst.Bits() > 0 { // a default route takes nothing
+			taken = append(taken, r.Dst)
+		}
+	}
+	free, ok := network.FreeRangeIn(within, size, taken)
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("free-range: no /%d of %s is free of this host's routes and addresses", size, within)
+	}
+	return free, nil
+}

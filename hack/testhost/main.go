@@ -7,6 +7,7 @@
 //	testhost guard-down                 remove the guard
 //	testhost isolate ADDR/LEN           make a network namespace with no route off the machine, print its holder's PID
 //	testhost hold-port PORT             listen on PORT in the background, print the listener's PID
+//	testhost free-range SPACE BITS      print the first range of /BITS in SPACE that no route or address of this host overlaps
 //
 // A background process it starts ends with kill PID.
 package main
@@ -87,6 +88,16 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Println(pid)
+		return nil
+	case "free-range":
+		if len(args) != 2 {
+			return errors.New("usage: testhost free-range SPACE BITS, e.g. testhost free-range 172.16.0.0/12 24")
+		}
+		free, err := testhost.FreeRange(args[0], args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Println(free)
 		return nil
 	case "hold-port":
 		if len(args) != 1 {

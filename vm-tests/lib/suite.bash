@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # What every suite loads: running commands on the hosts under test, installs that clean up after
 # themselves, and a suite's steps stopping at the first failure. vm-tests/run.sh sets:
-#   MC_TARGET      local, lima or vagrant
-#   MC_HOSTS       the hosts, first the control plane's: "local", or "cp-east dp-west"
+#   MC_TARGET      local, podman, lima or vagrant
+#   MC_HOSTS       the hosts, first the control plane's: "local", or the suite's SUITE_HOSTS
 #   MC_SSH_CONFIG  ssh config that names the hosts (lima, vagrant)
+#   MC_PODMAN_PREFIX  a host's container is this prefix and its name (podman)
 #   MC_STAGE       directory on every host with mission-control, mcctl, testhost, license.yaml,
 #                  development-license.key, licenses/ (wrong ones) and images/hello.tar
 #   MC_NET_GUARD   1: keep each install's pod and service traffic on the machine (local)
@@ -20,6 +21,7 @@ bats_load_library bats-assert
 read -ra HOSTS <<<"${MC_HOSTS:?}"
 # shellcheck disable=SC2034 # CP and DP are the suites'
 CP=${HOSTS[0]}          # the host of single-host suites, the control plane of host-pair ones
+# shellcheck disable=SC2034
 DP=${HOSTS[1]:-}        # the data plane of host-pair suites
 DATA_DIR=/var/lib/mission-control
 MC_NETNS=${MC_NETNS:-}  # a network namespace path on the hosts: commands run there when set
@@ -30,6 +32,8 @@ on() {
 	shift
 	if [[ $MC_TARGET == local ]]; then
 		if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
+	elif [[ $MC_TARGET == podman ]]; then
+		podman exec -i "$MC_PODMAN_PREFIX$host" "$@"
 	else
 		# ssh hands the remote shell one string: quote each word for it.
 		ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes -o LogLevel=ERROR "$host" "sudo -n $(printf '%q ' "$@")"
@@ -127,11 +131,15 @@ cleanup_installs() {
 }
 
 # A suite's steps build on each other: after a failed step the rest are skipped, naming it. A
-# suite that sets SUITE_HOSTS=2 before loading this needs a control plane and a data plane on two
-# hosts: on one, each step is skipped with the reason.
+# suite that needs more hosts than one names them, the control plane first, in a line
+# SUITE_HOSTS="cp-east dp-west" before loading this (run.sh reads it, and gives the podman, lima
+# and vagrant targets' hosts those names); where there are fewer hosts (the local target is one),
+# each step is skipped with the reason.
 setup() {
-	if [[ ${SUITE_HOSTS:-1} == 2 && -z $DP ]]; then
-		skip "host-pair-only: needs a control plane and a data plane on two hosts (one runtime per kernel: installs share /etc/k0s, /run/k0s and the kubelet's cgroups); run with --target lima or --target vagrant"
+	local wanted
+	read -ra wanted <<<"${SUITE_HOSTS:-cp-east}"
+	if [[ ${#wanted[@]} -gt ${#HOSTS[@]} ]]; then
+		skip "needs ${#wanted[@]} hosts (${wanted[*]}), and this target has ${#HOSTS[@]} (one runtime per kernel: installs share /etc/k0s, /run/k0s and the kubelet's cgroups); run with --target podman"
 	fi
 	if [[ -f $BATS_FILE_TMPDIR/failed ]]; then
 		skip "step \"$(cat "$BATS_FILE_TMPDIR/failed")\" failed"

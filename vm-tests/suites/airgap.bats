@@ -10,13 +10,20 @@ BUNDLE=$MC_STAGE/mission-control.airgap
 
 setup_file() {
 	testhost "$CP" isolate 172.31.254.2/24 >"$BATS_FILE_TMPDIR/holder"
-	MC_NETNS=/proc/$(cat "$BATS_FILE_TMPDIR/holder")/ns/net
+	# Named, as ip netns exec's are: a host's systemd starts the runtime's unit in it by that name.
+	on "$CP" test -d /run/netns || touch "$BATS_FILE_TMPDIR/made-run-netns"
+	on "$CP" ip netns attach mc-airgap "$(cat "$BATS_FILE_TMPDIR/holder")"
+	MC_NETNS=/run/netns/mc-airgap
 	export MC_NETNS
 }
 
 teardown_file() {
 	cleanup_installs
 	on "$CP" rm -f "$BUNDLE" "$MC_STAGE/damaged.airgap"
+	on "$CP" ip netns delete mc-airgap
+	if [[ -f $BATS_FILE_TMPDIR/made-run-netns ]]; then
+		on "$CP" sh -c 'umount /run/netns 2>/dev/null; rmdir /run/netns'
+	fi
 	on "$CP" kill "$(cat "$BATS_FILE_TMPDIR/holder")"
 }
 

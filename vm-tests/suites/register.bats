@@ -3,7 +3,7 @@
 # MissionControlCluster on the control plane with a datacenter in DP_WEST becomes a
 # K8ssandraCluster and a CassandraDatacenter there; deregistering removes the access.
 # shellcheck disable=SC2034
-SUITE_HOSTS=2 # read by lib/suite.bash
+SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash
 load ../lib/suite
 
 teardown_file() {
@@ -22,6 +22,17 @@ teardown_file() {
 	run on "$CP" "$MC_STAGE/mcctl" register --source-kubeconfig "$MC_STAGE/dp-west.kubeconfig" --source-context DP_WEST \
 		--dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST --source-server "https://$address:6443"
 	assert_success
+	# On the control plane: a ClientConfig for DP_WEST naming a Secret whose kubeconfig reaches the
+	# data plane's address; on the data plane: the identity that kubeconfig authenticates as.
+	run kubectl_on "$CP" -n mission-control get clientconfig dp-west -o 'jsonpath={.spec.contextName} {.spec.kubeConfigSecret.name}'
+	assert_output "DP_WEST dp-west-config"
+	run kubectl_on "$CP" -n mission-control get secret dp-west-config -o 'jsonpath={.data.kubeconfig}'
+	assert_success
+	run base64 -d <<<"$output"
+	assert_output --partial "server: https://$address:6443"
+	assert_output --partial "current-context: DP_WEST"
+	run kubectl_on "$DP" -n mission-control get serviceaccount control-plane-cp-east -o name
+	assert_output serviceaccount/control-plane-cp-east
 }
 
 @test "the control plane lists DP_WEST as reachable" {
@@ -49,5 +60,9 @@ teardown_file() {
 	assert_success
 	run on "$CP" "$MC_STAGE/mcctl" dataplanes --dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
 	refute_output --partial DP_WEST
+	run kubectl_on "$CP" -n mission-control get clientconfigs,secrets -o name
+	refute_output --partial dp-west
+	run kubectl_on "$DP" -n mission-control get serviceaccounts,secrets -o name
+	refute_output --partial control-plane-cp-east
 	on "$CP" rm -f "$MC_STAGE/dp-west.kubeconfig"
 }

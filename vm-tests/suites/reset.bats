@@ -22,10 +22,21 @@ teardown_file() {
 	run_hello "$CP"
 }
 
-@test "reset removes it" {
+@test "reset removes it, and the runtime's service" {
 	run mc "$CP" reset --yes
 	assert_success
-	run on "$CP" test -e "$DATA_DIR"
+	if on "$CP" mountpoint -q "$DATA_DIR"; then # a disk of its own (the podman hosts'): emptied, still mounted
+		run on "$CP" find "$DATA_DIR" -mindepth 1 -maxdepth 1
+		assert_output ""
+	else
+		run on "$CP" test -e "$DATA_DIR"
+		assert_failure
+	fi
+	if on "$CP" test -d /run/systemd/system; then
+		run on "$CP" systemctl list-unit-files --no-legend mission-control-k0s.service
+		assert_output ""
+	fi
+	run on "$CP" test -e /etc/systemd/system/mission-control-k0s.service
 	assert_failure
 }
 

@@ -36,6 +36,20 @@ teardown_file() {
 	assert_line --regexp '^healthy: true$'
 }
 
+@test "the runtime runs as the host's init system has it: an enabled systemd unit, or the supervisor" {
+	run --separate-stderr mc "$CP" status -o json
+	assert_success
+	if on "$CP" test -d /run/systemd/system; then
+		jq -e '.runtime.service == "running (systemd unit mission-control-k0s.service)"' <<<"$output"
+		run on "$CP" systemctl is-enabled mission-control-k0s.service
+		assert_output enabled
+		run on "$CP" systemctl is-active mission-control-k0s.service
+		assert_output active
+	else
+		jq -e '.runtime.service | startswith("running (supervisor pid ")' <<<"$output"
+	fi
+}
+
 @test "shell runs a command with the admin kubeconfig and passes on its exit status" {
 	run kubectl_on "$CP" get nodes --no-headers
 	assert_success

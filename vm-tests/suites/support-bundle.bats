@@ -22,6 +22,16 @@ collect() {
 	on "$CP" sh -c "rm -rf '$EXTRACTED' && mkdir '$EXTRACTED' && tar -xzf '$BUNDLE' -C '$EXTRACTED'"
 }
 
+# runtime_log: where a bundle keeps the runtime's log: its unit's journal where systemd runs it,
+# else the supervisor's log file.
+runtime_log() {
+	if on "$CP" test -d /run/systemd/system; then
+		echo host-collectors/journald/runtime-journal.txt
+	else
+		echo host-collectors/runtime-logs/k0s.log
+	fi
+}
+
 @test "install a control plane with planted secrets" {
 	install_platform "$CP" "$CIDR" control-plane
 	on "$CP" cp "$MC_STAGE/images/hello.tar" "$DATA_DIR/k0s/images/hello.tar"
@@ -31,9 +41,10 @@ collect() {
 
 @test "a bundle of the running control plane holds host and cluster files" {
 	collect
-	local f
+	local f runtime_log
+	runtime_log=$(runtime_log)
 	for f in host-collectors/run-host/k0s-status.txt host-collectors/run-host/routes.txt host-collectors/run-host/nftables.txt \
-		host-collectors/runtime-logs/k0s.log host-collectors/install-records/journal.json host-collectors/install-records/preflight.json \
+		"$runtime_log" host-collectors/install-records/journal.json host-collectors/install-records/preflight.json \
 		host-collectors/license/license.yaml host-collectors/install-state/install.yaml cluster-resources/pods/mission-control.json \
 		cluster-resources/events/mission-control.json cluster-info/cluster_version.json; do
 		on "$CP" test -s "$EXTRACTED/support-bundle/$f" || fail "the bundle lacks $f, or it is empty: $(on "$CP" ls -l "$(dirname "$EXTRACTED/support-bundle/$f")")"
@@ -44,6 +55,8 @@ collect() {
 	assert_output --partial planted
 	run on "$CP" test -e "$EXTRACTED/support-bundle/cluster-collection-error.txt"
 	assert_failure
+	run on "$CP" cat "$EXTRACTED/support-bundle/$runtime_log"
+	assert_output --partial "using api address"
 }
 
 @test "it holds none of the planted secrets nor the admin kubeconfig's key" {
@@ -59,6 +72,6 @@ collect() {
 @test "with the runtime stopped, a bundle holds the host part and why the cluster part is missing" {
 	stop_runtime "$CP"
 	collect
-	on "$CP" test -s "$EXTRACTED/support-bundle/host-collectors/runtime-logs/k0s.log"
+	on "$CP" test -s "$EXTRACTED/support-bundle/$(runtime_log)"
 	on "$CP" test -s "$EXTRACTED/support-bundle/cluster-collection-error.txt"
 }
