@@ -62,7 +62,9 @@ func putBackNetns(ctx context.Context, h host.Host, kept []string, aside func(st
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
 	}
-	mounted := func(p string) bool { return slices.ContainsFunc(mounts, func(m host.Mount) bool { return m.Point == p }) }
+	mounted := func(p string) bool {
+		return slices.ContainsFunc(mounts, func(m host.Mount) bool { return m.Point == p })
+	}
 	if err := h.MkdirAll(ctx, "/run/netns", 0o755); err != nil {
 		return err
 	}
