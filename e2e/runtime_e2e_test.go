@@ -97,6 +97,7 @@ func TestRuntime(t *testing.T) {
 			} else {
 				checkMissionControlCluster(t)
 				checkSupportBundle(t)
+				deleteMissionControlCluster(t)
 				stopRuntime(t)
 				checkSupportBundleWithoutCluster(t)
 			}
@@ -365,7 +366,7 @@ spec:
 // checkMissionControlCluster: the mission-control-operator, in its pod, turns the docs' manifest
 // into a K8ssandraCluster here (both its datacenters are local: dc2 names this control plane's
 // context), with the internode stores; k8ssandra-operator then makes the first
-// CassandraDatacenter of it. Deleting the MissionControlCluster removes what the operator wrote.
+// CassandraDatacenter of it.
 func checkMissionControlCluster(t *testing.T) {
 	t.Helper()
 	if ctx := strings.TrimSpace(kubectl(t, "", "config", "current-context")); ctx != "CP_EAST" {
@@ -387,7 +388,16 @@ func checkMissionControlCluster(t *testing.T) {
 		"-n", "demo", "get", "secret", "demo-keystore", "demo-truststore", "-o", "jsonpath={.items[*].metadata.name}")
 	waitKubectl(t, "k8ssandra-operator's CassandraDatacenter dc1", "dc1",
 		"-n", "demo", "get", "cassandradatacenter", "dc1", "-o", "jsonpath={.metadata.name}")
+}
+
+// deleteMissionControlCluster deletes checkMissionControlCluster's cluster: the K8ssandraCluster
+// goes with its datacenter (k8ssandra-operator's and cass-operator's finalizers run to the end,
+// the superuser Secret still there), then the operator's Secrets.
+func deleteMissionControlCluster(t *testing.T) {
+	t.Helper()
 	kubectl(t, "", "-n", "demo", "delete", "missioncontrolcluster", "demo", "--wait=true", "--timeout=2m")
+	waitKubectl(t, "the K8ssandraCluster and its CassandraDatacenter deleted", "",
+		"-n", "demo", "get", "k8ssandracluster,cassandradatacenter", "-o", "name")
 	waitKubectl(t, "the operator's Secrets deleted", "", "-n", "demo", "get", "secret", "-l", "missioncontrol.datastax.com/cluster=demo", "-o", "name")
 }
 
