@@ -113,6 +113,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=$(FUZZTIME) ./installer/network
 	$(GO) test -run='^$$' -fuzz='^FuzzExplicit$$' -fuzztime=$(FUZZTIME) ./installer/network
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./installer/license
+	$(GO) test -run='^$$' -fuzz='^FuzzRedactText$$' -fuzztime=$(FUZZTIME) ./supportbundle
 
 $(CONTROLLER_GEN):
 	mkdir -p $(TOOLS)

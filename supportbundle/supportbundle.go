@@ -185,7 +185,8 @@ func size(r host.Reader, path string) (int64, error) {
 }
 
 // repack copies the gzipped tar at src to w with its top directory renamed top (troubleshoot
-// names it after its temporary archive), adding extra files under it.
+// names it after its temporary archive), every text file redacted again (redactText), adding
+// extra files under it.
 func repack(w io.Writer, r host.Reader, src, top string, extra map[string][]byte) error {
 	f, err := r.Open(src)
 	if err != nil {
@@ -212,10 +213,24 @@ func repack(w io.Writer, r host.Reader, src, top string, extra map[string][]byte
 		if hdr.Typeflag == tar.TypeDir {
 			hdr.Name += "/"
 		}
+		if hdr.Typeflag != tar.TypeReg {
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("read %s in %s: %w", hdr.Name, src, err)
+		}
+		if looksText(data) {
+			data = redactText(data)
+		}
+		hdr.Size = int64(len(data))
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		if _, err := tw.Write(data); err != nil {
 			return err
 		}
 	}

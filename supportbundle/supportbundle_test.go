@@ -28,7 +28,7 @@ func TestSpecLoads(t *testing.T) {
 		if len(spec.Spec.HostCollectors) != want {
 			t.Errorf("systemd %v: %d host collectors, want %d", systemd, len(spec.Spec.HostCollectors), want)
 		}
-		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(contract.Operators(true))+1 || len(redactor.Spec.Redactors) != 4 {
+		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(contract.Operators(true))+1 || len(redactor.Spec.Redactors) != 3 {
 			t.Errorf("%d collectors, %d analyzers, %d redactors", len(spec.Spec.Collectors), len(spec.Spec.Analyzers), len(redactor.Spec.Redactors))
 		}
 	}
@@ -41,23 +41,28 @@ const (
 	plantedPassword = "planted-password-77aa"
 	plantedSig      = "UExBTlRFRC1TSUdOQVRVUkU="
 	plantedEnv      = "postgres://app:planted-env-3c1d@db,replica"
+	plantedBearer   = "eyJhbGciOiJSUzI1NiJ9.cGxhbnRlZC1iZWFyZXI.c2ln"
 )
 
 // TestCollectWithoutCluster collects a data dir whose API never answers: the host part and the
 // reason are in the bundle, and the planted credentials are not.
 func TestCollectWithoutCluster(t *testing.T) {
 	dir := t.TempDir()
+	key := rsaKeyPEM(t) // a real private key: many body lines after its BEGIN line
+	planted := append(bodyLines(key), plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d", plantedBearer, "planted-aws-5e2f")
 	for name, content := range map[string]string{
 		"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: mc\ncontexts:\n- context:\n    cluster: mc\n    user: admin\n  name: mc\ncurrent-context: mc\n" +
 			"users:\n- name: admin\n  user:\n    client-key-data: " + plantedKey + "\n    token: " + plantedToken + "\n",
 		"log/k0s.log": "time=\"2026-11-22\" level=info msg=\"connecting\" password=" + plantedPassword + "\nplain line\n" +
 			// the kubelet prints the spec of a container it cannot start, environment values and all
-			`time="2026-11-22" level=info msg="E1122 kuberuntime_manager.go:1358] \"Unhandled Error\" err=\"container &Container{Name:app,Env:[]EnvVar{EnvVar{Name:DB_URL,Value:` + plantedEnv + `,ValueFrom:nil,},},}\""` + "\n",
+			`time="2026-11-22" level=info msg="E1122 kuberuntime_manager.go:1358] \"Unhandled Error\" err=\"container &Container{Name:app,Env:[]EnvVar{EnvVar{Name:DB_URL,Value:` + plantedEnv + `,ValueFrom:nil,},},}\""` + "\n" +
+			"level=debug msg=\"GET /apis Authorization: Bearer " + plantedBearer + "\"\nlevel=info msg=\"env AWS_CREDENTIALS=planted-aws-5e2f\"\n" +
+			"level=error msg=\"bad key\" key=\"\n" + key + "\"\n",
 		"license.yaml":   "apiVersion: missioncontrol.datastax.com/v1\nkind: License\nspec:\n  licenseID: L-1\n",
 		"install.yaml":   "mode: control-plane\n",
 		"journal.json":   "{}\n",
 		"etc/k0s.yaml":   "apiVersion: k0s.k0sproject.io/v1beta1\n",
-		"etc/secret.pem": "-----BEGIN PRIVATE KEY-----" + plantedSig + "\n",
+		"etc/secret.pem": "-----BEGIN PRIVATE KEY-----" + plantedSig + "\n" + key,
 	} {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -98,7 +103,7 @@ func TestCollectWithoutCluster(t *testing.T) {
 		t.Errorf("the log lost its other lines:\n%s", files["host-collectors/runtime-logs/k0s.log"])
 	}
 	for name, content := range files {
-		for _, secret := range []string{plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d"} {
+		for _, secret := range planted {
 			if strings.Contains(content, secret) {
 				t.Errorf("%s holds the planted secret %s", name, secret)
 			}

@@ -1,0 +1,112 @@
+package supportbundle
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"strings"
+	"testing"
+)
+
+// rsaKeyPEM is a real RSA private key in its PKCS#1 PEM shape: 25 body lines.
+func rsaKeyPEM(t testing.TB) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+}
+
+// bodyLines are a PEM block's base64 lines.
+func bodyLines(block string) []string {
+	var lines []string
+	for line := range strings.SplitSeq(strings.TrimSpace(block), "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// TestRedactText plants each credential in the shape it has in the files and logs a bundle
+// collects, and checks that none of it is left while the lines around it are.
+func TestRedactText(t *testing.T) {
+	key := rsaKeyPEM(t)
+	quoted, _ := json.Marshal(key) // a PEM block inside a JSON string: one line, \n escapes
+	tests := []struct {
+		name, in string
+		secrets  []string
+		keep     []string
+	}{
+		{"PEM private key, whole file", key, bodyLines(key), []string{"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"}},
+		{"PEM block in a log, between lines", "starting\n" + key + "started\n", bodyLines(key), []string{"starting\n", "started\n"}},
+		{"PEM block in a JSON string", `{"tls.key": ` + string(quoted) + `, "name": "web"}` + "\n", bodyLines(key), []string{`"name": "web"`}},
+		{"PEM block cut off by the end of a log", "x\n" + key[:len(key)/2], bodyLines(key[:len(key)/2])[:5], []string{"x\n"}},
+		{"certificate", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIQCERTBODYLINEONE\nMIIBszCCAVmgAwIBAgIQCERTBODYLINETWO\n-----END CERTIFICATE-----\n",
+			[]string{"CERTBODYLINEONE", "CERTBODYLINETWO"}, []string{"-----END CERTIFICATE-----"}},
+		{"Authorization header", "GET /api Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl\n",
+			[]string{"eyJhbGciOiJSUzI1NiJ9"}, []string{"GET /api Authorization: Bearer "}},
+		{"bearer token in a log", `level=debug msg="retrying with bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0"` + "\n", []string{"9f8e7d6c5b4a39281706f5e4d3c2b1a0"}, []string{"level=debug"}},
+		{"basic auth header", "authorization: Basic YWRtaW46aHVudGVyMg==\n", []string{"YWRtaW46aHVudGVyMg=="}, nil},
+		{"password in a URL", "proxy https://svc-user:Pl4nted-Url-Pass@proxy.example:3128/ down\n", []string{"Pl4nted-Url-Pass"}, []string{"https://svc-user:", "@proxy.example:3128/ down"}},
+		{"environment credentials", "AWS_CREDENTIALS=planted-aws-1 DB_PASSWORD='planted pass 2' MINIO_SECRET_KEY=planted-minio-3 GH_TOKEN=\"planted-gh-4\" PATH=/usr/bin\n",
+			[]string{"planted-aws-1", "planted pass 2", "planted-minio-3", "planted-gh-4"}, []string{"PATH=/usr/bin"}},
+		{"kubeconfig credentials", "users:\n- name: admin\n  user:\n    client-certificate-data: " + base64.StdEncoding.EncodeToString([]byte("planted-cert-data")) +
+			"\n    client-key-data: " + base64.StdEncoding.EncodeToString([]byte(key)) + "\n    token: planted-kube-token\n",
+			[]string{base64.StdEncoding.EncodeToString([]byte("planted-cert-data")), base64.StdEncoding.EncodeToString([]byte(key))[:40], "planted-kube-token"}, []string{"- name: admin"}},
+		{"kubeconfig credentials in JSON", `{"token":"planted-json-token","serviceAccountToken":{"path":"token"}}` + "\n",
+			[]string{"planted-json-token"}, []string{`"serviceAccountToken":{"path":"token"}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(redactText([]byte(tt.in)))
+			for _, s := range tt.secrets {
+				if strings.Contains(got, s) {
+					t.Errorf("%q is left in:\n%s", s, got)
+				}
+			}
+			for _, k := range tt.keep {
+				if !strings.Contains(got, k) {
+					t.Errorf("%q is gone from:\n%s", k, got)
+				}
+			}
+			if again := string(redactText([]byte(got))); again != got {
+				t.Errorf("a second redaction changed it:\n%s\nto\n%s", got, again)
+			}
+		})
+	}
+}
+
+// TestRedactTextKeepsPlainText: a file with no credential comes out byte for byte.
+func TestRedactTextKeepsPlainText(t *testing.T) {
+	for _, in := range []string{"", "no newline at the end", "a\n\nb\n", "status: Running\nready: true\n", "crlf\r\nlines\r\n"} {
+		if got := string(redactText([]byte(in))); got != in {
+			t.Errorf("redactText(%q) = %q", in, got)
+		}
+	}
+}
+
+// FuzzRedactText: whatever the input, redaction ends, is stable, and leaves no line of a PEM
+// block's body planted in it.
+func FuzzRedactText(f *testing.F) {
+	f.Add("plain\n", "BODYLINE")
+	f.Add("token: x\n-----BEGIN X-----\n", "QUJD")
+	f.Add("a://u:p@h\n", "-----END X-----")
+	f.Fuzz(func(t *testing.T, around, body string) {
+		once := redactText([]byte(around))
+		if twice := redactText(once); string(twice) != string(once) {
+			t.Fatalf("not stable: %q then %q", once, twice)
+		}
+		if strings.ContainsAny(body, "\n\r-") || strings.TrimSpace(body) != body || len(body) < 4 {
+			return
+		}
+		in := around + "\n-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n"
+		if got := redactText([]byte(in)); strings.Contains(string(got), "\n"+body+"\n") {
+			t.Fatalf("the body %q is left in %q", body, got)
+		}
+	})
+}
