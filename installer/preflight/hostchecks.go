@@ -102,7 +102,7 @@ func systemdResult(f Facts) check.Result {
 	}
 	if f.NetnsError != "" {
 		return check.Result{Check: "systemd", Status: check.Fail, Message: "the runtime's unit could not run where install does: " + f.NetnsError,
-			Remedy: "ip netns attach NAME PID (a process in this network namespace), then run the install with ip netns exec NAME"}
+			Remedy: "ip netns attach NAME PID (a process in this network namespace), then run the install with nsenter --net=/run/netns/NAME"}
 	}
 	return check.Result{Check: "systemd", Status: check.Pass, Message: "the runtime runs as a systemd unit"}
 }

@@ -74,8 +74,9 @@ WantedBy=multi-user.target
 }
 
 // SystemdNetns is the network namespace the unit must join for k0s to run where install runs:
-// "" when that is init's, else the bind mount that names install's (ip netns exec NAME runs
-// there). systemd starts units in init's namespace, and can join another only by a path.
+// "" when that is init's, else the bind mount that names install's (/run/netns/NAME, as ip
+// netns attach makes it). systemd starts units in init's namespace, and joins another only by
+// a path.
 func SystemdNetns(r host.Reader) (string, error) {
 	self, err := r.Readlink("/proc/self/ns/net")
 	if err != nil {
@@ -98,7 +99,7 @@ func SystemdNetns(r host.Reader) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("this runs in network namespace %s, which has no name systemd could start the runtime in: "+
-		"name it (ip netns attach NAME PID) and run with ip netns exec NAME, or run in the host's network namespace", self)
+		"name it (ip netns attach NAME PID) and run in it with nsenter --net=/run/netns/NAME, or run in the host's network namespace", self)
 }
 
 // supervisorCommand is the supervisor process that runs k0s where there is no systemd.

@@ -53,7 +53,7 @@ func TestServiceWithSystemd(t *testing.T) {
 	}
 }
 
-// TestServiceInNamedNetns: run in a named network namespace (ip netns exec), the unit joins it;
+// TestServiceInNamedNetns: run in a named network namespace (ip netns attach), the unit joins it;
 // in one without a name, start refuses before writing anything.
 func TestServiceInNamedNetns(t *testing.T) {
 	files := fakeReader{"/run/systemd/system": "", "/etc/systemd/system": "",
@@ -70,7 +70,7 @@ func TestServiceInNamedNetns(t *testing.T) {
 	files["/proc/self/mountinfo"] = "1 0 254:0 / / rw - ext4 /dev/vda rw\n"
 	rec = host.NewRecorder(files)
 	err := Service{Layout: Layout{DataDir: "/data"}, Host: rec}.Start(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "net:[4026532283], which has no name") || !strings.Contains(err.Error(), "ip netns exec NAME") {
+	if err == nil || !strings.Contains(err.Error(), "net:[4026532283], which has no name") || !strings.Contains(err.Error(), "nsenter --net=/run/netns/NAME") {
 		t.Errorf("start in an unnamed namespace: %v", err)
 	}
 	if len(rec.Ops()) != 0 {
