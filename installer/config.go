@@ -131,7 +131,7 @@ func (c Config) ValidateTarget() []error {
 	if c.Mode != ModeControlPlane && c.Mode != ModeDataPlane {
 		add("--mode %q is not a mode: use %s or %s", c.Mode, ModeControlPlane, ModeDataPlane)
 	}
-	if err := validateDataDir(c.DataDir); err != nil {
+	if err := ValidateDataDir(c.DataDir); err != nil {
 		errs = append(errs, err)
 	}
 	if c.NetworkInterface != "" && !interfaceName.MatchString(c.NetworkInterface) {
@@ -143,7 +143,9 @@ func (c Config) ValidateTarget() []error {
 	return errs
 }
 
-func validateDataDir(dir string) error {
+// ValidateDataDir refuses a --data-dir that is empty, relative, unclean or a system directory:
+// install makes it and reset removes it, and support-bundle collects what is in it.
+func ValidateDataDir(dir string) error {
 	switch {
 	case dir == "":
 		return fmt.Errorf("--data-dir is empty: use a dedicated directory such as %s", DefaultDataDir)

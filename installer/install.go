@@ -99,7 +99,7 @@ type Reset struct {
 // Run undoes every step of the install recorded in the data dir. It refuses a data dir that does
 // not hold a mission-control install, and returns ErrNotInstalled when there is nothing to reset.
 func (r *Reset) Run(ctx context.Context) ([]Result, error) {
-	if err := validateDataDir(r.DataDir); err != nil {
+	if err := ValidateDataDir(r.DataDir); err != nil {
 		return nil, err
 	}
 	paths := Paths{DataDir: r.DataDir}
@@ -154,7 +154,7 @@ type Status struct {
 // Inspect reads the install recorded in the data dir and, when there is one, asks its runtime
 // and operators how they are.
 func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
-	if err := validateDataDir(dataDir); err != nil {
+	if err := ValidateDataDir(dataDir); err != nil {
 		return Status{}, err
 	}
 	paths := Paths{DataDir: dataDir}

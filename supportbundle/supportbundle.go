@@ -122,6 +122,14 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}
 	}
+	// troubleshoot writes the archive itself, before our own redaction, with a mode of its
+	// choosing: in a directory of this process's own only root can enter. It is then copied to
+	// Out through the host.
+	tmp, err := os.MkdirTemp("", "mission-control-support-bundle-")
+	if err != nil {
+		return Result{}, fmt.Errorf("make a directory for troubleshoot's archive: %w", err)
+	}
+	defer opts.Host.RemoveAll(context.WithoutCancel(ctx), tmp)
 	klog.SetLogger(logr.Discard()) // troubleshoot logs to stderr; its failures are in the bundle
 	redact.ResetRedactionList()    // process-wide: a previous bundle's redactions are not this one's
 	progress, wait := tsspec.Drain(opts.Progress)
@@ -130,10 +138,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		ProgressChan:              progress,
 		CollectorProgressCallback: func(ch chan any, msg string) { ch <- msg },
 		Redact:                    true,
-		// troubleshoot writes the archive itself; it is then copied to Out through the host. A
-		// name of this process's own: one derived from Out's would be Out itself for --out in
-		// the temp dir, and removing the temporary archive would remove the bundle.
-		OutputPath:                filepath.Join(os.TempDir(), fmt.Sprintf("mission-control-support-bundle-%d-%d.tar.gz", os.Getpid(), time.Now().UnixNano())),
+		OutputPath:                filepath.Join(tmp, "bundle.tar.gz"),
 		CollectWithoutPermissions: true,
 	})
 	close(progress)
@@ -144,7 +149,6 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("collect the support bundle: %w", err)
 	}
-	defer opts.Host.RemoveAll(context.WithoutCancel(ctx), resp.ArchivePath)
 	res := Result{Archive: opts.Out}
 	switch {
 	case cfgErr != nil:

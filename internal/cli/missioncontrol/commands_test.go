@@ -155,4 +155,10 @@ func TestSupportBundleCommand(t *testing.T) {
 	if r := run(t, testDeps(), "", "support-bundle", "--out", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "is a directory: pass a file name") {
 		t.Errorf("directory output: exit %d, %q", r.code, r.stderr)
 	}
+	// A system directory as the data dir would collect /etc as the install's configuration.
+	for _, dir := range []string{"/", "/etc", "relative"} {
+		if r := run(t, testDeps(), "", "support-bundle", "--data-dir", dir); r.code != 1 || !strings.Contains(r.stderr, "Error: --data-dir") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("--data-dir %s: exit %d, %q", dir, r.code, r.stderr)
+		}
+	}
 }

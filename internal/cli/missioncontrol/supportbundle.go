@@ -50,6 +50,9 @@ troubleshoot's own tooling (support-bundle analyze, sbctl).`,
 }
 
 func runSupportBundle(ctx context.Context, streams cli.Streams, deps Deps, g *cli.GlobalFlags, o *supportBundleOptions) error {
+	if err := installer.ValidateDataDir(o.dataDir); err != nil {
+		return err // a system directory would be collected as if it were the data dir
+	}
 	if deps.Geteuid() != 0 { // not requireRoot: it reads, it changes nothing but its archive
 		return errors.New("support-bundle reads the runtime's files and must run as root: run it again with sudo")
 	}
