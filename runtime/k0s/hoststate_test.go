@@ -214,10 +214,6 @@ func TestCleanup(t *testing.T) {
 	if err := Cleanup(context.Background(), rec, l, before, true); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, op := range rec.Ops() {
-		got = append(got, op.String())
-	}
 	want := []string{
 		"unmount /data/k0s/kubelet/pods/x/volumes/token",
 		"unmount /run/netns/cni-1",
@@ -235,9 +231,7 @@ func TestCleanup(t *testing.T) {
 		"sysctl net.ipv4.ip_forward=0",
 		"sysctl kernel.panic=1",
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("cleanup:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	wantOps(t, "cleanup", rec.Ops(), want)
 	if restore := rec.Ops()[3]; strings.Contains(restore.Content, "KUBE-") || !strings.Contains(restore.Content, "ADMIN-RULES") ||
 		!strings.Contains(restore.Content, "-A CNI-7f3a -d 10.20.0.0/24 -j ACCEPT") {
 		t.Errorf("restored rules:\n%s", restore.Content)
@@ -250,10 +244,7 @@ func TestCleanupWithoutRecord(t *testing.T) {
 	if err := Cleanup(context.Background(), rec, Layout{DataDir: "/data"}, HostState{}, false); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, op := range rec.Ops() {
-		got = append(got, op.String())
-	}
+	got := opStrings(rec.Ops())
 	if strings.Join(got, "\n") != "run iptables-nft-save\nrun ip6tables-nft-save\nremove "+ContainerdDropInFile {
 		t.Errorf("cleanup:\n%s", strings.Join(got, "\n"))
 	}

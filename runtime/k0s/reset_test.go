@@ -2,7 +2,6 @@ package k0s
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/datastax/mission-control/internal/host"
@@ -21,10 +20,6 @@ func TestResetKeepsOtherNetns(t *testing.T) {
 	if err := Reset(context.Background(), rec, l); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, op := range rec.Ops() {
-		got = append(got, op.String())
-	}
 	// The recorder does not run k0s reset, so the namespace is still mounted afterwards: only the
 	// aside mount goes.
 	want := []string{
@@ -35,9 +30,7 @@ func TestResetKeepsOtherNetns(t *testing.T) {
 		"unmount /data/run/kept-namespaces/airgap",
 		"remove /data/run/kept-namespaces",
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("reset:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	wantOps(t, "reset", rec.Ops(), want)
 }
 
 // TestPutBackNetns: where k0s reset took /run/netns and a namespace in it, both come back.
@@ -47,10 +40,6 @@ func TestPutBackNetns(t *testing.T) {
 	if err := putBackNetns(context.Background(), rec, []string{"/run/netns/airgap"}, aside, true); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, op := range rec.Ops() {
-		got = append(got, op.String())
-	}
 	want := []string{
 		"mkdir /run/netns (0755)",
 		"mount /run/netns (, bind) on /run/netns",
@@ -59,7 +48,5 @@ func TestPutBackNetns(t *testing.T) {
 		"mount /data/run/kept-namespaces/airgap (, bind) on /run/netns/airgap",
 		"unmount /data/run/kept-namespaces/airgap",
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("put back:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	wantOps(t, "put back", rec.Ops(), want)
 }

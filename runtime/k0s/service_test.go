@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,14 @@ import (
 
 	"github.com/datastax/mission-control/internal/host"
 )
+
+// wantOps fails t unless the recorded ops are want, in order.
+func wantOps(t *testing.T, what string, ops []host.Op, want []string) {
+	t.Helper()
+	if got := opStrings(ops); !slices.Equal(got, want) {
+		t.Errorf("%s:\n%s\nwant\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
 
 func opStrings(ops []host.Op) []string {
 	var out []string
