@@ -125,7 +125,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	// troubleshoot writes the archive itself, before our own redaction, with a mode of its
 	// choosing: in a directory of this process's own only root can enter. It is then copied to
 	// Out through the host.
-	tmp, err := os.MkdirTemp("", "mission-control-support-bundle-")
+	tmp, err := opts.Host.MkdirTemp(ctx, "", "mission-control-support-bundle-")
 	if err != nil {
 		return Result{}, fmt.Errorf("make a directory for troubleshoot's archive: %w", err)
 	}

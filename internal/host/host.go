@@ -39,6 +39,9 @@ type Host interface {
 	Reader
 	// MkdirAll creates path and missing parents with perm; existing directories are left as they are.
 	MkdirAll(ctx context.Context, path string, perm fs.FileMode) error
+	// MkdirTemp creates a new directory in dir (the system's temporary directory when empty)
+	// with a name made from pattern as os.MkdirTemp does, mode 0700, and returns its path.
+	MkdirTemp(ctx context.Context, dir, pattern string) (string, error)
 	// WriteFile replaces the file at path with data and perm atomically: readers see the old
 	// or the new contents, never a mix. The parent directory must exist.
 	WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error

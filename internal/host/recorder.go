@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -294,6 +295,30 @@ func (r *Recorder) MkdirAll(ctx context.Context, path string, perm fs.FileMode) 
 	}
 	r.record(ctx, Op{Kind: "mkdir", Path: p, Mode: mode(perm)})
 	return nil
+}
+
+// MkdirTemp implements Host. Names are numbered instead of random, so that a plan reads the same
+// on every run: the first free one of pattern with 1, 2, ... in place of its last "*" (or at its end).
+func (r *Recorder) MkdirTemp(ctx context.Context, dir, pattern string) (string, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	prefix, suffix := pattern, ""
+	if i := strings.LastIndex(pattern, "*"); i >= 0 {
+		prefix, suffix = pattern[:i], pattern[i+1:]
+	}
+	for n := 1; ; n++ {
+		p := filepath.Join(dir, prefix+strconv.Itoa(n)+suffix)
+		r.mu.Lock()
+		e, err := r.exists(p)
+		r.mu.Unlock()
+		if err != nil {
+			return "", fmt.Errorf("create a temporary directory in %q: %w", dir, err)
+		}
+		if !e {
+			return p, r.MkdirAll(ctx, p, 0o700)
+		}
+	}
 }
 
 // WriteFile implements Host.

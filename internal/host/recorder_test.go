@@ -224,3 +224,24 @@ func TestRecorderSymlinks(t *testing.T) {
 		t.Errorf("Readlink of a removed link: %v", err)
 	}
 }
+
+func TestRecorderMkdirTemp(t *testing.T) {
+	base := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(base, "bundle-1"), 0o755))
+	r := NewRecorder(System{})
+	ctx := context.Background()
+	first, err := r.MkdirTemp(ctx, base, "bundle-")
+	must(t, err)
+	second, err := r.MkdirTemp(ctx, base, "bundle-*.d")
+	must(t, err)
+	if first != filepath.Join(base, "bundle-2") || second != filepath.Join(base, "bundle-1.d") {
+		t.Errorf("MkdirTemp named %s and %s, want the first free numbered names", first, second)
+	}
+	if _, err := os.Stat(first); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("the recorder changed the real file system")
+	}
+	ops := r.Ops()
+	if len(ops) != 2 || ops[0].Kind != "mkdir" || ops[0].Mode != "0700" {
+		t.Errorf("recorded %+v, want two mkdirs with mode 0700", ops)
+	}
+}

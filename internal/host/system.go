@@ -82,6 +82,15 @@ func (System) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
 	return nil
 }
 
+// MkdirTemp implements Host.
+func (System) MkdirTemp(_ context.Context, dir, pattern string) (string, error) {
+	path, err := os.MkdirTemp(dir, pattern)
+	if err != nil {
+		return "", fmt.Errorf("create a temporary directory in %q: %w", dir, err)
+	}
+	return path, nil
+}
+
 // WriteFile implements Host: a temporary file in the same directory, synced, then renamed over
 // path, so a crash leaves either the old or the new file.
 func (s System) WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) error {

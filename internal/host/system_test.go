@@ -179,3 +179,14 @@ func TestLookPathUsesTheCommandsPath(t *testing.T) {
 		t.Errorf("an absolute path: %q, %v", got, err)
 	}
 }
+
+func TestSystemMkdirTempIsPrivate(t *testing.T) {
+	dir, err := System{}.MkdirTemp(context.Background(), t.TempDir(), "private-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("MkdirTemp made %s: %v, %v; want a directory with mode 0700", dir, fi, err)
+	}
+}
