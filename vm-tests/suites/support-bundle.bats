@@ -63,7 +63,12 @@ runtime_log() {
 	local key secret
 	key=$(on "$CP" sed -n 's/^ *client-key-data: //p' "$DATA_DIR/kubeconfig")
 	[[ ${#key} -gt 20 ]] || fail "no client key in the admin kubeconfig"
-	for secret in vmtests-secret-7d41 vmtests-configmap-2c9a vmtests-env-61fe vmtests-log-b03e "$key"; do
+	# The log of every shape is in the bundle, each credential masked in it.
+	run on "$CP" sh -c "find '$EXTRACTED/support-bundle' -path '*pods/logs/mission-control/planted/shapes*' -type f -exec cat {} +"
+	assert_output --partial "-----BEGIN RSA PRIVATE KEY-----"
+	assert_output --partial "@proxy.internal:3128/" # troubleshoot masks the user too
+	for secret in vmtests-secret-7d41 vmtests-configmap-2c9a vmtests-env-61fe vmtests-log-b03e vmtests-bearer-5c7e0f1a2b3c4d5e \
+		vmtests-url-9e21 vmtests-aws-44d0 vmtestsPEMlineOne vmtestsPEMlineTwo "$key"; do
 		run on "$CP" grep -rl -- "$secret" "$EXTRACTED/support-bundle"
 		assert_failure 1 # grep found nothing
 	done
