@@ -4,6 +4,10 @@ SHELL := /bin/bash
 
 GO      ?= go
 PKG     := github.com/datastax/mission-control
+# One build configuration for every go command (vet, staticcheck, tests, the binaries), so that
+# lint, unit and build share one build cache instead of compiling the dependency graph once each.
+export CGO_ENABLED := 0
+export GOFLAGS     := -trimpath
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Base64 body of the release license public key's PEM file (from `mclicense keygen`). Empty: the
@@ -34,26 +38,30 @@ STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 # controller-gen's version is pinned by hack/tools/go.mod.
 CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k8s.io\/controller-tools //p' hack/tools/go.mod)
 GENERATED           := charts/mission-control/crds operators/missioncontrol/api
-FUZZTIME            ?= 30s
+# Each fuzz target runs this long beyond its seeds (make test runs them all).
+FUZZTIME            ?= 10s
 
 # vm-test: where the vm-tests suites run (local, podman, lima or vagrant), and optionally which
 # distributions (DISTRO=rocky-9,debian-12) and suites (SUITE=preflight,reset).
 TARGET ?= local
 DISTRO ?=
 SUITE  ?=
-SHELL_SCRIPTS := .ci/run hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/lib/podman-host-init vm-tests/suites/*.bats
+SHELL_SCRIPTS := .ci/run hack/*.sh hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/lib/podman-host-init vm-tests/suites/*.bats vm-tests/selftest.sh vm-tests/selftest/*.bats
 
-.PHONY: help runtime build bundle run test lint generate unit vm-test bench fuzz clean
+.PHONY: help deps runtime build bundle run test check lint generate unit e2e vm-test vm-selftest bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the build and the tests need (hack/deps.sh: as root; otherwise it names them)
+	hack/deps.sh test
 
 runtime: ## build the runtime payload (k0s, Kubernetes, etcd, images); slow once, then cached
 	RUNTIME_SOURCE=$(RUNTIME_SOURCE) RUNTIME_CACHE=$(RUNTIME_CACHE) hack/runtime/build.sh $(PAYLOAD_DIR)
 
 build: runtime ## build bin/mission-control (static, runtime payload embedded), bin/mcctl and bin/mclicense
-	CGO_ENABLED=0 $(GO) build -trimpath -tags payload -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mission-control
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mclicense ./cmd/mcctl
+	$(GO) build -tags payload -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mission-control
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/mclicense ./cmd/mcctl
 	@ls -l bin/mission-control | awk '{printf "bin/mission-control: %d MB\n", $$5/1048576}'
 
 bundle: build ## build the air-gap bundle bin/mission-control-VERSION.airgap: pulls bundle/images.txt (release), or packs BUNDLE_IMAGES_DIR
@@ -65,19 +73,22 @@ else
 	./bin/mission-control bundle build --images-dir $(BUNDLE_IMAGES_DIR) --signing-key $(BUNDLE_SIGNING_KEY) --out $(BUNDLE)
 endif
 
-run: build ## build, then show the install plan for the example license (changes nothing)
+run: ## install what the build needs (as root), build, then show the install plan for the example license (changes nothing)
+	hack/deps.sh build
+	$(MAKE) --no-print-directory build
 	./bin/mission-control install --license examples/license.yaml --dry-run
 
-# make test runs its stages in order and says how long each took; the vm-tests suites run on hosts
-# that are system containers (TARGET=podman), as they would on VMs.
-TEST_STAGES := lint build unit vm-test
-test: ## everything CI runs: lint, build, unit, dry-run and end-to-end tests, then the vm-tests suites on podman hosts (as root)
-	@for stage in $(TEST_STAGES); do \
-	  start=$$(date +%s); \
-	  if [ $$stage = vm-test ]; then $(MAKE) --no-print-directory vm-test TARGET=podman || exit 1; \
-	  else $(MAKE) --no-print-directory $$stage || exit 1; fi; \
-	  echo "make test: $$stage took $$(( $$(date +%s) - start ))s"; \
-	done
+# make test runs its stages in order, each under `timeout -k 30s BOUND` (hack/stages.sh), with a
+# timestamped start line and its duration; it ends with a table of every stage's and every
+# suite's duration. The bounds are a cold machine's time with room to spare: a hang fails its
+# stage in minutes, named. Inner bounds (go test -timeout, each suite's, each host command's) are
+# shorter, so that what timed out is named and cleaned up before the stage's bound kills it.
+TEST_STAGES := deps:20m lint:25m build:80m unit:50m fuzz:15m vm-selftest:8m vm-test:70m
+test: ## everything CI runs: deps, lint, build, unit, dry-run and end-to-end tests, fuzzing, then the vm-tests suites on podman hosts (as root)
+	@hack/stages.sh bin/vm-tests/podman $(TEST_STAGES)
+
+check: lint ## the loop while coding (no root, no runtime): gofmt, vet, staticcheck, shellcheck, generated files, unit and dry-run tests
+	$(GO) test -tags e2e -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$')
 
 lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, shellcheck, and the generated files are current
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -92,28 +103,43 @@ lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, shellcheck, and the
 generate: $(CONTROLLER_GEN) ## regenerate the API's deepcopy code and the chart's CRDs from the pinned modules
 	$(GO) run ./hack/generate $(CONTROLLER_GEN)
 
-# MC_E2E=1 runs the end-to-end tests too; they need root. Under CI=true a test that cannot run
-# fails instead of skipping.
-# The end-to-end tests run alone, after the others: they install the runtime on this host. Their
-# output is filtered to the tests' own lines (whole messages, without the runtime's log lines).
-unit: ## the Go tests only (unit, dry-run, then end-to-end with bin/mission-control from make build)
-	$(GO) test -tags e2e -count=1 $$($(GO) list ./... | grep -v '/e2e$$')
-	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -count=1 -timeout 60m -v ./e2e/ 2>&1 | \
-	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; exit $${PIPESTATUS[0]}
+# The end-to-end tests need root; under CI=true a test that cannot run fails instead of skipping.
+# They run alone, after the others: they install the runtime on this host. Their output is
+# filtered to the tests' own lines (whole messages, without the runtime's log lines). After a
+# failed, timed-out or panicked run, hack/e2e-cleanup.sh resets what it left.
+E2E_TIMEOUT ?= 40m
+RUN         ?= .
+unit: ## the Go tests: unit and dry-run, then the end-to-end tests (make e2e) with bin/mission-control from make build
+	$(GO) test -tags e2e -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(MAKE) --no-print-directory e2e
+
+e2e: ## the end-to-end tests alone, as root (they install and reset for real), e.g. make e2e RUN=TestAirgap
+	@rm -f bin/e2e-holders
+	@MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control MC_E2E_HOLDERS=$(CURDIR)/bin/e2e-holders \
+	  $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(RUN)' -v ./e2e/ 2>&1 | \
+	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; \
+	  status=$${PIPESTATUS[0]}; \
+	  if [ $$status -ne 0 ]; then hack/e2e-cleanup.sh $(CURDIR)/bin/mission-control $(CURDIR)/bin/e2e-holders; fi; \
+	  rm -f bin/e2e-holders; exit $$status
 
 vm-test: build ## the vm-tests suites against TARGET=local (this machine, as root), podman (system containers), lima or vagrant; DISTRO=..., SUITE=... narrow it
 	vm-tests/run.sh --target $(TARGET) $(if $(DISTRO),--distro $(DISTRO)) $(if $(SUITE),--suite $(SUITE))
+
+vm-selftest: build ## the vm-tests runner's own test on podman (as root): a step that never ends fails its suite at the bound, named, hosts torn down
+	vm-tests/selftest.sh
 
 bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
 
-fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	$(GO) test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=$(FUZZTIME) ./installer/network
-	$(GO) test -run='^$$' -fuzz='^FuzzExplicit$$' -fuzztime=$(FUZZTIME) ./installer/network
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./installer/license
-	$(GO) test -run='^$$' -fuzz='^FuzzRedactText$$' -fuzztime=$(FUZZTIME) ./supportbundle
+fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 10s) beyond its seeds
+	@for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz' . | sort); do \
+	  for target in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$file | cut -d' ' -f2); do \
+	    echo "fuzz $$target ($$(dirname $$file), $(FUZZTIME))"; \
+	    timeout -k 30s 5m $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$file) || exit 1; \
+	  done; \
+	done
 
 $(CONTROLLER_GEN):
 	mkdir -p $(TOOLS)

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,8 @@ type Client struct {
 	Kubeconfig string
 	// Log receives Helm's debug lines.
 	Log func(format string, args ...any)
+	// Timeout bounds Helm's install or upgrade (5 minutes when zero).
+	Timeout time.Duration
 }
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -161,7 +164,7 @@ func (c Client) Install(ctx context.Context, name string, ch *chart.Chart, v Val
 		install := action.NewInstall(cfg)
 		install.ReleaseName, install.Namespace = name, Namespace
 		install.CreateNamespace, install.SkipCRDs = true, true // CRDs are applied server-side first
-		install.Timeout = 5 * time.Minute
+		install.Timeout = cmp.Or(c.Timeout, 5*time.Minute)
 		rel, err := install.RunWithContext(ctx, ch, v.helm())
 		if err != nil {
 			return nil, fmt.Errorf("install release %s: %w", name, err)
@@ -170,7 +173,7 @@ func (c Client) Install(ctx context.Context, name string, ch *chart.Chart, v Val
 	}
 	upgrade := action.NewUpgrade(cfg)
 	upgrade.Namespace, upgrade.SkipCRDs, upgrade.MaxHistory = Namespace, true, 5
-	upgrade.Timeout = 5 * time.Minute
+	upgrade.Timeout = cmp.Or(c.Timeout, 5*time.Minute)
 	rel, err := upgrade.RunWithContext(ctx, name, ch, v.helm())
 	if err != nil {
 		return nil, fmt.Errorf("upgrade release %s: %w", name, err)

@@ -163,12 +163,15 @@ func tamperedBundles(t *testing.T, dir, images, good string) []tamperedBundle {
 // It goes when the test ends and nothing else runs in it.
 func isolatedNetns(t *testing.T) string {
 	t.Helper()
-	pid, err := testhost.Isolate(context.Background(), airgapNode)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pid, err := testhost.Isolate(ctx, airgapNode)
 	if err != nil {
 		t.Fatal(err)
 	}
+	recordHolder(t, pid)
 	t.Cleanup(func() {
-		if err := (host.System{}).Signal(context.Background(), pid, syscall.SIGKILL); err != nil {
+		if err := (host.System{}).Signal(within(t, time.Minute), pid, syscall.SIGKILL); err != nil {
 			t.Error(err)
 		}
 	})

@@ -3,8 +3,8 @@
 package e2e
 
 import (
-	"context"
 	"testing"
+	"time"
 
 	"github.com/datastax/mission-control/e2e/testhost"
 )
@@ -13,11 +13,11 @@ import (
 // the test ends.
 func startNetGuard(t testing.TB, cidr string) {
 	t.Helper()
-	if err := testhost.GuardUp(context.Background(), cidr); err != nil {
+	if err := testhost.GuardUp(within(t, time.Minute), cidr); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := testhost.GuardDown(context.Background()); err != nil {
+		if err := testhost.GuardDown(within(t, time.Minute)); err != nil {
 			t.Error(err)
 		}
 	})

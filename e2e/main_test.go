@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +83,7 @@ func mc(t testing.TB, args ...string) result {
 // startMC starts the binary without waiting for it.
 func startMC(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := mcCommand(t, context.Background(), args...)
+	cmd := mcCommand(t, within(t, 15*time.Minute), args...)
 	cmd.Stdin = strings.NewReader("")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -97,6 +98,33 @@ func kill(t testing.TB, cmd *exec.Cmd) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+}
+
+// within is a context that ends after d, or with the test: every command and API call of the tests
+// is bounded, so that a hang fails the test naming the call instead of holding the run.
+func within(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// recordHolder notes a process the tests started that outlives them, in the file MC_E2E_HOLDERS
+// names, so that after a run that timed out or panicked (no t.Cleanup runs then)
+// hack/e2e-cleanup.sh can end it by its PID.
+func recordHolder(t testing.TB, pid int) {
+	t.Helper()
+	path := os.Getenv("MC_E2E_HOLDERS")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatalf("record the holder %d: %v", pid, err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, pid); err != nil {
+		t.Fatalf("record the holder %d: %v", pid, err)
+	}
 }
 
 func exists(path string) bool {

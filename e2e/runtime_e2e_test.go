@@ -254,7 +254,7 @@ func checkWorkload(t *testing.T, image string, pods, services netip.Prefix) {
 	if body := httpGet(t, "http://"+strings.TrimSpace(helloIP)+"/"); body != "hello from hello\n" {
 		t.Errorf("GET the hello Service from the host: %q", body)
 	}
-	if out, err := mcCommand(t, context.Background(), "shell", "--", "kubectl", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s").CombinedOutput(); err != nil {
+	if out, err := mcCommand(t, within(t, 4*time.Minute), "shell", "--", "kubectl", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/probe", "--timeout=180s").CombinedOutput(); err != nil {
 		t.Errorf("the probe pod did not succeed: %v\n%s\nits log:\n%s", err, out, kubectl(t, "", "logs", "probe"))
 	} else if logs := kubectl(t, "", "logs", "probe"); !strings.Contains(logs, "kubernetes.default.svc.cluster.local resolved to ["+strings.TrimSpace(apiIP)+"], answered") {
 		t.Errorf("probe from a pod: %s", logs)
@@ -270,7 +270,7 @@ func kubectl(t *testing.T, stdin string, args ...string) string {
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		events, _ := mcCommand(t, context.Background(), "shell", "--", "kubectl", "get", "events", "-A").CombinedOutput()
+		events, _ := mcCommand(t, within(t, time.Minute), "shell", "--", "kubectl", "get", "events", "-A").CombinedOutput()
 		t.Fatalf("kubectl %v: %v\n%s\nevents:\n%s", args, err, out, events)
 	}
 	return string(out)
@@ -374,7 +374,7 @@ func checkMissionControlCluster(t *testing.T) {
 	}
 	// mcctl (built beside mission-control) reads the installed control plane: no data planes yet.
 	mcctl := filepath.Join(filepath.Dir(binary(t)), "mcctl")
-	out, err := exec.Command(mcctl, "dataplanes", "--dest-kubeconfig", filepath.Join(dataDir, "kubeconfig"), "--dest-context", "CP_EAST").CombinedOutput()
+	out, err := exec.CommandContext(within(t, time.Minute), mcctl, "dataplanes", "--dest-kubeconfig", filepath.Join(dataDir, "kubeconfig"), "--dest-context", "CP_EAST").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "NAME  CONTEXT  SERVER  REACHABLE" {
 		t.Errorf("mcctl dataplanes: %v\n%s", err, out)
 	}
@@ -407,7 +407,7 @@ func waitKubectl(t *testing.T, what, want string, args ...string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		out, _ := mcCommand(t, context.Background(), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
+		out, _ := mcCommand(t, within(t, time.Minute), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
 		if strings.TrimSpace(string(out)) == want {
 			return
 		}
@@ -423,7 +423,7 @@ func waitKubectl(t *testing.T, what, want string, args ...string) {
 func operatorLogs(t *testing.T) string {
 	var b strings.Builder
 	for _, d := range []string{"mission-control-operator", "k8ssandra-operator", "cass-operator"} {
-		out, _ := mcCommand(t, context.Background(), "shell", "--", "kubectl", "-n", "mission-control", "logs", "deployment/"+d, "--tail=30").CombinedOutput()
+		out, _ := mcCommand(t, within(t, time.Minute), "shell", "--", "kubectl", "-n", "mission-control", "logs", "deployment/"+d, "--tail=30").CombinedOutput()
 		fmt.Fprintf(&b, "%s log:\n%s\n", d, out)
 	}
 	return b.String()
@@ -438,7 +438,7 @@ func checkCassandraDatacenter(t *testing.T) {
 	waitKubectl(t, "cass-operator's StatefulSet of 3 replicas for the CassandraDatacenter", "3",
 		"-n", "db", "get", "statefulset", "cl1-dc1-default-sts", "-o", "jsonpath={.spec.replicas}")
 	invalid := strings.Replace(datacenter, "name: dc1", "name: dc2", 1) + "  dseWorkloads: {analyticsEnabled: true}\n"
-	cmd := mcCommand(t, context.Background(), "shell", "--", "kubectl", "apply", "-f", "-")
+	cmd := mcCommand(t, within(t, 2*time.Minute), "shell", "--", "kubectl", "apply", "-f", "-")
 	cmd.Stdin = strings.NewReader(invalid)
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `admission webhook "vcassandradatacenter.kb.io" denied the request`) {

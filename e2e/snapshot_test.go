@@ -3,9 +3,9 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/datastax/mission-control/e2e/testhost"
 )
@@ -13,7 +13,7 @@ import (
 // takeSnapshot reads what reset must leave as install found it; network state is netns's.
 func takeSnapshot(t *testing.T) testhost.Snapshot {
 	t.Helper()
-	s, err := testhost.TakeSnapshot(context.Background(), netns)
+	s, err := testhost.TakeSnapshot(within(t, 2*time.Minute), netns)
 	if err != nil {
 		t.Fatal(err)
 	}

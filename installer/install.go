@@ -37,6 +37,9 @@ type Env struct {
 	Self string
 	// Cluster waits for the runtime: LiveCluster for real, PlannedCluster in a dry run.
 	Cluster Cluster
+	// ResetTimeout bounds k0s' own reset within reset (k0s.ResetTimeout when zero); past it,
+	// reset ends the runtime's processes and removes its mounts and files itself.
+	ResetTimeout time.Duration
 }
 
 // Install installs mission-control as configured.
@@ -84,6 +87,8 @@ func (i *Install) stepContext() *StepContext {
 		Self:     i.Env.Self,
 		Cluster:  i.Env.Cluster,
 		progress: i.Env.Progress,
+
+		ResetTimeout: i.Env.ResetTimeout,
 	}
 }
 

@@ -334,7 +334,14 @@ func startRuntime() Step {
 			k0sStaged, _ := sc.Host.Exists(l.K0s())
 			configured, _ := sc.Host.Exists(l.ConfigFile())
 			if k0sStaged && configured {
-				resetErr = k0s.Reset(ctx, sc.Host, l)
+				resetErr = k0s.Reset(ctx, sc.Host, l, sc.resetTimeout())
+			}
+			// What k0s reset did not get to, the runtime's processes below and the later undos'
+			// unmounting and removal take care of: reset goes on, saying why.
+			if errors.Is(resetErr, k0s.ErrResetTimedOut) {
+				sc.Log.Warn(resetErr.Error() + "; ending the runtime's processes and removing its mounts and files without it")
+				sc.Detail("%v; the runtime's processes, mounts and files were removed without it", resetErr)
+				resetErr = nil
 			}
 			return errors.Join(resetErr, k0s.EndProcesses(ctx, sc.Host, l, func(s string) { sc.Update("%s", s) }))
 		},
@@ -449,7 +456,7 @@ func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
 }
 
 func (c LiveCluster) charts(sc *StepContext) charts.Client {
-	return charts.Client{Kubeconfig: sc.Paths.Runtime().AdminKubeconfig(), Log: func(format string, args ...any) {
+	return charts.Client{Kubeconfig: sc.Paths.Runtime().AdminKubeconfig(), Timeout: c.Timeout, Log: func(format string, args ...any) {
 		sc.Log.Debug(fmt.Sprintf(format, args...), "component", "helm")
 	}}
 }

@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
 
@@ -56,6 +58,8 @@ type StepContext struct {
 	Self    string
 	// Cluster waits for the runtime to serve.
 	Cluster Cluster
+	// ResetTimeout bounds k0s' own reset (k0s.ResetTimeout when zero).
+	ResetTimeout time.Duration
 
 	// Found by the check steps, for the steps after them.
 	License    *license.License
@@ -68,6 +72,10 @@ type StepContext struct {
 	progress progress.Reporter
 	journal  *Journal
 	resuming bool // an unfinished install of this data dir is being resumed
+}
+
+func (sc *StepContext) resetTimeout() time.Duration {
+	return cmp.Or(sc.ResetTimeout, k0s.ResetTimeout)
 }
 
 // Detail sets the one-line result progress shows for the current step.

@@ -149,6 +149,7 @@ func TestSuites(t *testing.T) {
 	if err != nil {
 		t.Fatal("bats parses the suites: apt-get install bats bats-support bats-assert (.ci/run does)")
 	}
+	sharedOrder := map[string]string{}
 	for _, p := range suites {
 		name := strings.TrimSuffix(filepath.Base(p), ".bats")
 		src := string(readFile(t, p))
@@ -161,6 +162,16 @@ func TestSuites(t *testing.T) {
 		hosts := regexp.MustCompile(`(?m)^SUITE_HOSTS="([a-z0-9 -]+)"`).FindStringSubmatch(src)
 		if pair := hosts != nil && len(strings.Fields(hosts[1])) >= 2; pair != strings.Contains(src, `"$DP"`) {
 			t.Errorf("%s: a suite that uses the second host $DP, and only such a suite, names its hosts in SUITE_HOSTS=\"cp-east dp-west\"", p)
+		}
+		if m := regexp.MustCompile(`(?m)^SUITE_SHARED=pair:([0-9]+)`).FindStringSubmatch(src); m != nil {
+			// run.sh runs these on one pair: a second install on other ranges would fail there.
+			if strings.Contains(src, "install_platform ") {
+				t.Errorf("%s runs on the shared pair (SUITE_SHARED) and installs with install_platform: use install_shared", p)
+			}
+			if other, taken := sharedOrder[m[1]]; taken {
+				t.Errorf("%s and %s both run at SUITE_SHARED=pair:%s: give each its own place", other, p, m[1])
+			}
+			sharedOrder[m[1]] = p
 		}
 		for _, m := range regexp.MustCompile(`\$MC_REPO/([^"]+)"`).FindAllStringSubmatch(src, -1) {
 			if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {

@@ -2,6 +2,7 @@
 # vm-tests/run.sh: run the bats suites against hosts, as a user would use the binary.
 #
 #   vm-tests/run.sh --target local|podman|lima|vagrant [--distro LIST] [--suite LIST] [--out DIR] [--keep]
+#                   [--suites-dir DIR]
 #
 # local runs against this machine (as root). podman gives each suite fresh hosts: Debian 12
 # system containers (systemd as PID 1) on an internal network with no route off the machine,
@@ -9,8 +10,10 @@
 # distribution and host. The binaries are copied to every host; the suites run there (podman
 # exec, ssh); the hosts go at the end (--keep leaves them, and says how to enter and remove
 # them: with podman, the last suite's). Each suite writes TAP to OUT/TARGET[-DISTRO]/SUITE.tap and JUnit beside it; a failed
-# suite leaves the support bundle of each of its hosts there too. Exits 1 when a step of any
-# suite failed, or was skipped under CI=true.
+# suite leaves the support bundle of each of its hosts there too. Every suite runs under its own
+# bound (SUITE_TIMEOUT=30m in the suite; 20m when it names none): one that runs out of time is a
+# failed suite, named with the step it was in, and the run goes on. OUT/TARGET/durations lists
+# each suite's seconds. Exits 1 when a step of any suite failed, or was skipped under CI=true.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +22,7 @@ repo=$(dirname "$here")
 distros_all=(ubuntu-22.04 ubuntu-24.04 debian-12 rocky-9)
 
 usage() {
-	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//' >&2
 	echo "suites: $(suite_names | tr '\n' ' ')" >&2
 	exit 2
 }
@@ -27,9 +30,9 @@ die() {
 	echo "vm-tests: $*" >&2
 	exit 2
 }
-suite_names() { for f in "$here"/suites/*.bats; do basename "$f" .bats; done; }
+suite_names() { for f in "$suites_dir"/*.bats; do basename "$f" .bats; done; }
 
-target="" distros="" suites="" out="$repo/bin/vm-tests" keep=0
+target="" distros="" suites="" out="$repo/bin/vm-tests" keep=0 suites_dir=$here/suites
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--target) target=${2:-} && shift ;;
@@ -37,6 +40,7 @@ while [[ $# -gt 0 ]]; do
 	--suite) suites=${2:-} && shift ;;
 	--out) out=${2:-} && shift ;;
 	--keep) keep=1 ;;
+	--suites-dir) suites_dir=$(cd "${2:?--suites-dir needs a directory}" && pwd) && shift ;;
 	-h | --help) usage ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
@@ -52,7 +56,7 @@ esac
 suites=${suites//,/ }
 [[ -n $suites ]] || suites=$(suite_names | tr '\n' ' ')
 for s in $suites; do
-	[[ -f $here/suites/$s.bats ]] || die "no suite $s: the suites are $(suite_names | tr '\n' ' ')"
+	[[ -f $suites_dir/$s.bats ]] || die "no suite $s: the suites are $(suite_names | tr '\n' ' ')"
 done
 distros=${distros//,/ }
 [[ -n $distros ]] || distros="${distros_all[*]}"
@@ -79,11 +83,42 @@ done
 # plane's first; cp-east when it names none.
 suite_hosts() {
 	local line
-	line=$(grep -m1 -E '^SUITE_HOSTS=' "$here/suites/$1.bats" || true)
+	line=$(grep -m1 -E '^SUITE_HOSTS=' "$suites_dir/$1.bats" || true)
 	line=${line#SUITE_HOSTS=}
 	line=${line%%#*}
 	line=${line//\"/}
 	echo "${line:-cp-east}"
+}
+
+# suite_shared SUITE: the order of a suite that runs on the shared pair (SUITE_SHARED=pair:2),
+# else nothing.
+suite_shared() {
+	local line
+	line=$(grep -m1 -E '^SUITE_SHARED=pair:[0-9]+' "$suites_dir/$1.bats" || true)
+	line=${line#SUITE_SHARED=pair:}
+	echo "${line%%[!0-9]*}"
+}
+
+# suite_timeout SUITE: the bound a suite names (SUITE_TIMEOUT=30m), else 20m.
+suite_timeout() {
+	local line
+	line=$(grep -m1 -E '^SUITE_TIMEOUT=' "$suites_dir/$1.bats" || true)
+	line=${line#SUITE_TIMEOUT=}
+	line=${line%%#*}
+	line=${line//[\" ]/}
+	echo "${line:-20m}"
+}
+
+# pm SECONDS ARG...: podman, bounded: podman 4.3 can deadlock on its own locks, and a run must
+# fail in minutes, saying so, rather than hang.
+pm() {
+	local t=$1 status=0
+	shift
+	timeout -k 5s "${t}s" podman "$@" || status=$?
+	if ((status == 124 || status == 137)); then
+		echo "vm-tests: podman did not answer in ${t}s (podman $*); podman 4.3 can deadlock on its locks: podman system renumber, or a reboot, clears them" >&2
+	fi
+	return "$status"
 }
 
 # all_hosts: every host a selected suite asks for, once each, in order.
@@ -129,33 +164,97 @@ stage() {
 
 failed=()
 skipped=0
-# run_suite NAME SUITE: run one suite with the environment the suites read; results in out/NAME.
-# A skipped step is counted, and fails the run under CI=true: CI runs every step.
+suite_pid=""
+# run_suite NAME SUITE: run one suite with the environment the suites read, under its bound;
+# results in out/NAME. A skipped step is counted, and fails the run under CI=true: CI runs every
+# step. bats runs in the background so that this shell's traps fire on TERM and INT at once.
 run_suite() {
-	local name=$1 s=$2 results=$out/$1 status=0 start=$SECONDS n
+	local name=$1 s=$2 results=$out/$1 status=0 start=$SECONDS n bound tail_pid
+	bound=$(suite_timeout "$s")
 	mkdir -p "$results"
-	echo "# $name: suite $s" >&2
-	MC_ARTIFACTS=$results MC_REPO=$repo BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats:/usr/local/lib/bats:/opt/homebrew/lib} \
-		bats --formatter tap --report-formatter junit --output "$results" "$here/suites/$s.bats" | tee "$results/$s.tap" || status=$?
+	rm -f "$results/$s.step"
+	echo "# $name: suite $s (bound $bound)" >&2
+	: >"$results/$s.tap"
+	MC_ARTIFACTS=$results MC_SUITE=$s MC_REPO=$repo BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats:/usr/local/lib/bats:/opt/homebrew/lib} \
+		timeout -k 30s "$bound" bats --formatter tap --report-formatter junit --output "$results" "$suites_dir/$s.bats" >"$results/$s.tap" &
+	suite_pid=$!
+	tail -n +1 -f --pid="$suite_pid" "$results/$s.tap" &
+	tail_pid=$!
+	wait "$suite_pid" || status=$?
+	suite_pid=""
+	wait "$tail_pid" 2>/dev/null || true
 	[[ -f $results/report.xml ]] && mv "$results/report.xml" "$results/$s.xml"
 	while read -r line; do
 		failed+=("$name: suite $s, step \"$line\"")
 	done < <(grep -E '^not ok ' "$results/$s.tap" | sed -E 's/^not ok [0-9]+ //; s/ # in [0-9]+ ?ms$//')
-	if [[ $status -ne 0 ]] && ! grep -q '^not ok ' "$results/$s.tap"; then
+	local result=ok
+	if ((status == 124 || status == 137)); then
+		result="timed out after $bound"
+		failed+=("$name: suite $s timed out after $bound in step \"$(cat "$results/$s.step" 2>/dev/null || echo "before its first step")\"")
+		save_bundles "$results" "$s"
+	elif [[ $status -ne 0 ]] && ! grep -q '^not ok ' "$results/$s.tap"; then
+		result="did not run to the end (bats exit $status)"
 		failed+=("$name: suite $s did not run to the end (bats exit $status)")
+	elif [[ $status -ne 0 ]]; then
+		result=failed
 	fi
 	n=$(grep -cE '^ok [0-9]+ .* # skip' "$results/$s.tap" || true)
 	if [[ $n -gt 0 ]]; then
 		skipped=$((skipped + n))
 		if [[ ${CI:-} == true ]]; then failed+=("$name: suite $s skipped $n steps, and CI must run every step"); fi
 	fi
-	echo "# $name: suite $s took $((SECONDS - start))s${n:+, $n steps skipped}" >&2
+	printf '%s\t%s\t%s\n' "$s" "$((SECONDS - start))" "$result${n:+, $n skipped}" >>"$results/durations"
+	echo "# $name: suite $s took $((SECONDS - start))s: $result${n:+, $n steps skipped}" >&2
+}
+
+# stop_suite: a suite still running (the run was interrupted) ends, with every process of its
+# bats (timeout leads a process group of its own).
+stop_suite() {
+	[[ -n $suite_pid ]] || return 0
+	kill -TERM -- "-$suite_pid" 2>/dev/null || true
+	for _ in $(seq 30); do kill -0 "$suite_pid" 2>/dev/null || break; sleep 1; done
+	kill -KILL -- "-$suite_pid" 2>/dev/null || true
+	suite_pid=""
+}
+
+# host_exec HOST CMD...: a command on a host under test from the runner, bounded (5 minutes).
+host_exec() {
+	local h=$1
+	shift
+	case $target in
+	local) timeout -k 10s 300s "$@" ;;
+	podman) timeout -k 10s 330s podman exec "$(podman_ctr "$h")" timeout -k 10s 300s "$@" ;;
+	*) timeout -k 10s 330s ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes -o LogLevel=ERROR "$h" "sudo -n timeout -k 10s 300s $(printf '%q ' "$@")" ;;
+	esac
+}
+
+# save_bundles RESULTS SUITE: after a suite that ran out of time (its teardown never ran), the
+# support bundle of each of its hosts that has an install, into RESULTS; on the local target the
+# install is then reset, as the suite's teardown would have.
+save_bundles() {
+	local results=$1 s=$2 h
+	for h in ${MC_HOSTS:-}; do
+		host_exec "$h" test -d /var/lib/mission-control || continue
+		if host_exec "$h" "$MC_STAGE/mission-control" support-bundle -q --out "/tmp/$s-$h.tar.gz" >/dev/null &&
+			host_exec "$h" cat "/tmp/$s-$h.tar.gz" >"$results/$s-$h.tar.gz"; then
+			echo "# support bundle: $results/$s-$h.tar.gz" >&2
+		else
+			echo "vm-tests: no support bundle of $h after suite $s timed out" >&2
+		fi
+		host_exec "$h" rm -f "/tmp/$s-$h.tar.gz" || true
+		if [[ $target == local ]]; then
+			host_exec "$h" "$MC_STAGE/mission-control" reset --yes -q >/dev/null || echo "vm-tests: reset of $h after suite $s timed out failed" >&2
+			host_exec "$h" "$MC_STAGE/testhost" guard-down || true
+		fi
+	done
 }
 
 # run_suites NAME: every selected suite on the hosts already up.
 run_suites() {
 	local s
 	rm -rf "${out:?}/$1"
+	trap 'stop_suite' EXIT
+	trap 'exit 130' INT TERM
 	for s in $suites; do run_suite "$1" "$s"; done
 }
 
@@ -207,17 +306,19 @@ podman_image() {
 	local key cache tar sources=()
 	key=$(printf '%s\n' bookworm "${host_packages[@]}" | sha256sum | cut -c1-12)
 	podman_image_ref=localhost/mission-control-vmtest-host:$key
-	podman image exists "$podman_image_ref" && return
+	pm 60 image exists "$podman_image_ref" && return
 	cache=${XDG_CACHE_HOME:-$HOME/.cache}/mission-control/hosts
 	tar=$cache/rootfs-$key.tar
 	if [[ ! -f $tar ]]; then
 		mkdir -p "$cache"
 		[[ -f /etc/apt/sources.list.d/debian.sources ]] && sources=(/etc/apt/sources.list.d/debian.sources)
 		echo "# podman: building the hosts' rootfs (once; cached in $tar)" >&2
-		mmdebstrap --quiet --format=tar --variant=apt --include="$(IFS=, && echo "${host_packages[*]}")" bookworm "$tar.tmp" "${sources[@]}"
+		timeout -k 30s 30m mmdebstrap --quiet --format=tar --variant=apt --aptopt='Acquire::Retries "3"' \
+			--include="$(IFS=, && echo "${host_packages[*]}")" bookworm "$tar.tmp" "${sources[@]}" ||
+			die "mmdebstrap could not make the hosts' rootfs in 30 minutes (exit $?): see its output above"
 		mv "$tar.tmp" "$tar"
 	fi
-	podman import --quiet "$tar" "$podman_image_ref" >/dev/null
+	pm 600 import --quiet "$tar" "$podman_image_ref" >/dev/null || die "podman import of the hosts' rootfs failed"
 }
 
 podman_work=$out/podman-hosts
@@ -235,15 +336,17 @@ podman_up() {
 	for h in "$@"; do
 		ctr=$(podman_ctr "$h")
 		mkdir -p "$podman_work/$h/data"
-		podman run -d --name "$ctr" --hostname "$h" --runtime runc --privileged --systemd=always --cgroupns=private \
+		pm 120 run -d --name "$ctr" --hostname "$h" --runtime runc --privileged --systemd=always --cgroupns=private \
 			--network "$podman_net" --ulimit nofile=20000:20000 --ulimit nproc=30000:30000 \
 			-v "$podman_work/$h/data:/var/lib/mission-control" -v "$here/lib/podman-host-init:/usr/local/sbin/podman-host-init:ro" \
-			"$podman_image_ref" /usr/local/sbin/podman-host-init >/dev/null
+			"$podman_image_ref" /usr/local/sbin/podman-host-init >/dev/null || die "host $h: podman run failed"
 	done
 	for h in "$@"; do
 		ctr=$(podman_ctr "$h")
-		for _ in $(seq 60); do # systemd answers once its manager is up, then waits for start-up
-			state=$(podman exec "$ctr" systemctl is-system-running --wait 2>/dev/null || true)
+		local deadline=$((SECONDS + 120))
+		state=""
+		while ((SECONDS < deadline)); do # systemd answers once its manager is up, then waits for start-up
+			state=$(pm 60 exec "$ctr" timeout 50 systemctl is-system-running --wait 2>/dev/null || true)
 			[[ -z $state ]] || break
 			sleep 1
 		done
@@ -251,17 +354,44 @@ podman_up() {
 		# A default route, as hosts have: the runtime reaches its Services through it (kube-proxy
 		# rewrites their addresses). It leads nowhere: the internal network has no gateway, and no
 		# one answers the ARP for an address off it.
-		podman exec "$ctr" ip route add default dev eth0
-		podman exec "$ctr" mkdir -p "$MC_STAGE"
-		podman cp "$stage/." "$ctr:$MC_STAGE"
+		pm 30 exec "$ctr" ip route add default dev eth0 || die "host $h: no default route"
+		pm 30 exec "$ctr" mkdir -p "$MC_STAGE" || die "host $h: no stage directory"
+		pm 300 cp "$stage/." "$ctr:$MC_STAGE" || die "host $h: the stage could not be copied"
 	done
+}
+
+# run_shared SUITE...: the suites that only need installed hosts, in their SUITE_SHARED order, on
+# one control plane and data plane pair: the first suite installs it, the next ones use it. After
+# a suite that failed (or ran out of time) the pair is unknown: the next suite gets a new one.
+# The last one's pair is reset, as a user would, so the run checks what reset leaves.
+run_shared() {
+	local s pair=(cp-east dp-west) before h
+	echo "# podman: shared pair ${pair[*]} for $*" >&2
+	podman_up "${pair[@]}"
+	export MC_HOSTS="${pair[*]}" MC_SHARED=1
+	local ordered=()
+	for s in "$@"; do ordered+=("$(suite_shared "$s") $s"); done
+	for s in $(printf '%s\n' "${ordered[@]}" | sort -n | cut -d' ' -f2); do
+		before=${#failed[@]}
+		run_suite podman "$s"
+		if ((${#failed[@]} > before)); then
+			echo "# podman: suite $s failed: a new shared pair for the next suite" >&2
+			podman_up "${pair[@]}"
+		fi
+	done
+	for h in "${pair[@]}"; do
+		host_exec "$h" test -d /var/lib/mission-control || continue
+		host_exec "$h" "$MC_STAGE/mission-control" reset --yes -q >/dev/null || failed+=("podman: reset of the shared pair's $h failed")
+	done
+	unset MC_SHARED
+	[[ $keep == 1 ]] || podman_down "${pair[@]}"
 }
 
 # podman_down HOST...: the hosts and their data dirs go.
 podman_down() {
 	local h
 	for h in "$@"; do
-		podman rm --force --time 5 "$(podman_ctr "$h")" >/dev/null 2>&1 || true
+		pm 60 rm --force --time 5 "$(podman_ctr "$h")" >/dev/null 2>&1 || true
 		rm -rf "${podman_work:?}/$h"
 	done
 }
@@ -270,8 +400,9 @@ podman_down() {
 # its firewall chains when they were not there before the run.
 podman_network_rm() {
 	local chain
-	podman network rm --force "$1" >/dev/null 2>&1 || true
+	pm 60 network rm --force "$1" >/dev/null 2>&1 || true
 	rm -rf "/var/lib/cni/networks/$1"
+	[[ -f $out/machine-chains ]] || return 0 # the chains the machine had are unknown: keep them
 	for chain in CNI-FORWARD CNI-ADMIN; do
 		if ! grep -qx ":$chain" "$out/machine-chains" && iptables-nft -S "$chain" >/dev/null 2>&1; then
 			iptables-nft -D FORWARD -m comment --comment "CNI firewall plugin rules" -j "$chain" 2>/dev/null || true
@@ -280,24 +411,35 @@ podman_network_rm() {
 	done
 }
 
-# podman_no_leftovers: an earlier run's hosts and network (interrupted, or --keep) would share
-# the machine with this run's and spoil its snapshots: the run stops, saying how to remove them.
-podman_no_leftovers() {
-	local names ctrs nets
-	names=$(podman ps -a --format '{{.Names}}') || die "podman ps -a fails: repair podman's state first"
+# podman_clean_start: what an earlier run left (interrupted, or --keep) would share the machine
+# with this run's hosts and spoil its snapshots: its hosts, networks, their CNI chains and leases
+# and the kernel parameters it changed (put back from the file it saved) go first. What is not
+# the runner's stops the run, naming the fix: an install on the machine itself shares the kernel
+# (and the kubelet's cgroups and iptables) with the hosts.
+podman_clean_start() {
+	local names ctrs nets c n
+	[[ ! -e /var/lib/mission-control ]] || die "this machine has a mission-control install of its own (/var/lib/mission-control): remove it with mission-control reset --yes, then run again"
+	names=$(pm 30 ps -a --format '{{.Names}}') || die "podman ps -a does not answer: repair podman's state first (podman system renumber)"
 	ctrs=$(grep '^mc-vmtest-' <<<"$names" | tr '\n' ' ' || true)
-	nets=$(podman network ls --format '{{.Name}}' | grep '^mc-vmtest-' | tr '\n' ' ' || true)
-	[[ -z $ctrs && -z $nets ]] || die "an earlier run left hosts or networks (${ctrs}${nets% }): remove them with" \
-		"${ctrs:+podman rm -f $ctrs}${ctrs:+${nets:+&& }}${nets:+podman network rm $nets}"
+	nets=$(pm 30 network ls --format '{{.Name}}' | grep '^mc-vmtest-' | tr '\n' ' ' || true)
+	[[ -n $ctrs$nets ]] || return 0
+	echo "vm-tests: removing what an earlier run left: ${ctrs}${nets}" >&2
+	for c in $ctrs; do pm 60 rm --force --time 5 "$c" >/dev/null || die "could not remove the earlier run's host $c: podman rm -f $c"; done
+	for n in $nets; do podman_network_rm "$n"; done
+	if [[ -f $out/machine-sysctls ]]; then
+		while read -r key value; do sysctl -qw "$key=$value"; done <"$out/machine-sysctls"
+	fi
+	rm -rf "$podman_work"
 }
 
 # podman_prime: podman's first use on this machine makes state it keeps (its parent cgroups,
-# CNI's lock): a throwaway container on a throwaway network makes it before the machine is
+# CNI's lock, its secrets store): a throwaway container on a throwaway network makes it before the machine is
 # snapshotted, so that the snapshot after the run compares what the run itself made.
 podman_prime() {
 	local net=mc-vmtest-prime-$$ status=0
-	podman network create --internal "$net" >/dev/null
-	podman run --rm --runtime runc --network "$net" --ulimit nofile=20000:20000 --ulimit nproc=30000:30000 "$podman_image_ref" true || status=$?
+	pm 30 secret ls >/dev/null
+	pm 30 network create --internal "$net" >/dev/null
+	pm 120 run --rm --runtime runc --network "$net" --ulimit nofile=20000:20000 --ulimit nproc=30000:30000 "$podman_image_ref" true || status=$?
 	podman_network_rm "$net"
 	return "$status"
 }
@@ -308,6 +450,7 @@ podman_prime() {
 podman_teardown() {
 	local h
 	trap - EXIT INT TERM
+	stop_suite
 	if [[ $keep == 1 ]]; then
 		echo "vm-tests: kept the hosts: enter one with podman exec -it $(podman_ctr cp-east) bash;" \
 			"remove them with podman rm -f $(for h in $(all_hosts); do printf '%s ' "$(podman_ctr "$h")"; done)&& podman network rm $podman_net" >&2
@@ -334,7 +477,7 @@ local)
 	run_suites local
 	;;
 podman)
-	podman_no_leftovers
+	podman_clean_start
 	podman_image
 	iptables-nft-save -t filter 2>/dev/null | awk '/^:/{print $1}' >"$out/machine-chains"
 	for key in "${kernel_sysctls[@]}"; do echo "$key $(sysctl -n "$key")"; done >"$out/machine-sysctls"
@@ -343,17 +486,23 @@ podman)
 	trap podman_teardown EXIT
 	trap 'exit 130' INT TERM
 	subnet=$("$stage/testhost" free-range 172.16.0.0/12 24)
-	podman network create --internal --subnet "$subnet" "$podman_net" >/dev/null
+	pm 30 network create --internal --subnet "$subnet" "$podman_net" >/dev/null || die "podman network create failed"
 	# No default route in the hosts: nodes take their address on the network (--network-interface).
 	export MC_STAGE=/var/tmp/mc-vm-tests MC_PRIVATE_NET=$subnet MC_PODMAN_PREFIX=mc-vmtest-
 	rm -rf "${out:?}/podman"
+	shared=()
 	for s in $suites; do
+		if [[ -n $(suite_shared "$s") ]]; then
+			shared+=("$s")
+			continue
+		fi
 		read -ra hosts <<<"$(suite_hosts "$s")"
 		podman_up "${hosts[@]}"
 		export MC_HOSTS="${hosts[*]}"
 		run_suite podman "$s"
 		[[ $keep == 1 ]] || podman_down "${hosts[@]}"
 	done
+	[[ ${#shared[@]} -eq 0 ]] || run_shared "${shared[@]}"
 	podman_teardown
 	;;
 lima | vagrant)
@@ -363,7 +512,8 @@ lima | vagrant)
 	for distro in $distros; do
 		export MC_HOSTS="${hosts[*]}" MC_STAGE=/var/tmp/mc-vm-tests MC_SSH_CONFIG=$out/$target-$distro.ssh-config
 		# The VMs go however the run ends, unless --keep.
-		if [[ $keep == 0 ]]; then trap '"${target}_down" "$distro" "${hosts[@]}"' EXIT; fi
+		if [[ $keep == 0 ]]; then trap 'stop_suite; "${target}_down" "$distro" "${hosts[@]}"' EXIT; fi
+		trap 'exit 130' INT TERM
 		"${target}_up" "$distro" "$MC_SSH_CONFIG" "${hosts[@]}"
 		for h in "${hosts[@]}"; do
 			ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes "$h" "sudo bash -s" <"$here/provision.sh"

@@ -8,7 +8,8 @@
 #                           embeds Kubernetes, etcd, containerd and runc; the images are still built.
 #
 # Every component is cached under RUNTIME_CACHE by version and build revision, so only the first
-# build is slow (about 30 CPU-minutes); later ones take seconds.
+# build is slow (about 45 minutes on 2 cores); later ones take seconds. While a component compiles,
+# a line a minute says so.
 #
 # Usage: hack/runtime/build.sh OUT_DIR   -> OUT_DIR/payload.tar.zst and OUT_DIR/payload.json
 # (make runtime writes them into runtime/payload, where make build embeds them)
@@ -50,8 +51,19 @@ component() {
 		log "$1 $2: building (output in $dir.log)"
 		local start=$SECONDS
 		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-		if ! "$3" "$dir.tmp" >"$dir.log" 2>&1; then
-			log "$1: build failed; last lines of $dir.log:"
+		# A compiler prints nothing for minutes: a line a minute says the build is alive.
+		"$3" "$dir.tmp" >"$dir.log" 2>&1 &
+		local pid=$! said=$SECONDS status=0
+		while kill -0 "$pid" 2>/dev/null; do
+			sleep 2
+			if ((SECONDS - said >= 60)); then
+				log "$1: still building ($((SECONDS - start))s so far)"
+				said=$SECONDS
+			fi
+		done
+		wait "$pid" || status=$?
+		if [ "$status" -ne 0 ]; then
+			log "$1: build failed (exit $status); last lines of $dir.log:"
 			tail -20 "$dir.log" >&2
 			exit 1
 		fi

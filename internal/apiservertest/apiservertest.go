@@ -133,19 +133,46 @@ func extractBinaries() (string, error) {
 	if p, err = payload.New(packed, manifest); err != nil {
 		return "", fmt.Errorf("read the payload: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Test packages run in parallel: each extracts into a directory of its own and renames it into
+	// place, so that none ever rewrites a binary another is running ("text file busy"), and an
+	// interrupted extraction leaves only a temporary directory.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
 	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp) // nothing left once renamed
 	err = p.Extract(func(f payload.File, data []byte) error {
 		if name, ok := binaries[f.Path]; ok {
-			return os.WriteFile(filepath.Join(dir, name), data, 0o755)
+			return os.WriteFile(filepath.Join(tmp, name), data, 0o755)
 		}
 		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("extract the API server binaries: %w", err)
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "ready"), nil, 0o644)
+	if err := os.WriteFile(filepath.Join(tmp, "ready"), nil, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	err = os.Rename(tmp, dir)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "ready")); statErr == nil {
+			return dir, nil // another package's extraction got there first
+		}
+		// A directory without "ready" is what an extraction of an older, in-place kind left.
+		if rmErr := os.RemoveAll(dir); rmErr == nil {
+			err = os.Rename(tmp, dir)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("put the API server binaries in place: %w", err)
+	}
+	return dir, nil
 }
 
 // findPayloadDir walks up from the test's directory to the module root's runtime/payload.

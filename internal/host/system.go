@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // System is the real host. It is the only code in mission-control that changes the machine
@@ -140,6 +141,9 @@ func (System) RemoveAll(_ context.Context, path string) error {
 // Run implements Host.
 func (System) Run(ctx context.Context, c Command) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	// A child the command leaves behind can hold its output open: once ctx ends, Run waits that
+	// long for it, not for ever.
+	cmd.WaitDelay = runWaitDelay
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
@@ -152,6 +156,8 @@ func (System) Run(ctx context.Context, c Command) ([]byte, error) {
 	}
 	return out, nil
 }
+
+const runWaitDelay = 5 * time.Second
 
 // SetSysctl implements Host.
 func (System) SetSysctl(_ context.Context, key, value string) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -15,12 +16,20 @@ import (
 // must not hold "run/netns", or k0s would take them there too.
 func (l Layout) keptNetnsDir() string { return filepath.Join(l.RunDir(), "kept-namespaces") }
 
-// Reset runs `k0s reset`, which stops the pods and removes k0s' own data, keeping what it would
+// ResetTimeout bounds `k0s reset`: it talks to containerd without deadlines of its own, so a
+// container runtime that stops answering would hold reset for ever.
+const ResetTimeout = 3 * time.Minute
+
+// ErrResetTimedOut: `k0s reset` did not finish within its deadline and was ended; what it would
+// have removed is left to the caller's own cleanup (processes, mounts, files).
+var ErrResetTimedOut = errors.New("k0s reset did not finish")
+
+// Reset runs `k0s reset`, for at most timeout, which stops the pods and removes k0s' own data, keeping what it would
 // take of other programs: its cleanup (k0s pkg/cleanup, removeMount) unmounts and removes every
 // mount whose path holds "run/netns", so the network namespaces `ip netns` and podman keep in
 // /run/netns would go with the pods'. Each of those but the pods' (cni-) is bind-mounted aside
 // first and put back after, and /run/netns is bound on itself again if it was.
-func Reset(ctx context.Context, h host.Host, l Layout) error {
+func Reset(ctx context.Context, h host.Host, l Layout, timeout time.Duration) error {
 	mounts, err := host.MountTable(h)
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
@@ -47,7 +56,12 @@ func Reset(ctx context.Context, h host.Host, l Layout) error {
 			return err
 		}
 	}
-	_, err = h.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
+	resetCtx, cancel := context.WithTimeout(ctx, timeout)
+	_, err = h.Run(resetCtx, host.Command{Name: l.K0s(), Args: []string{"reset", "--data-dir", l.K0sDataDir(), "--config", l.ConfigFile()}})
+	if err != nil && ctx.Err() == nil && errors.Is(resetCtx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w within %s (its container runtime did not answer) and was ended", ErrResetTimedOut, timeout)
+	}
+	cancel()
 	errs = append(errs, err)
 	if len(kept) == 0 {
 		return errors.Join(errs...)

@@ -11,7 +11,12 @@
 #   MC_PRIVATE_NET the hosts' private network, when their default route is not on it: nodes take
 #                  their address there (Vagrant's first interface is its NAT)
 #   MC_ARTIFACTS   directory where support bundles of failed suites are written
+#   MC_SUITE       the suite's name: MC_ARTIFACTS/MC_SUITE.step names the step running, for a
+#                  suite that runs out of time
 #   MC_REPO        the repository, for the docs' examples
+#   MC_SHARED      1: the suite runs on the shared pair (SUITE_SHARED): installs found there are
+#                  used as they are and left installed for the next suite; run.sh resets them
+# and a suite may set MC_HOST_TIMEOUT: the seconds a command on a host may take (600).
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -26,18 +31,27 @@ DP=${HOSTS[1]:-}        # the data plane of host-pair suites
 DATA_DIR=/var/lib/mission-control
 MC_NETNS=${MC_NETNS:-}  # a network namespace path on the hosts: commands run there when set
 
-# on HOST CMD [ARG...]: run a command as root on a host, with this shell's stdin.
+MC_HOST_TIMEOUT=${MC_HOST_TIMEOUT:-600}
+
+# on HOST CMD [ARG...]: run a command as root on a host, with this shell's stdin, for at most
+# MC_HOST_TIMEOUT seconds: timeout ends it on the host itself (killing a podman exec or ssh client
+# would leave the command running there), and the client gets 30 s more to return.
 on() {
-	local host=$1
+	local host=$1 t=$MC_HOST_TIMEOUT status=0
 	shift
+	local bounded=(timeout -k 10s "${t}s" "$@")
 	if [[ $MC_TARGET == local ]]; then
-		if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
+		if [[ $EUID -eq 0 ]]; then "${bounded[@]}" || status=$?; else sudo -n "${bounded[@]}" || status=$?; fi
 	elif [[ $MC_TARGET == podman ]]; then
-		podman exec -i "$MC_PODMAN_PREFIX$host" "$@"
+		timeout -k 10s "$((t + 30))s" podman exec -i "$MC_PODMAN_PREFIX$host" "${bounded[@]}" || status=$?
 	else
 		# ssh hands the remote shell one string: quote each word for it.
-		ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes -o LogLevel=ERROR "$host" "sudo -n $(printf '%q ' "$@")"
+		timeout -k 10s "$((t + 30))s" ssh -F "$MC_SSH_CONFIG" -o BatchMode=yes -o LogLevel=ERROR "$host" "sudo -n $(printf '%q ' "${bounded[@]}")" || status=$?
 	fi
+	if ((status == 124 || status == 137)); then
+		echo "on $host: '$*' did not finish within ${t}s" >&2
+	fi
+	return "$status"
 }
 
 # mc HOST ARG...: mission-control on a host (in MC_NETNS when set).
@@ -51,11 +65,13 @@ mc() {
 	fi
 }
 
-# kubectl_on HOST ARG...: kubectl with the install's admin kubeconfig, as a user runs it.
+# kubectl_on HOST ARG...: kubectl with the install's admin kubeconfig, as a user runs it. Each
+# request is bounded (--request-timeout), unless the command bounds its own wait (--timeout).
 kubectl_on() {
-	local host=$1
+	local host=$1 bound=(--request-timeout=60s)
 	shift
-	mc "$host" shell -- kubectl "$@"
+	[[ " $* " != *" --timeout="* && " $* " != *" --timeout "* ]] || bound=()
+	mc "$host" shell -- kubectl "${bound[@]}" "$@"
 }
 
 testhost() {
@@ -88,7 +104,9 @@ install_platform() {
 	local host=$1 cidr=$2 mode=$3
 	shift 3
 	guard "$host" "$cidr"
-	local args=(--license "$MC_STAGE/license.yaml" --cidr "$cidr" --mode "$mode" --yes "$@")
+	# Each wait of the install bounded at 4 minutes (5 by default): a systematic failure fails the
+	# step in minutes rather than half an hour.
+	local args=(--license "$MC_STAGE/license.yaml" --cidr "$cidr" --mode "$mode" --wait-timeout 4m --yes "$@")
 	if [[ -n ${MC_PRIVATE_NET:-} && -z $MC_NETNS ]]; then
 		args+=(--network-interface "$(on "$host" ip -o -4 addr show to "$MC_PRIVATE_NET" | awk '{print $2; exit}')")
 	fi
@@ -97,6 +115,33 @@ install_platform() {
 	remedy=$(mc "$host" preflight --mode "$mode" --cidr "$cidr" -o json | jq -r '.results[] | select(.check == "firewalld" and .status == "warn") | .remedy')
 	[[ -z $remedy ]] || on "$host" sh -c "$remedy"
 	mc "$host" install "${args[@]}"
+}
+
+# The shared pair: a control plane CP_EAST on cp-east and a data plane DP_WEST on dp-west. Suites
+# that only need installed hosts name SUITE_SHARED=pair:ORDER and install through install_shared;
+# run.sh then runs them, in ORDER, on one pair installed by the first of them (MC_SHARED=1), and
+# recreates the pair after a suite that failed. Such a suite leaves the pair as it found it.
+SHARED_CP_CIDR=10.108.0.0/16
+SHARED_DP_CIDR=10.109.0.0/16
+
+# install_shared HOST: HOST's half of the shared pair (the control plane's on CP, else the data
+# plane's). Under MC_SHARED an install already on the host is used when status calls it healthy.
+install_shared() {
+	local host=$1
+	if [[ ${MC_SHARED:-} == 1 ]] && on "$host" test -d "$DATA_DIR"; then
+		echo "$host" >>"$BATS_FILE_TMPDIR/installed"
+		mc "$host" status -q >/dev/null || {
+			echo "the shared install on $host is not healthy: mission-control status" >&2
+			mc "$host" status >&2
+			return 1
+		}
+		return 0
+	fi
+	if [[ $host == "$CP" ]]; then
+		install_platform "$host" "$SHARED_CP_CIDR" control-plane --context-name CP_EAST
+	else
+		install_platform "$host" "$SHARED_DP_CIDR" data-plane --context-name DP_WEST
+	fi
 }
 
 # cleanup_host HOST: after a failed step, a support bundle of the host into MC_ARTIFACTS; then
@@ -109,7 +154,8 @@ cleanup_host() {
 		mc "$host" support-bundle -q --out "/tmp/$name" && on "$host" cat "/tmp/$name" >"$MC_ARTIFACTS/$name" &&
 			on "$host" rm -f "/tmp/$name" && echo "# support bundle: $MC_ARTIFACTS/$name" >&3
 	fi
-	if on "$host" test -d "$DATA_DIR"; then
+	# The shared pair stays installed for the next suite: run.sh resets it after the last.
+	if [[ ${MC_SHARED:-} != 1 ]] && on "$host" test -d "$DATA_DIR"; then
 		mc "$host" reset --yes >/dev/null
 	fi
 	if [[ -f $BATS_FILE_TMPDIR/guarded-$host ]]; then
@@ -122,6 +168,7 @@ cleanup_host() {
 # calls it.
 cleanup_installs() {
 	local host status=0
+	[[ -z ${MC_SUITE:-} ]] || echo "teardown_file: cleaning up the hosts" >"$MC_ARTIFACTS/$MC_SUITE.step"
 	for host in "${HOSTS[@]}"; do
 		if grep -qx "$host" "$BATS_FILE_TMPDIR/installed" 2>/dev/null || [[ -f $BATS_FILE_TMPDIR/guarded-$host ]]; then
 			cleanup_host "$host" || status=1
@@ -136,6 +183,7 @@ cleanup_installs() {
 # and vagrant targets' hosts those names); where there are fewer hosts (the local target is one),
 # each step is skipped with the reason.
 setup() {
+	[[ -z ${MC_SUITE:-} ]] || echo "$BATS_TEST_DESCRIPTION" >"$MC_ARTIFACTS/$MC_SUITE.step"
 	local wanted
 	read -ra wanted <<<"${SUITE_HOSTS:-cp-east}"
 	if [[ ${#wanted[@]} -gt ${#HOSTS[@]} ]]; then

@@ -3,16 +3,17 @@
 # (examples/missioncontrolcluster.yaml), applied to a control plane named CP_EAST becomes a
 # K8ssandraCluster with both its datacenters, internode certificates and stores, and
 # k8ssandra-operator's first CassandraDatacenter; deleting it removes what the operator wrote.
+# shellcheck disable=SC2034
+SUITE_SHARED=pair:2 # read by run.sh: runs on the shared pair, before register
 load ../lib/suite
 
-CIDR=10.110.0.0/16
-
 teardown_file() {
+	[[ ${MC_SHARED:-} != 1 ]] || kubectl_on "$CP" delete namespace demo --ignore-not-found --wait=true --timeout=2m || true
 	cleanup_installs
 }
 
 @test "install a control plane named CP_EAST, as the example's dc2 names it" {
-	install_platform "$CP" "$CIDR" control-plane --context-name CP_EAST
+	install_shared "$CP"
 }
 
 @test "mcctl lists no data planes yet" {

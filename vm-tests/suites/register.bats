@@ -4,15 +4,21 @@
 # K8ssandraCluster and a CassandraDatacenter there; deregistering removes the access.
 # shellcheck disable=SC2034
 SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash
+# shellcheck disable=SC2034
+SUITE_SHARED=pair:3
 load ../lib/suite
 
 teardown_file() {
+	if [[ ${MC_SHARED:-} == 1 ]]; then
+		kubectl_on "$CP" delete namespace demo --ignore-not-found --wait=true --timeout=2m || true
+		kubectl_on "$DP" delete namespace demo --ignore-not-found --wait=true --timeout=2m || true
+	fi
 	cleanup_installs
 }
 
 @test "install a control plane on cp-east and a data plane on dp-west" {
-	install_platform "$CP" 10.108.0.0/16 control-plane --context-name CP_EAST
-	install_platform "$DP" 10.109.0.0/16 data-plane --context-name DP_WEST
+	install_shared "$CP"
+	install_shared "$DP"
 }
 
 @test "mcctl register, with the data plane's kubeconfig on the control plane's host" {

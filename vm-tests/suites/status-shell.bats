@@ -2,24 +2,24 @@
 # status-shell: status reports an install and its runtime in text and JSON, with exit codes a
 # script can use; a stopped runtime (a reboot) shows as exit 4 and the same install command
 # starts it again; shell runs kubectl and the user's shell with the admin kubeconfig.
+# shellcheck disable=SC2034
+SUITE_SHARED=pair:1 # read by run.sh: runs on the shared pair, first
 load ../lib/suite
-
-CIDR=10.106.0.0/16
 
 teardown_file() {
 	cleanup_installs
 }
 
 @test "install a control plane" {
-	install_platform "$CP" "$CIDR" control-plane
+	install_shared "$CP"
 }
 
 @test "status shows the install, its runtime and its operators, and exits 0" {
 	run mc "$CP" status
 	assert_success
 	assert_output --partial control-plane
-	assert_output --partial 10.106.0.0/17
-	assert_output --partial 10.106.128.0/17
+	assert_output --partial 10.108.0.0/17
+	assert_output --partial 10.108.128.0/17
 	assert_output --partial L-DEV-0001
 	assert_output --partial mission-control-operator
 	refute_output --regexp '(✗|FAIL)'
@@ -78,7 +78,7 @@ teardown_file() {
 }
 
 @test "the same install command starts it again, healthy" {
-	run mc "$CP" install --license "$MC_STAGE/license.yaml" --cidr "$CIDR" --yes
+	run mc "$CP" install --license "$MC_STAGE/license.yaml" --cidr "$SHARED_CP_CIDR" --context-name CP_EAST --yes
 	assert_success
 	assert_output --partial "its runtime is not running: starting it"
 	wait_until "status healthy" 300 mc "$CP" status

@@ -3,9 +3,10 @@
 # none of the secrets planted in the cluster, its pods' environment and logs, nor the admin
 # kubeconfig's key; with the runtime stopped, it still holds the host part and says why the
 # cluster part is missing.
+# shellcheck disable=SC2034
+SUITE_SHARED=pair:4 # read by run.sh: runs on the shared pair, last (it stops the runtime)
 load ../lib/suite
 
-CIDR=10.115.0.0/16
 BUNDLE=$MC_STAGE/support-bundle.tar.gz
 EXTRACTED=$MC_STAGE/support-bundle
 
@@ -33,7 +34,7 @@ runtime_log() {
 }
 
 @test "install a control plane with planted secrets" {
-	install_platform "$CP" "$CIDR" control-plane
+	install_shared "$CP"
 	on "$CP" cp "$MC_STAGE/images/hello.tar" "$DATA_DIR/k0s/images/hello.tar"
 	kubectl_on "$CP" apply -f - <"$MC_REPO/vm-tests/suites/planted.yaml"
 	kubectl_on "$CP" -n mission-control wait --for=condition=Ready pod/planted --timeout=180s

@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -28,8 +27,7 @@ func Spec(id string, now time.Time) license.Spec {
 // Write signs spec with the development key into a temporary file and returns its path.
 func Write(t testing.TB, spec license.Spec) string {
 	t.Helper()
-	_, here, _, _ := runtime.Caller(0)
-	keyPEM, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "..", "examples", "development-license.key"))
+	keyPEM, err := os.ReadFile(filepath.Join(moduleRoot(t), "examples", "development-license.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,4 +48,24 @@ func Write(t testing.TB, spec license.Spec) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// moduleRoot is the directory of go.mod above the test's working directory (its package's): the
+// tests build with -trimpath, so the source's own path is not a file name.
+func moduleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }

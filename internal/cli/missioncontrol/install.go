@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,14 +20,15 @@ import (
 )
 
 type installOptions struct {
-	cfg    installer.Config
-	yes    bool
-	dryRun bool
-	output cli.Output
+	cfg         installer.Config
+	yes         bool
+	dryRun      bool
+	waitTimeout time.Duration
+	output      cli.Output
 }
 
 func newInstallCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Command {
-	o := &installOptions{cfg: installer.DefaultConfig()}
+	o := &installOptions{cfg: installer.DefaultConfig(), waitTimeout: deps.WaitTimeout}
 	c := &cobra.Command{
 		Use:   "install",
 		Short: "Install mission-control on this host",
@@ -59,24 +61,40 @@ dir: running install again resumes where it stopped, and reset undoes even a par
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation before changing the host (e.g. for scripts)")
 	fs.BoolVar(&o.cfg.IgnoreHostPreflights, "ignore-host-preflights", false, "install even if host preflights fail (not implied by --yes)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and every file it would write; change nothing (e.g. --dry-run -o yaml)")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", o.waitTimeout, "how long each wait on the runtime (API, node, system pods, CRDs, operators, Helm) may take before install fails naming it (e.g. --wait-timeout 3m)")
 	cli.BindOutput(c, &o.output)
 	return c
 }
 
-// newEnv is the environment install and reset run in; the caller picks the host.
-func newEnv(streams cli.Streams, deps Deps, g *cli.GlobalFlags) (installer.Env, error) {
+// minWaitTimeout is the shortest --wait-timeout: below it even a healthy host's API server would
+// not answer in time, and install would fail for no fault of the host.
+const minWaitTimeout = 10 * time.Second
+
+func validateWaitTimeout(d time.Duration) error {
+	if d < minWaitTimeout {
+		return fmt.Errorf("--wait-timeout %s is too short: give at least %s (e.g. --wait-timeout 3m)", d, minWaitTimeout)
+	}
+	return nil
+}
+
+// newEnv is the environment install and reset run in; the caller picks the host. waitTimeout
+// bounds each wait on the runtime.
+func newEnv(streams cli.Streams, deps Deps, g *cli.GlobalFlags, waitTimeout time.Duration) (installer.Env, error) {
 	self, err := deps.Self()
 	if err != nil {
 		return installer.Env{}, fmt.Errorf("find this binary: %w", err)
 	}
 	return installer.Env{
 		Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.Logger(streams.Err),
-		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: deps.WaitTimeout},
+		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: waitTimeout},
 	}, nil
 }
 
 func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.GlobalFlags, o *installOptions) error {
-	env, err := newEnv(streams, deps, g)
+	if err := validateWaitTimeout(o.waitTimeout); err != nil {
+		return err
+	}
+	env, err := newEnv(streams, deps, g, o.waitTimeout)
 	if err != nil {
 		return err
 	}
@@ -104,7 +122,7 @@ func runDryRunInstall(ctx context.Context, streams cli.Streams, deps Deps, env i
 	rec := host.NewRecorder(deps.Base)
 	env.Host = rec
 	env.Progress = progress.New(streams.Err, progress.Quiet)
-	env.Cluster = installer.PlannedCluster{Timeout: deps.WaitTimeout}
+	env.Cluster = installer.PlannedCluster{Timeout: o.waitTimeout}
 	inst := installer.Install{Config: o.cfg, Env: env, JournalHost: host.NewRecorder(deps.Base)}
 	results, sc, err := inst.Run(ctx)
 	if err != nil {

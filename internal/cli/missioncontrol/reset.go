@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,17 +13,19 @@ import (
 	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 type resetOptions struct {
-	dataDir string
-	yes     bool
-	dryRun  bool
-	output  cli.Output
+	dataDir      string
+	yes          bool
+	dryRun       bool
+	resetTimeout time.Duration
+	output       cli.Output
 }
 
 func newResetCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Command {
-	o := &resetOptions{dataDir: installer.DefaultDataDir}
+	o := &resetOptions{dataDir: installer.DefaultDataDir, resetTimeout: k0s.ResetTimeout}
 	c := &cobra.Command{
 		Use:   "reset",
 		Short: "Remove mission-control from this host, so that it can be installed again",
@@ -45,6 +48,7 @@ mission-control install, and succeeds with nothing to do when there is no instal
 	c.Flags().StringVar(&o.dataDir, "data-dir", o.dataDir, "data dir of the install to remove (e.g. --data-dir /data/mission-control)")
 	c.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation (e.g. for scripts)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be removed; change nothing")
+	c.Flags().DurationVar(&o.resetTimeout, "runtime-timeout", o.resetTimeout, "how long the runtime may take to reset itself before reset ends its processes and removes its mounts and files without it (e.g. --runtime-timeout 1m)")
 	cli.BindOutput(c, &o.output)
 	return c
 }
@@ -58,10 +62,14 @@ type resetSummary struct {
 }
 
 func runReset(ctx context.Context, streams cli.Streams, deps Deps, g *cli.GlobalFlags, o *resetOptions) error {
-	env, err := newEnv(streams, deps, g)
+	if o.resetTimeout < time.Second {
+		return fmt.Errorf("--runtime-timeout %s is too short: give at least 1s (e.g. --runtime-timeout 1m)", o.resetTimeout)
+	}
+	env, err := newEnv(streams, deps, g, deps.WaitTimeout)
 	if err != nil {
 		return err
 	}
+	env.ResetTimeout = o.resetTimeout
 	r := installer.Reset{DataDir: o.dataDir, Env: env}
 	var rec *host.Recorder
 	if o.dryRun {
