@@ -654,3 +654,52 @@ func TestShell(t *testing.T) {
 		}
 	}
 }
+
+// stuckRuntime answers `k0s reset` as a k0s whose container runtime never answers does: it
+// returns only when its context ends.
+type stuckRuntime struct{ *host.Recorder }
+
+func (s stuckRuntime) Run(ctx context.Context, c host.Command) ([]byte, error) {
+	if len(c.Args) > 0 && c.Args[0] == "reset" {
+		<-ctx.Done()
+		return nil, &host.ExecError{Cmd: c.String(), Err: ctx.Err()}
+	}
+	return s.Recorder.Run(ctx, c)
+}
+
+// TestResetGoesOnWhenTheRuntimeDoesNotAnswer: k0s reset stuck on its container runtime is ended at
+// reset's deadline; reset says what it could not do, ends the runtime's processes itself and
+// removes the rest, so the host is clean and reset returns in time.
+func TestResetGoesOnWhenTheRuntimeDoesNotAnswer(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	env := f.env(stuckRuntime{f.rec})
+	env.ResetTimeout = 50 * time.Millisecond
+	type outcome struct {
+		results []Result
+		err     error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := (&Reset{DataDir: f.cfg.DataDir, Env: env}).Run(context.Background())
+		done <- outcome{res, err}
+	}()
+	var got outcome
+	select {
+	case got = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("reset did not return after k0s reset's deadline")
+	}
+	if got.err != nil {
+		t.Fatalf("reset: %v", got.err)
+	}
+	i := slices.IndexFunc(got.results, func(r Result) bool { return r.Step == "start-runtime" })
+	if i < 0 || got.results[i].Outcome != OutcomeOK || !strings.Contains(got.results[i].Detail, "k0s reset did not finish within 50ms") {
+		t.Errorf("start-runtime's undo = %+v, want ok with a detail naming k0s reset's deadline", got.results)
+	}
+	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
+		t.Error("reset left the data dir")
+	}
+}

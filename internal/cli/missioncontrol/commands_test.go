@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,5 +161,30 @@ func TestSupportBundleCommand(t *testing.T) {
 		if r := run(t, testDeps(), "", "support-bundle", "--data-dir", dir); r.code != 1 || !strings.Contains(r.stderr, "Error: --data-dir") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("--data-dir %s: exit %d, %q", dir, r.code, r.stderr)
 		}
+	}
+}
+
+// TestTimeoutFlagsRefuseTooShort: a wait or reset deadline too short to ever succeed is refused
+// up front, in one line naming the flag and a value that works.
+func TestTimeoutFlagsRefuseTooShort(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "mc")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"install", "--license", "../../../examples/license.yaml", "--data-dir", dataDir, "--dry-run", "--wait-timeout", "2s"},
+			"Error: --wait-timeout 2s is too short: give at least 10s (e.g. --wait-timeout 3m)\n"},
+		{[]string{"reset", "--data-dir", dataDir, "--yes", "--runtime-timeout", "0s"},
+			"Error: --runtime-timeout 0s is too short: give at least 1s (e.g. --runtime-timeout 1m)\n"},
+	} {
+		if r := run(t, testDeps(), "", tc.args...); r.code != 1 || r.stderr != tc.want {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+			t.Errorf("%v touched %s", tc.args, dataDir)
+		}
+	}
+	if r := run(t, testDeps(), "", "install", "--license", "../../../examples/license.yaml", "--data-dir", dataDir, "--dry-run", "--wait-timeout", "2m"); r.code != 0 {
+		t.Errorf("install --dry-run --wait-timeout 2m: exit %d, %s", r.code, r.stderr)
 	}
 }
