@@ -365,7 +365,7 @@ podman_up() {
 # a suite that failed (or ran out of time) the pair is unknown: the next suite gets a new one.
 # The last one's pair is reset, as a user would, so the run checks what reset leaves.
 run_shared() {
-	local s pair=(cp-east dp-west) before h
+	local s pair=(cp-east dp-west) before h status
 	echo "# podman: shared pair ${pair[*]} for $*" >&2
 	podman_up "${pair[@]}"
 	export MC_HOSTS="${pair[*]}" MC_SHARED=1
@@ -380,7 +380,9 @@ run_shared() {
 		fi
 	done
 	for h in "${pair[@]}"; do
-		host_exec "$h" test -d /var/lib/mission-control || continue
+		status=0
+		host_exec "$h" "$MC_STAGE/mission-control" status -q >/dev/null 2>&1 || status=$?
+		((status != 3)) || continue # not installed
 		host_exec "$h" "$MC_STAGE/mission-control" reset --yes -q >/dev/null || failed+=("podman: reset of the shared pair's $h failed")
 	done
 	unset MC_SHARED
