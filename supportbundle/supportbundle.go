@@ -36,6 +36,7 @@ import (
 	"github.com/datastax/mission-control/internal/tsspec"
 	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/runtime/k0s"
+	"github.com/datastax/mission-control/supportbundle/mask"
 )
 
 //go:embed support-bundle.yaml
@@ -189,7 +190,7 @@ func size(r host.Reader, path string) (int64, error) {
 }
 
 // repack copies the gzipped tar at src to w with its top directory renamed top (troubleshoot
-// names it after its temporary archive), every text file redacted again (redactText), adding
+// names it after its temporary archive), every text file redacted again (mask.Text), adding
 // extra files under it.
 func repack(w io.Writer, r host.Reader, src, top string, extra map[string][]byte) error {
 	f, err := r.Open(src)
@@ -227,8 +228,8 @@ func repack(w io.Writer, r host.Reader, src, top string, extra map[string][]byte
 		if err != nil {
 			return fmt.Errorf("read %s in %s: %w", hdr.Name, src, err)
 		}
-		if looksText(data) {
-			data = redactText(data)
+		if mask.IsText(data) {
+			data = mask.Text(data)
 		}
 		hdr.Size = int64(len(data))
 		if err := tw.WriteHeader(hdr); err != nil {

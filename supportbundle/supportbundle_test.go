@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/pemtest"
 	"github.com/datastax/mission-control/operators/contract"
 )
 
@@ -48,8 +49,8 @@ const (
 // reason are in the bundle, and the planted credentials are not.
 func TestCollectWithoutCluster(t *testing.T) {
 	dir := t.TempDir()
-	key := rsaKeyPEM(t) // a real private key: many body lines after its BEGIN line
-	planted := append(bodyLines(key), plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d", plantedBearer, "planted-aws-5e2f")
+	key := pemtest.RSAKey(t) // a real private key: many body lines after its BEGIN line
+	planted := append(pemtest.BodyLines(key), plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d", plantedBearer, "planted-aws-5e2f")
 	for name, content := range map[string]string{
 		"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: mc\ncontexts:\n- context:\n    cluster: mc\n    user: admin\n  name: mc\ncurrent-context: mc\n" +
 			"users:\n- name: admin\n  user:\n    client-key-data: " + plantedKey + "\n    token: " + plantedToken + "\n",

@@ -20,7 +20,7 @@ var layers = [][]string{
 	// Leaves: the host seam, PKI, the release key, check results, progress, the version, and
 	// test support that needs nothing of ours.
 	{"internal/host", "internal/pki", "internal/releasekey", "internal/check", "internal/progress", "internal/version",
-		"internal/golden", "internal/testenv", "internal/layering"},
+		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask"},
 	// Foundations: formats, the runtime, the contract between clusters, the shared CLI helpers.
 	{"installer/license", "installer/network", "runtime/payload", "runtime/k0s", "operators/contract",
 		"operators/missioncontrol/api/v1beta1", "internal/tsspec", "internal/cli", "internal/host/hosttest"},

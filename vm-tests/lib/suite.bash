@@ -131,6 +131,11 @@ install_shared() {
 	if [[ ${MC_SHARED:-} == 1 ]]; then
 		# The data dir is there either way (a bind mount): status tells an install (exit 3: none).
 		mc "$host" status -q >/dev/null 2>&1 || status=$?
+		if ((status == 4)); then
+			# Unhealthy may be passing: k8ssandra-operator restarts itself when its ClientConfigs
+			# change, as a suite's register or deregister does.
+			wait_until "the shared install on $host to be healthy" 180 mc "$host" status -q && status=0 || status=4
+		fi
 		if ((status == 0)); then
 			echo "$host" >>"$BATS_FILE_TMPDIR/installed"
 			return 0

@@ -71,4 +71,7 @@ teardown_file() {
 	run kubectl_on "$DP" -n mission-control get serviceaccounts,secrets -o name
 	refute_output --partial control-plane-cp-east
 	on "$CP" rm -f "$MC_STAGE/dp-west.kubeconfig"
+	# k8ssandra-operator restarts itself when its ClientConfigs change; the control plane is whole
+	# again once it is back.
+	wait_until "the control plane healthy after deregister" 180 mc "$CP" status -q
 }

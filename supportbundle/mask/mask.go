@@ -1,4 +1,6 @@
-package supportbundle
+// Package mask masks the credentials in the text files of a support bundle, the ones that
+// line-by-line redactors miss included: PEM bodies spanning lines, bearer tokens, URL passwords.
+package mask
 
 import (
 	"bytes"
@@ -40,10 +42,10 @@ var (
 	pemEnd   = regexp.MustCompile(`-----END [A-Z0-9 ]+-----`)
 )
 
-// redactText masks the credentials in a text file: the bodies of PEM blocks of every type (they span
+// Text masks the credentials in a text file: the bodies of PEM blocks of every type (they span
 // lines, which line-by-line redactors cannot follow: a body is masked up to its END line, or to the
 // end of the file when it has none) and the secretPatterns. Redacting twice changes nothing more.
-func redactText(data []byte) []byte {
+func Text(data []byte) []byte {
 	var out bytes.Buffer
 	inBlock := false
 	for _, line := range strings.SplitAfter(string(data), "\n") {
@@ -103,8 +105,8 @@ func maskLine(line string) string {
 	return line
 }
 
-// looksText reports whether data is text worth redacting: binary files (no line structure) are
+// IsText reports whether data is text worth redacting: binary files (no line structure) are
 // left as they are, as troubleshoot leaves them.
-func looksText(data []byte) bool {
+func IsText(data []byte) bool {
 	return !bytes.ContainsRune(data[:min(len(data), 8192)], 0)
 }

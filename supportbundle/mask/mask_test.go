@@ -1,51 +1,28 @@
-package supportbundle
+package mask
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"strings"
 	"testing"
+
+	"github.com/datastax/mission-control/internal/pemtest"
 )
 
-// rsaKeyPEM is a real RSA private key in its PKCS#1 PEM shape: 25 body lines.
-func rsaKeyPEM(t testing.TB) string {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
-}
-
-// bodyLines are a PEM block's base64 lines.
-func bodyLines(block string) []string {
-	var lines []string
-	for line := range strings.SplitSeq(strings.TrimSpace(block), "\n") {
-		if !strings.HasPrefix(line, "-----") {
-			lines = append(lines, line)
-		}
-	}
-	return lines
-}
-
-// TestRedactText plants each credential in the shape it has in the files and logs a bundle
+// TestText plants each credential in the shape it has in the files and logs a bundle
 // collects, and checks that none of it is left while the lines around it are.
-func TestRedactText(t *testing.T) {
-	key := rsaKeyPEM(t)
+func TestText(t *testing.T) {
+	key := pemtest.RSAKey(t)
 	quoted, _ := json.Marshal(key) // a PEM block inside a JSON string: one line, \n escapes
 	tests := []struct {
 		name, in string
 		secrets  []string
 		keep     []string
 	}{
-		{"PEM private key, whole file", key, bodyLines(key), []string{"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"}},
-		{"PEM block in a log, between lines", "starting\n" + key + "started\n", bodyLines(key), []string{"starting\n", "started\n"}},
-		{"PEM block in a JSON string", `{"tls.key": ` + string(quoted) + `, "name": "web"}` + "\n", bodyLines(key), []string{`"name": "web"`}},
-		{"PEM block cut off by the end of a log", "x\n" + key[:len(key)/2], bodyLines(key[:len(key)/2])[:5], []string{"x\n"}},
+		{"PEM private key, whole file", key, pemtest.BodyLines(key), []string{"-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"}},
+		{"PEM block in a log, between lines", "starting\n" + key + "started\n", pemtest.BodyLines(key), []string{"starting\n", "started\n"}},
+		{"PEM block in a JSON string", `{"tls.key": ` + string(quoted) + `, "name": "web"}` + "\n", pemtest.BodyLines(key), []string{`"name": "web"`}},
+		{"PEM block cut off by the end of a log", "x\n" + key[:len(key)/2], pemtest.BodyLines(key[:len(key)/2])[:5], []string{"x\n"}},
 		{"certificate", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIQCERTBODYLINEONE\nMIIBszCCAVmgAwIBAgIQCERTBODYLINETWO\n-----END CERTIFICATE-----\n",
 			[]string{"CERTBODYLINEONE", "CERTBODYLINETWO"}, []string{"-----END CERTIFICATE-----"}},
 		{"Authorization header", "GET /api Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl\n",
@@ -63,7 +40,7 @@ func TestRedactText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(redactText([]byte(tt.in)))
+			got := string(Text([]byte(tt.in)))
 			for _, s := range tt.secrets {
 				if strings.Contains(got, s) {
 					t.Errorf("%q is left in:\n%s", s, got)
@@ -74,38 +51,38 @@ func TestRedactText(t *testing.T) {
 					t.Errorf("%q is gone from:\n%s", k, got)
 				}
 			}
-			if again := string(redactText([]byte(got))); again != got {
+			if again := string(Text([]byte(got))); again != got {
 				t.Errorf("a second redaction changed it:\n%s\nto\n%s", got, again)
 			}
 		})
 	}
 }
 
-// TestRedactTextKeepsPlainText: a file with no credential comes out byte for byte.
-func TestRedactTextKeepsPlainText(t *testing.T) {
+// TestTextKeepsPlainText: a file with no credential comes out byte for byte.
+func TestTextKeepsPlainText(t *testing.T) {
 	for _, in := range []string{"", "no newline at the end", "a\n\nb\n", "status: Running\nready: true\n", "crlf\r\nlines\r\n"} {
-		if got := string(redactText([]byte(in))); got != in {
-			t.Errorf("redactText(%q) = %q", in, got)
+		if got := string(Text([]byte(in))); got != in {
+			t.Errorf("Text(%q) = %q", in, got)
 		}
 	}
 }
 
-// FuzzRedactText: whatever the input, redaction ends, is stable, and leaves no line of a PEM
+// FuzzText: whatever the input, redaction ends, is stable, and leaves no line of a PEM
 // block's body planted in it.
-func FuzzRedactText(f *testing.F) {
+func FuzzText(f *testing.F) {
 	f.Add("plain\n", "BODYLINE")
 	f.Add("token: x\n-----BEGIN X-----\n", "QUJD")
 	f.Add("a://u:p@h\n", "-----END X-----")
 	f.Fuzz(func(t *testing.T, around, body string) {
-		once := redactText([]byte(around))
-		if twice := redactText(once); string(twice) != string(once) {
+		once := Text([]byte(around))
+		if twice := Text(once); string(twice) != string(once) {
 			t.Fatalf("not stable: %q then %q", once, twice)
 		}
 		if strings.ContainsAny(body, "\n\r-") || strings.TrimSpace(body) != body || len(body) < 4 {
 			return
 		}
 		in := around + "\n-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n"
-		if got := redactText([]byte(in)); strings.Contains(string(got), "\n"+body+"\n") {
+		if got := Text([]byte(in)); strings.Contains(string(got), "\n"+body+"\n") {
 			t.Fatalf("the body %q is left in %q", body, got)
 		}
 	})
