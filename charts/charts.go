@@ -20,8 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/datastax/mission-control/operators/contract"
-	"github.com/datastax/mission-control/runtime/k0s"
+	"github.com/datastax/mission-control/internal/contract"
 )
 
 // Namespace is where the operators run and the release lives.
@@ -125,12 +124,13 @@ func CRDs() ([]*unstructured.Unstructured, error) {
 	return crds, nil
 }
 
-// Render renders the chart as Helm would install it, without a cluster: the release's objects.
-func Render(ch *chart.Chart, release string, v Values) ([]*unstructured.Unstructured, error) {
+// Render renders the chart as Helm would install it on Kubernetes kubeVersion, without a cluster:
+// the release's objects.
+func Render(ch *chart.Chart, release, kubeVersion string, v Values) ([]*unstructured.Unstructured, error) {
 	install := action.NewInstall(&action.Configuration{})
 	install.ClientOnly, install.DryRun, install.SkipCRDs = true, true, true
 	install.ReleaseName, install.Namespace = release, Namespace
-	kv, err := chartutil.ParseKubeVersion(k0s.KubernetesVersion)
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 var testValues = Values{
@@ -31,7 +32,7 @@ func render(t *testing.T, mode string) []*unstructured.Unstructured {
 	}
 	v := testValues
 	v.Mode = mode
-	objs, err := Render(ch, "mc-prod", v)
+	objs, err := Render(ch, "mc-prod", k0s.KubernetesVersion, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestRenderNeedsTheWebhookCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Render(ch, "mc", Values{Mode: "control-plane"}); err == nil || !strings.Contains(err.Error(), "webhook.tlsCert is required") {
+	if _, err := Render(ch, "mc", k0s.KubernetesVersion, Values{Mode: "control-plane"}); err == nil || !strings.Contains(err.Error(), "webhook.tlsCert is required") {
 		t.Errorf("render without a certificate: %v", err)
 	}
 }
@@ -268,7 +269,7 @@ func TestAirgapNeverPulls(t *testing.T) {
 	for airgap, want := range map[bool]string{true: "pullPolicy: Never", false: "pullPolicy: IfNotPresent"} {
 		v := testValues
 		v.Mode, v.Airgap = "data-plane", airgap
-		objs, err := Render(ch, "mc-prod", v)
+		objs, err := Render(ch, "mc-prod", k0s.KubernetesVersion, v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/datastax/mission-control/runtime/k0s"
+	"github.com/datastax/mission-control/internal/kube"
 )
 
 // FieldManager owns what mission-control applies server-side.
@@ -46,7 +46,7 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // ApplyCRDs applies every CRD of the chart server-side (CRDs too large for client-side apply
 // included, and updated on every install) and waits for each to be Established.
 func (c Client) ApplyCRDs(ctx context.Context, timeout time.Duration) ([]string, error) {
-	cfg, err := k0s.RESTConfig(c.Kubeconfig, 30*time.Second)
+	cfg, err := kube.RESTConfigFile(c.Kubeconfig, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +97,10 @@ func established(obj map[string]any) bool {
 	if json.Unmarshal(data, &crd) != nil {
 		return false
 	}
-	for _, cond := range crd.Status.Conditions {
-		if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-			return true
-		}
-	}
-	return false
+	established, ok := kube.Condition(crd.Status.Conditions, func(c apiextensionsv1.CustomResourceDefinitionCondition) bool {
+		return c.Type == apiextensionsv1.Established
+	})
+	return ok && established.Status == apiextensionsv1.ConditionTrue
 }
 
 func (c Client) helm() (*action.Configuration, error) {
@@ -202,12 +200,10 @@ func Components(ctx context.Context, client kubernetes.Interface, release string
 		if len(d.Spec.Template.Spec.Containers) > 0 {
 			comp.Image = d.Spec.Template.Spec.Containers[0].Image
 		}
-		for _, cond := range d.Status.Conditions {
-			if cond.Type == appsv1.DeploymentAvailable {
-				comp.Available = cond.Status == corev1.ConditionTrue
-				if !comp.Available {
-					comp.Problem = cond.Message
-				}
+		if c, ok := kube.Condition(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool { return c.Type == appsv1.DeploymentAvailable }); ok {
+			comp.Available = c.Status == corev1.ConditionTrue
+			if !comp.Available {
+				comp.Problem = c.Message
 			}
 		}
 		out = append(out, comp)

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/bundle/bundletest"
-	"github.com/datastax/mission-control/e2e/testhost"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/internal/testenv"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 const (

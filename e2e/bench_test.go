@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/testenv"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -41,7 +42,7 @@ func BenchmarkInstall(b *testing.B) {
 		nodeReady := make(chan time.Duration, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { // watch the API while install runs, for the time to a Ready node
-			w := k0s.Waiter{Layout: k0s.Layout{DataDir: dataDir}, Reader: host.System{}, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
+			w := k0s.Waiter{Layout: datadir.Layout{DataDir: dataDir}, Reader: host.System{}, Timeout: 10 * time.Minute, Poll: 100 * time.Millisecond}
 			for ctx.Err() == nil {
 				if _, err := w.WaitNode(ctx); err == nil {
 					nodeReady <- time.Since(start)
@@ -87,7 +88,7 @@ func BenchmarkInstall(b *testing.B) {
 // and cleans up like reset does.
 func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	b.Helper()
-	l := k0s.Layout{DataDir: "/var/lib/mission-control-bench"}
+	l := datadir.Layout{DataDir: "/var/lib/mission-control-bench"}
 	if exists(l.DataDir) {
 		b.Fatalf("%s exists", l.DataDir)
 	}

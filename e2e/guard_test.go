@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/e2e/testhost"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 // startNetGuard keeps the runtime installed on cidr from sending anything off this machine until

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/e2e/testhost"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 const (

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/network"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/testenv"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/e2e/testhost"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 // takeSnapshot reads what reset must leave as install found it; network state is netns's.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/e2e/testhost"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 // checkPortPreflight takes port 7000 with a listener of this test process: preflight must fail

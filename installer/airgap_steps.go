@@ -15,10 +15,10 @@ import (
 	"strings"
 
 	"github.com/datastax/mission-control/bundle"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/releasekey"
-	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // bundleImagePrefix marks the image tarballs staged from a bundle in the runtime's import
@@ -27,7 +27,7 @@ const bundleImagePrefix = "bundle-"
 
 // stagedBundleFile is where a bundle's image tarball goes: the runtime imports every tarball of
 // its images directory when it starts.
-func stagedBundleFile(l k0s.Layout, f bundle.File) string {
+func stagedBundleFile(l datadir.Layout, f bundle.File) string {
 	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
 }
 
@@ -109,7 +109,7 @@ func stageAirgapImages() Step {
 		Name:  "stage-airgap-images",
 		Title: "Stage the air-gap bundle's images",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			l := sc.Paths.Runtime()
+			l := sc.Paths
 			sameBundle := func(m bundle.Manifest) error {
 				if sc.Bundle == nil || m.Version != sc.Bundle.Version || !m.Created.Equal(sc.Bundle.Created) || !slices.Equal(m.Files, sc.Bundle.Files) {
 					return errors.New("it changed since it was verified: install again")
@@ -142,14 +142,14 @@ func stageAirgapImages() Step {
 				return false, nil
 			}
 			for _, f := range sc.Bundle.Files {
-				if ok, err := sameContent(sc, stagedBundleFile(sc.Paths.Runtime(), f), f.SHA256); !ok || err != nil {
+				if ok, err := sameContent(sc, stagedBundleFile(sc.Paths, f), f.SHA256); !ok || err != nil {
 					return false, err
 				}
 			}
 			return true, nil
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			return removeEntries(ctx, sc.Host, sc.Paths.Runtime().ImagesDir(), func(name string) bool {
+			return removeEntries(ctx, sc.Host, sc.Paths.ImagesDir(), func(name string) bool {
 				return strings.HasPrefix(name, bundleImagePrefix)
 			})
 		},

@@ -14,7 +14,8 @@ import (
 
 	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/bundle/bundletest"
-	"github.com/datastax/mission-control/installer/license"
+	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/license"
 	"github.com/datastax/mission-control/internal/releasekey"
 )
 
@@ -76,7 +77,7 @@ func TestAirgapInstallPlan(t *testing.T) {
 	}
 	var staged []string
 	for _, op := range f.rec.Ops() {
-		if op.Step != "stage-airgap-images" || strings.HasSuffix(op.Path, journalFile) {
+		if op.Step != "stage-airgap-images" || strings.HasSuffix(op.Path, datadir.JournalFile) {
 			continue
 		}
 		staged = append(staged, strings.TrimPrefix(op.Path, f.cfg.DataDir))
@@ -171,7 +172,7 @@ func TestAirgapStagingRechecks(t *testing.T) {
 			sc := (&Install{Config: f.cfg, Env: f.env(f.rec)}).stepContext()
 			sc.Bundle = &verified
 			ctx := context.Background()
-			if err := f.rec.MkdirAll(ctx, sc.Paths.Runtime().ImagesDir(), 0o755); err != nil {
+			if err := f.rec.MkdirAll(ctx, sc.Paths.ImagesDir(), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(path, tc.bundle, 0o644); err != nil { // swapped after verification

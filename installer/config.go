@@ -12,10 +12,10 @@ import (
 
 	"helm.sh/helm/v3/pkg/chartutil"
 
-	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/network"
-	"github.com/datastax/mission-control/operators/contract"
-	"github.com/datastax/mission-control/runtime/k0s"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/network"
 )
 
 // Modes install can set up.
@@ -26,7 +26,6 @@ const (
 
 // Defaults for install's flags.
 const (
-	DefaultDataDir     = "/var/lib/mission-control"
 	DefaultReleaseName = "mission-control"
 )
 
@@ -50,43 +49,16 @@ func DefaultConfig() Config {
 	return Config{
 		CIDR:        network.DefaultCIDR,
 		Mode:        ModeControlPlane,
-		DataDir:     DefaultDataDir,
+		DataDir:     datadir.Default,
 		ReleaseName: DefaultReleaseName,
 	}
 }
 
-// Paths derives every mission-control path from the data dir.
-type Paths struct {
-	DataDir string
-}
-
-// Files in the data dir that mark it as mission-control's: reset removes only a data dir that
-// holds one of them.
-const (
-	journalFile = "journal.json"
-	stateFile   = "install.yaml"
-)
-
-// Journal is the install journal: each step's progress.
-func (p Paths) Journal() string { return filepath.Join(p.DataDir, journalFile) }
-
-// State is the record of what was installed, read by status, reset and re-runs.
-func (p Paths) State() string { return filepath.Join(p.DataDir, stateFile) }
-
-// License is the installed license, without its signature.
-func (p Paths) License() string { return filepath.Join(p.DataDir, "license.yaml") }
-
-// PreflightResults is the last install's host preflight report.
-func (p Paths) PreflightResults() string { return filepath.Join(p.DataDir, "preflight.json") }
-
-// Runtime places the embedded Kubernetes' files.
-func (p Paths) Runtime() k0s.Layout { return k0s.Layout{DataDir: p.DataDir} }
-
 // operators are the platform's operators the mode runs.
 func (c Config) operators() []string { return contract.Operators(c.Mode == ModeControlPlane) }
 
-// Paths returns the config's paths.
-func (c Config) Paths() Paths { return Paths{DataDir: c.DataDir} }
+// Paths places the config's files under its data dir.
+func (c Config) Paths() datadir.Layout { return datadir.Layout{DataDir: c.DataDir} }
 
 // systemDirs may never be a data dir: reset removes the data dir.
 var systemDirs = []string{
@@ -148,15 +120,15 @@ func (c Config) ValidateTarget() []error {
 func ValidateDataDir(dir string) error {
 	switch {
 	case dir == "":
-		return fmt.Errorf("--data-dir is empty: use a dedicated directory such as %s", DefaultDataDir)
+		return fmt.Errorf("--data-dir is empty: use a dedicated directory such as %s", datadir.Default)
 	case !filepath.IsAbs(dir):
-		return fmt.Errorf("--data-dir %q is relative: use an absolute path such as %s", dir, DefaultDataDir)
+		return fmt.Errorf("--data-dir %q is relative: use an absolute path such as %s", dir, datadir.Default)
 	case !safePath.MatchString(dir):
 		return fmt.Errorf("--data-dir %q may contain only letters, digits, '/', '.', '_' and '-'", dir)
 	case filepath.Clean(dir) != dir:
 		return fmt.Errorf("--data-dir %q is not a clean path: write it as %s", dir, filepath.Clean(dir))
 	case slices.Contains(systemDirs, dir):
-		return fmt.Errorf("--data-dir %s is a system directory, and reset removes the data dir: use a dedicated one such as %s", dir, DefaultDataDir)
+		return fmt.Errorf("--data-dir %s is a system directory, and reset removes the data dir: use a dedicated one such as %s", dir, datadir.Default)
 	}
 	return nil
 }

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
-	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 )
@@ -107,7 +108,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	if err := ValidateDataDir(r.DataDir); err != nil {
 		return nil, err
 	}
-	paths := Paths{DataDir: r.DataDir}
+	paths := datadir.Layout{DataDir: r.DataDir}
 	names, err := r.Env.Host.ReadDir(r.DataDir)
 	names = slices.DeleteFunc(names, isFilesystemEntry)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -120,7 +121,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	switch {
 	case errors.Is(err, ErrNotInstalled) && len(names) == 0:
 		return nil, ErrNotInstalled
-	case errors.Is(err, ErrNotInstalled) && !slices.Contains(names, journalFile):
+	case errors.Is(err, ErrNotInstalled) && !slices.Contains(names, datadir.JournalFile):
 		return nil, fmt.Errorf("--data-dir %s holds no mission-control install (no install.yaml or journal.json): refusing to remove it", r.DataDir)
 	case err != nil && !errors.Is(err, ErrNotInstalled):
 		// A damaged state file must not keep reset from cleaning up.
@@ -162,7 +163,7 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 	if err := ValidateDataDir(dataDir); err != nil {
 		return Status{}, err
 	}
-	paths := Paths{DataDir: dataDir}
+	paths := datadir.Layout{DataDir: dataDir}
 	st := Status{DataDir: dataDir}
 	journal, err := OpenJournal(h, paths.Journal())
 	if err != nil {
@@ -180,13 +181,13 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 		st.Complete = journal.Complete(Plan(DefaultConfig()))
 	}
 	if st.Installed {
-		st.inspectRuntime(ctx, h, paths.Runtime())
+		st.inspectRuntime(ctx, h, paths)
 	}
 	return st, nil
 }
 
 // inspectRuntime reads the runtime and the platform's operators and judges their health.
-func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l k0s.Layout) {
+func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l datadir.Layout) {
 	health := k0s.Inspect(ctx, h, l)
 	st.Runtime = &health
 	st.Healthy = st.Complete && health.Healthy
@@ -213,13 +214,13 @@ func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l k0s.Layout)
 // (/bin/sh when $SHELL is unset) when there are none, with the install's admin kubeconfig and
 // its kubectl ahead of path.
 func Shell(r host.Reader, dataDir string, args []string, shell, path string) (host.Command, error) {
-	if _, err := LoadState(r, Paths{DataDir: dataDir}); err != nil {
+	if _, err := LoadState(r, datadir.Layout{DataDir: dataDir}); err != nil {
 		if errors.Is(err, ErrNotInstalled) {
 			return host.Command{}, fmt.Errorf("mission-control is not installed in %s: install it first, or pass its --data-dir", dataDir)
 		}
 		return host.Command{}, err
 	}
-	l := Paths{DataDir: dataDir}.Runtime()
+	l := datadir.Layout{DataDir: dataDir}
 	env := []string{"KUBECONFIG=" + l.Kubeconfig(), "PATH=" + l.BinDir() + ":" + path}
 	if len(args) > 0 {
 		return host.Command{Name: args[0], Args: args[1:], Env: env}, nil

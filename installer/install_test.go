@@ -16,15 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/license/licensetest"
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/preflighttest"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/host/hosttest"
+	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/license/licensetest"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
-	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
 )
@@ -193,7 +193,7 @@ func TestInstallPlan(t *testing.T) {
 	if !reflect.DeepEqual(state, wantState) {
 		t.Errorf("state = %+v\nwant    %+v", state, wantState)
 	}
-	k0sYAML, _ := f.rec.ReadFile(f.cfg.Paths().Runtime().ConfigFile())
+	k0sYAML, _ := f.rec.ReadFile(f.cfg.Paths().ConfigFile())
 	for _, want := range []string{"podCIDR: 10.244.0.0/17", "serviceCIDR: 10.244.128.0/17", "address: 192.0.2.2", "default_pull_policy: Never", "provider: custom"} {
 		if !strings.Contains(string(k0sYAML), want) {
 			t.Errorf("k0s config lacks %q:\n%s", want, k0sYAML)
@@ -208,7 +208,7 @@ func TestInstallPlan(t *testing.T) {
 // a recorded start runs no process.
 func (f *fixture) runtimeRunning(t *testing.T) {
 	t.Helper()
-	l := f.cfg.Paths().Runtime()
+	l := f.cfg.Paths()
 	for path, data := range map[string]string{
 		l.PIDFile():          "4242\n",
 		"/proc/4242/stat":    "4242 (mission-control) S 1",
@@ -263,7 +263,7 @@ func TestStoppedRuntimeStartsAgain(t *testing.T) {
 		t.Errorf("the second run does not say it starts the runtime:\n%s", details)
 	}
 	for _, op := range f.rec.Ops()[before:] {
-		if op.Kind != "start" && op.Path != f.cfg.Paths().Runtime().PIDFile() && !strings.HasPrefix(op.Path, f.cfg.Paths().Journal()) {
+		if op.Kind != "start" && op.Path != f.cfg.Paths().PIDFile() && !strings.HasPrefix(op.Path, f.cfg.Paths().Journal()) {
 			t.Errorf("starting the runtime again also did %+v", op)
 		}
 	}
@@ -355,15 +355,15 @@ func TestResumeAfterFailure(t *testing.T) {
 // when a payload file is.
 func TestStageRuntimeRedoneWhenItsCopiesAreGone(t *testing.T) {
 	ctx := context.Background()
-	for name, damage := range map[string]func(f *fixture, l k0s.Layout) error{
-		"the binary's copy removed": func(f *fixture, l k0s.Layout) error { return f.rec.RemoveAll(ctx, l.Self()) },
-		"kubectl removed": func(f *fixture, l k0s.Layout) error {
+	for name, damage := range map[string]func(f *fixture, l datadir.Layout) error{
+		"the binary's copy removed": func(f *fixture, l datadir.Layout) error { return f.rec.RemoveAll(ctx, l.Self()) },
+		"kubectl removed": func(f *fixture, l datadir.Layout) error {
 			return f.rec.RemoveAll(ctx, filepath.Join(l.BinDir(), "kubectl"))
 		},
-		"a link retargeted": func(f *fixture, l k0s.Layout) error {
+		"a link retargeted": func(f *fixture, l datadir.Layout) error {
 			return f.rec.Symlink(ctx, "/usr/sbin/xtables-legacy-multi", filepath.Join(l.K0sBinDir(), "xtables-nft-multi"))
 		},
-		"another binary runs": func(f *fixture, l k0s.Layout) error {
+		"another binary runs": func(f *fixture, l datadir.Layout) error {
 			return os.WriteFile(f.self, []byte("#!/bin/sh\necho a newer build\n"), 0o755)
 		},
 	} {
@@ -372,7 +372,7 @@ func TestStageRuntimeRedoneWhenItsCopiesAreGone(t *testing.T) {
 			if _, err := f.install(t); err != nil {
 				t.Fatal(err)
 			}
-			if err := damage(f, f.cfg.Paths().Runtime()); err != nil {
+			if err := damage(f, f.cfg.Paths()); err != nil {
 				t.Fatal(err)
 			}
 			results, err := f.install(t)
@@ -384,11 +384,11 @@ func TestStageRuntimeRedoneWhenItsCopiesAreGone(t *testing.T) {
 				t.Fatalf("stage-runtime after %s: %+v, want it run again", name, results)
 			}
 			self, _ := os.ReadFile(f.self)
-			copied, err := f.rec.ReadFile(f.cfg.Paths().Runtime().Self())
+			copied, err := f.rec.ReadFile(f.cfg.Paths().Self())
 			if err != nil || !bytes.Equal(copied, self) {
 				t.Errorf("the data dir's copy is %q (%v), want %q", copied, err, self)
 			}
-			if target, err := f.rec.Readlink(filepath.Join(f.cfg.Paths().Runtime().K0sBinDir(), "xtables-nft-multi")); err != nil || target != "/usr/sbin/xtables-nft-multi" {
+			if target, err := f.rec.Readlink(filepath.Join(f.cfg.Paths().K0sBinDir(), "xtables-nft-multi")); err != nil || target != "/usr/sbin/xtables-nft-multi" {
 				t.Errorf("xtables-nft-multi -> %q, %v", target, err)
 			}
 		})

@@ -26,14 +26,6 @@ func platformSteps() []Step {
 	return []Step{issueWebhookCertificates(), applyCRDs(), installRelease(), waitForOperators()}
 }
 
-// webhookFiles are the webhook CA and serving certificate in the data dir.
-type webhookFiles struct{ caCert, caKey, cert, key string }
-
-func (p Paths) webhook() webhookFiles {
-	dir := filepath.Join(p.DataDir, "pki", "webhook")
-	return webhookFiles{caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"), cert: filepath.Join(dir, "tls.crt"), key: filepath.Join(dir, "tls.key")}
-}
-
 // webhookDNSNames are the names the API server calls the webhooks by.
 func webhookDNSNames() []string {
 	var names []string
@@ -45,7 +37,7 @@ func webhookDNSNames() []string {
 
 // webhookProblem says why the recorded serving certificate cannot serve, or "" when it can.
 func webhookProblem(sc *StepContext) (string, error) {
-	f := sc.Paths.webhook()
+	f := sc.Paths.Webhook()
 	read := func(path string) ([]byte, error) {
 		b, err := sc.Host.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -53,15 +45,15 @@ func webhookProblem(sc *StepContext) (string, error) {
 		}
 		return b, err
 	}
-	caCert, err := read(f.caCert)
+	caCert, err := read(f.CACert)
 	if err != nil {
 		return "", err
 	}
-	caKey, err := read(f.caKey)
+	caKey, err := read(f.CAKey)
 	if err != nil {
 		return "", err
 	}
-	cert, err := read(f.cert)
+	cert, err := read(f.Cert)
 	if err != nil {
 		return "", err
 	}
@@ -87,13 +79,13 @@ func issueWebhookCertificates() Step {
 		Name:  "issue-webhook-certificates",
 		Title: "Issue the webhooks' serving certificate",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			f := sc.Paths.webhook()
-			if err := sc.Host.MkdirAll(ctx, filepath.Dir(f.cert), 0o700); err != nil {
+			f := sc.Paths.Webhook()
+			if err := sc.Host.MkdirAll(ctx, filepath.Dir(f.Cert), 0o700); err != nil {
 				return err
 			}
 			var ca pki.CA
-			caCert, errCert := sc.Host.ReadFile(f.caCert)
-			caKey, errKey := sc.Host.ReadFile(f.caKey)
+			caCert, errCert := sc.Host.ReadFile(f.CACert)
+			caKey, errKey := sc.Host.ReadFile(f.CAKey)
 			if errCert == nil && errKey == nil {
 				ca, errCert = pki.ParseCA(caCert, caKey)
 			}
@@ -102,10 +94,10 @@ func issueWebhookCertificates() Step {
 				if ca, err = pki.NewCA("mission-control webhook CA", webhookCAValidity, sc.Now()); err != nil {
 					return err
 				}
-				if err := sc.Host.WriteFile(ctx, f.caKey, ca.KeyPEM, 0o600); err != nil {
+				if err := sc.Host.WriteFile(ctx, f.CAKey, ca.KeyPEM, 0o600); err != nil {
 					return err
 				}
-				if err := sc.Host.WriteFile(ctx, f.caCert, ca.CertPEM, 0o644); err != nil {
+				if err := sc.Host.WriteFile(ctx, f.CACert, ca.CertPEM, 0o644); err != nil {
 					return err
 				}
 			}
@@ -113,18 +105,18 @@ func issueWebhookCertificates() Step {
 			if err != nil {
 				return err
 			}
-			if err := sc.Host.WriteFile(ctx, f.key, key, 0o600); err != nil {
+			if err := sc.Host.WriteFile(ctx, f.Key, key, 0o600); err != nil {
 				return err
 			}
 			sc.Detail("for %s, valid until %s", strings.Join(charts.WebhookServices, ", "), sc.Now().Add(webhookCertValidity).UTC().Format(time.DateOnly))
-			return sc.Host.WriteFile(ctx, f.cert, cert, 0o644)
+			return sc.Host.WriteFile(ctx, f.Cert, cert, 0o644)
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {
 			problem, err := webhookProblem(sc)
 			return problem == "" && err == nil, err
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			return sc.Host.RemoveAll(ctx, filepath.Dir(sc.Paths.webhook().cert))
+			return sc.Host.RemoveAll(ctx, filepath.Dir(sc.Paths.Webhook().Cert))
 		},
 	}
 }
@@ -141,11 +133,11 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 		K8ssandraOperator:      p.Manifest.Images["k8ssandra-operator"],
 		MissionControlOperator: p.Manifest.Images["mission-control-operator"],
 	}}
-	f := sc.Paths.webhook()
+	f := sc.Paths.Webhook()
 	for _, file := range []struct {
 		path string
 		into *[]byte
-	}{{f.caCert, &v.Webhook.CABundle}, {f.cert, &v.Webhook.Cert}, {f.key, &v.Webhook.Key}} {
+	}{{f.CACert, &v.Webhook.CABundle}, {f.Cert, &v.Webhook.Cert}, {f.Key, &v.Webhook.Key}} {
 		if *file.into, err = sc.Host.ReadFile(file.path); err != nil {
 			return charts.Values{}, fmt.Errorf("read the webhook certificate: %w", err)
 		}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/charts"
+	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -55,10 +57,10 @@ func recordHostState() Step {
 		Name:  "record-host-state",
 		Title: "Record the host state reset restores",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			if _, ok, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime()); ok || err != nil {
+			if _, ok, err := k0s.LoadHostState(sc.Host, sc.Paths); ok || err != nil {
 				return err // keep the first record: a resumed install may already have changed the host
 			}
-			state, err := k0s.RecordHostState(ctx, sc.Host, sc.Paths.Runtime())
+			state, err := k0s.RecordHostState(ctx, sc.Host, sc.Paths)
 			if err != nil {
 				return err
 			}
@@ -66,25 +68,25 @@ func recordHostState() Step {
 			if err != nil {
 				return err
 			}
-			return sc.Host.WriteFile(ctx, sc.Paths.Runtime().HostStateFile(), data, 0o600)
+			return sc.Host.WriteFile(ctx, sc.Paths.HostStateFile(), data, 0o600)
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {
-			_, ok, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime())
+			_, ok, err := k0s.LoadHostState(sc.Host, sc.Paths)
 			return ok, err
 		},
 		// Reset runs this after the runtime is stopped and k0s has reset itself.
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			state, recorded, err := k0s.LoadHostState(sc.Host, sc.Paths.Runtime())
+			state, recorded, err := k0s.LoadHostState(sc.Host, sc.Paths)
 			if err != nil {
 				sc.Log.Warn("recorded host state unreadable; cleaning up without it", "error", err)
 			}
-			return k0s.Cleanup(ctx, sc.Host, sc.Paths.Runtime(), state, recorded)
+			return k0s.Cleanup(ctx, sc.Host, sc.Paths, state, recorded)
 		},
 	}
 }
 
 // stagedFile is where a payload file goes on the host.
-func stagedFile(l k0s.Layout, f payload.File) (string, error) {
+func stagedFile(l datadir.Layout, f payload.File) (string, error) {
 	dir, name := path.Split(f.Path)
 	switch dir {
 	case "bin/":
@@ -98,14 +100,14 @@ func stagedFile(l k0s.Layout, f payload.File) (string, error) {
 }
 
 // runtimeDirs are the directories stage-runtime makes.
-func runtimeDirs(l k0s.Layout) []string {
+func runtimeDirs(l datadir.Layout) []string {
 	return []string{l.BinDir(), l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.LogDir(), l.RunDir()}
 }
 
 // runtimeLinks are the symbolic links stage-runtime makes, as link, target pairs: k0s insists on
 // finding iptables in its bin dir, and k0s is kubectl when called so.
 func runtimeLinks(sc *StepContext) ([][2]string, error) {
-	l := sc.Paths.Runtime()
+	l := sc.Paths
 	nft, legacy, err := k0s.FindXtables(sc.Host)
 	if err != nil {
 		return nil, err
@@ -124,7 +126,7 @@ func stageRuntime() Step {
 		Name:  "stage-runtime",
 		Title: "Stage the runtime binaries and images",
 		Run: func(ctx context.Context, sc *StepContext) error {
-			l := sc.Paths.Runtime()
+			l := sc.Paths
 			p, err := sc.Payload()
 			if err != nil {
 				return err
@@ -164,7 +166,7 @@ func stageRuntime() Step {
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
 			var errs []error
-			for _, d := range runtimeDirs(sc.Paths.Runtime()) {
+			for _, d := range runtimeDirs(sc.Paths) {
 				errs = append(errs, sc.Host.RemoveAll(ctx, d))
 			}
 			return errors.Join(errs...)
@@ -175,7 +177,7 @@ func stageRuntime() Step {
 // extractPayload writes every payload file to its place, checked against the manifest.
 func extractPayload(ctx context.Context, sc *StepContext, p *payload.Payload) error {
 	err := p.Extract(func(f payload.File, data []byte) error {
-		dest, err := stagedFile(sc.Paths.Runtime(), f)
+		dest, err := stagedFile(sc.Paths, f)
 		if err != nil {
 			return err
 		}
@@ -194,7 +196,7 @@ func copySelf(ctx context.Context, sc *StepContext) error {
 	if err != nil {
 		return fmt.Errorf("copy mission-control into the data dir: %w", err)
 	}
-	return sc.Host.WriteFile(ctx, sc.Paths.Runtime().Self(), self, 0o755)
+	return sc.Host.WriteFile(ctx, sc.Paths.Self(), self, 0o755)
 }
 
 func payloadStaged(sc *StepContext) (bool, error) {
@@ -203,7 +205,7 @@ func payloadStaged(sc *StepContext) (bool, error) {
 		return false, err
 	}
 	for _, f := range p.Manifest.Files {
-		dest, err := stagedFile(sc.Paths.Runtime(), f)
+		dest, err := stagedFile(sc.Paths, f)
 		if err != nil {
 			return false, err
 		}
@@ -220,7 +222,7 @@ func selfStaged(sc *StepContext) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read this binary: %w", err)
 	}
-	return sameContent(sc, sc.Paths.Runtime().Self(), sum)
+	return sameContent(sc, sc.Paths.Self(), sum)
 }
 
 func linksStaged(sc *StepContext) (bool, error) {
@@ -261,7 +263,7 @@ func digest(sc *StepContext, path string) (string, error) {
 }
 
 func writeRuntimeConfig() Step {
-	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.Runtime().ConfigFile() },
+	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.ConfigFile() },
 		func(sc *StepContext) ([]byte, error) {
 			return k0s.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
 		})
@@ -274,7 +276,7 @@ func writeContainerdConfig() Step {
 			if err != nil {
 				return nil, err
 			}
-			return k0s.ContainerdDropIn(sc.Paths.Runtime(), !capable), nil
+			return k0s.ContainerdDropIn(sc.Paths, !capable), nil
 		})
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
@@ -287,11 +289,11 @@ func writeContainerdConfig() Step {
 }
 
 func writeCNIConfig() Step {
-	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.Runtime().CNIConfigFile() },
-		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths.Runtime(), sc.Plan.PodCIDR) })
+	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.CNIConfigFile() },
+		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths, sc.Plan.PodCIDR) })
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, sc.Paths.Runtime().CNIConfDir(), 0o755); err != nil {
+		if err := sc.Host.MkdirAll(ctx, sc.Paths.CNIConfDir(), 0o755); err != nil {
 			return err
 		}
 		return run(ctx, sc)
@@ -300,7 +302,7 @@ func writeCNIConfig() Step {
 }
 
 func (sc *StepContext) service() k0s.Service {
-	return k0s.Service{Layout: sc.Paths.Runtime(), Host: sc.Host}
+	return k0s.Service{Layout: sc.Paths, Host: sc.Host}
 }
 
 func startRuntime() Step {
@@ -311,8 +313,8 @@ func startRuntime() Step {
 			if err := sc.service().Start(ctx); err != nil {
 				return err
 			}
-			how := "supervised by " + sc.Paths.Runtime().Self() + ", log " + sc.Paths.Runtime().LogFile()
-			if k0s.HasSystemd(sc.Host) {
+			how := "supervised by " + sc.Paths.Self() + ", log " + sc.Paths.LogFile()
+			if host.HasSystemd(sc.Host) {
 				how = "systemd unit " + k0s.UnitName
 			}
 			sc.Detail("k0s %s", how)
@@ -326,7 +328,7 @@ func startRuntime() Step {
 		// no process of the runtime is left (containers' shims outlive k0s), ending what does not
 		// stop: only then do the later undos unmount and remove.
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			l := sc.Paths.Runtime()
+			l := sc.Paths
 			if err := sc.service().Stop(ctx); err != nil {
 				return err
 			}
@@ -385,19 +387,19 @@ func writeKubeconfig() Step {
 			if err != nil {
 				return err
 			}
-			l := sc.Paths.Runtime()
+			l := sc.Paths
 			sc.Detail("%s (use it with mission-control shell)", l.Kubeconfig())
 			return sc.Host.WriteFile(ctx, l.Kubeconfig(), kubeconfig, 0o600)
 		},
 		Done: func(_ context.Context, sc *StepContext) (bool, error) {
-			data, err := sc.Host.ReadFile(sc.Paths.Runtime().Kubeconfig())
+			data, err := sc.Host.ReadFile(sc.Paths.Kubeconfig())
 			if errors.Is(err, fs.ErrNotExist) {
 				return false, nil
 			}
 			return len(data) > 0, err
 		},
 		Undo: func(ctx context.Context, sc *StepContext) error {
-			return sc.Host.RemoveAll(ctx, sc.Paths.Runtime().Kubeconfig())
+			return sc.Host.RemoveAll(ctx, sc.Paths.Kubeconfig())
 		},
 	}
 }
@@ -418,7 +420,7 @@ type LiveCluster struct {
 }
 
 func (c LiveCluster) waiter(sc *StepContext) k0s.Waiter {
-	return k0s.Waiter{Layout: sc.Paths.Runtime(), Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
+	return k0s.Waiter{Layout: sc.Paths, Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
 		Update: func(s string) { sc.Update("%s", s) }}
 }
 
@@ -452,11 +454,11 @@ func (c LiveCluster) WaitSystem(ctx context.Context, sc *StepContext) (string, e
 
 // AdminKubeconfig implements Cluster.
 func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
-	return k0s.AdminKubeconfig(sc.Host, sc.Paths.Runtime(), sc.Node.Address, sc.Config.ContextName)
+	return k0s.AdminKubeconfig(sc.Host, sc.Paths, sc.Node.Address, sc.Config.ContextName)
 }
 
 func (c LiveCluster) charts(sc *StepContext) charts.Client {
-	return charts.Client{Kubeconfig: sc.Paths.Runtime().AdminKubeconfig(), Timeout: c.Timeout, Log: func(format string, args ...any) {
+	return charts.Client{Kubeconfig: sc.Paths.AdminKubeconfig(), Timeout: c.Timeout, Log: func(format string, args ...any) {
 		sc.Log.Debug(fmt.Sprintf(format, args...), "component", "helm")
 	}}
 }
@@ -549,7 +551,7 @@ func (PlannedCluster) InstallRelease(_ context.Context, sc *StepContext, v chart
 	if err != nil {
 		return "", err
 	}
-	objs, err := charts.Render(ch, sc.Config.ReleaseName, v)
+	objs, err := charts.Render(ch, sc.Config.ReleaseName, k0s.KubernetesVersion, v)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -76,7 +77,7 @@ func (s State) marshal() ([]byte, error) {
 var ErrNotInstalled = errors.New("mission-control is not installed")
 
 // LoadState reads the install state from the data dir. It returns ErrNotInstalled when there is none.
-func LoadState(r host.Reader, p Paths) (State, error) {
+func LoadState(r host.Reader, p datadir.Layout) (State, error) {
 	data, err := r.ReadFile(p.State())
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, ErrNotInstalled

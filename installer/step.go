@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/bundle"
-	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -43,7 +44,7 @@ type Step struct {
 // StepContext is what steps share: the inputs, the host, and what earlier steps found.
 type StepContext struct {
 	Config  Config
-	Paths   Paths
+	Paths   datadir.Layout
 	Host    host.Host
 	Network network.HostNetwork
 	// Facts gathers the host facts preflights judge.

@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datastax/mission-control/installer/license"
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
@@ -196,7 +197,7 @@ func checkInstallState() Step {
 			case len(names) == 0:
 				sc.Detail("new install in the empty directory %s", dir)
 				return nil
-			case slices.Contains(names, journalFile):
+			case slices.Contains(names, datadir.JournalFile):
 				sc.resuming = true
 				sc.Detail("resuming an unfinished install in %s", dir)
 				return nil
@@ -229,7 +230,7 @@ func removeEntries(ctx context.Context, h host.Host, dir string, match func(name
 }
 
 func prepareDataDir() Step {
-	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.Runtime().EtcDir()} }
+	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.EtcDir()} }
 	return Step{
 		Name:  "prepare-data-dir",
 		Title: "Prepare the data directory",

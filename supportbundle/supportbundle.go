@@ -30,11 +30,12 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/kube"
 	"github.com/datastax/mission-control/internal/tsspec"
-	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/supportbundle/mask"
 )
@@ -82,12 +83,11 @@ func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBu
 	var b strings.Builder
 	data := struct {
 		DataDir, Namespace, Unit, ContainerdDir string
-		Paths                                   installer.Paths
-		Layout                                  k0s.Layout
+		Layout                                  datadir.Layout
 		Systemd                                 bool
 		Operators                               []string
 	}{dataDir, charts.Namespace, k0s.UnitName, filepath.Dir(k0s.ContainerdDropInFile),
-		installer.Paths{DataDir: dataDir}, k0s.Layout{DataDir: dataDir}, systemd, contract.Operators(true)}
+		datadir.Layout{DataDir: dataDir}, systemd, contract.Operators(true)}
 	if err := specTmpl.Execute(&b, data); err != nil {
 		return nil, nil, fmt.Errorf("render the support bundle spec: %w", err)
 	}
@@ -114,11 +114,11 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	if _, err := opts.Host.ReadDir(opts.Out); err == nil {
 		return Result{}, fmt.Errorf("--out %s is a directory: pass a file name, e.g. %s/support-bundle.tar.gz", opts.Out, strings.TrimSuffix(opts.Out, "/"))
 	}
-	spec, redactor, err := Spec(ctx, opts.DataDir, k0s.HasSystemd(opts.Host))
+	spec, redactor, err := Spec(ctx, opts.DataDir, host.HasSystemd(opts.Host))
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, cfgErr := k0s.RESTConfig(k0s.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
+	cfg, cfgErr := kube.RESTConfigFile(datadir.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
 	if cfgErr != nil {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/pemtest"
-	"github.com/datastax/mission-control/operators/contract"
 )
 
 func TestSpecLoads(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"context"
 	"os"
 
+	"github.com/datastax/mission-control/cmd/mcctl/commands"
 	"github.com/datastax/mission-control/internal/cli"
-	"github.com/datastax/mission-control/internal/cli/mcctl"
 )
 
-func main() { os.Exit(mcctl.Run(context.Background(), cli.Stdio(), os.Args[1:])) }
+func main() { os.Exit(commands.Run(context.Background(), cli.Stdio(), os.Args[1:])) }

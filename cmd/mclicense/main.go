@@ -6,8 +6,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/datastax/mission-control/cmd/mclicense/commands"
 	"github.com/datastax/mission-control/internal/cli"
-	"github.com/datastax/mission-control/internal/cli/mclicense"
+	"github.com/datastax/mission-control/internal/host"
 )
 
-func main() { os.Exit(mclicense.Run(context.Background(), cli.Stdio(), os.Args[1:], time.Now)) }
+func main() {
+	os.Exit(commands.Run(context.Background(), cli.Stdio(), os.Args[1:], commands.Deps{Host: host.System{}, Now: time.Now}))
+}

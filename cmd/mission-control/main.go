@@ -5,10 +5,10 @@ import (
 	"context"
 	"os"
 
+	"github.com/datastax/mission-control/cmd/mission-control/commands"
 	"github.com/datastax/mission-control/internal/cli"
-	"github.com/datastax/mission-control/internal/cli/missioncontrol"
 )
 
 func main() {
-	os.Exit(missioncontrol.Run(context.Background(), cli.Stdio(), os.Args[1:], missioncontrol.SystemDeps()))
+	os.Exit(commands.Run(context.Background(), cli.Stdio(), os.Args[1:], commands.SystemDeps()))
 }

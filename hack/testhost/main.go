@@ -26,8 +26,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/datastax/mission-control/e2e/testhost"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/testhost"
 )
 
 func main() {

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/preflighttest"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/network"
 )
 
 const gib = 1 << 30

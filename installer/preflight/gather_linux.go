@@ -16,9 +16,8 @@ import (
 	"github.com/prometheus/procfs"
 	"github.com/vishvananda/netlink"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/host"
-	"github.com/datastax/mission-control/runtime/k0s"
+	"github.com/datastax/mission-control/internal/network"
 )
 
 // Gather reads the facts our own checks judge from this machine (hostpreflight.Gather adds
@@ -63,8 +62,8 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 		f.SELinuxEnforcing = strings.TrimSpace(string(b)) == "1"
 	}
 	f.FirewalldRunning = processRunning("firewalld")
-	f.Systemd = k0s.HasSystemd(host.System{})
-	if _, err := k0s.SystemdNetns(host.System{}); f.Systemd && err != nil {
+	f.Systemd = host.HasSystemd(host.System{})
+	if _, err := host.SystemdNetns(host.System{}); f.Systemd && err != nil {
 		f.NetnsError = err.Error()
 	}
 	return f, nil

@@ -13,9 +13,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
 )
 

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/network"
 )
 
 // TestGather reads this machine. A listener this test opens on loopback must show up, held by

@@ -17,24 +17,55 @@ const module = "github.com/datastax/mission-control"
 // layers only: a leaf imports nothing of ours, a domain package no command tree, and so on. A new
 // package gets its place here (and in README.md's picture) or this test fails.
 var layers = [][]string{
-	// Leaves: the host seam, PKI, the release key, check results, progress, the version, and
-	// test support that needs nothing of ours.
+	// Leaves: the host seam, PKI, the release key, check results, progress, the version, the
+	// data-dir layout, Kubernetes client helpers, the contract between clusters, network planning,
+	// and test support that needs nothing of ours.
 	{"internal/host", "internal/pki", "internal/releasekey", "internal/check", "internal/progress", "internal/version",
-		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask"},
-	// Foundations: formats, the runtime, the contract between clusters, the shared CLI helpers.
-	{"installer/license", "installer/network", "runtime/payload", "runtime/k0s", "operators/contract",
-		"operators/missioncontrol/api/v1beta1", "internal/tsspec", "internal/cli", "internal/host/hosttest"},
+		"internal/datadir", "internal/kube", "internal/contract", "internal/network",
+		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask",
+		"operators/missioncontrol/api/v1beta1"},
+	// Foundations built on them: licenses, troubleshoot specs, the CLI helpers, the runtime, the
+	// payload format, and their test support.
+	{"internal/license", "internal/tsspec", "internal/cli", "internal/host/hosttest", "internal/testhost",
+		"runtime/payload", "runtime/k0s"},
+	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "bundle"},
 	// Domain packages.
-	{"bundle", "charts", "installer/preflight", "operators/missioncontrol", "operators/registration",
-		"runtime/payload/payloadtest", "installer/license/licensetest", "internal/apiservertest", "internal/cli/clitest",
-		"bundle/bundletest", "e2e/testhost"},
+	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "registration"},
 	{"installer", "installer/preflight/hostpreflight"},
 	{"supportbundle", "installer/preflight/preflighttest"},
-	// One command tree per binary.
-	{"internal/cli/missioncontrol", "internal/cli/mcctl", "internal/cli/mclicense"},
+	// One command tree per binary, beside its main.
+	{"cmd/mission-control/commands", "cmd/mcctl/commands", "cmd/mclicense/commands"},
 	// Mains, build tools, and tests' own programs.
 	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator",
 		"hack/generate", "hack/imagebuild", "hack/payload", "hack/runtime/pause", "hack/testhost", "e2e/hello", "vm-tests"},
+}
+
+// floors are the module's top-level folders from the bottom up: a package may import packages of
+// its own folder and of folders on lower floors only, so that no folder holds packages both below
+// and above another. internal/ is the ground floor (foundations), cmd/ the roof (the command
+// trees beside their mains); tests and tools stand on top.
+var floors = [][]string{
+	{"internal"},
+	{"runtime", "bundle"},
+	{"charts"},
+	{"installer", "registration", "operators"},
+	{"supportbundle"},
+	{"cmd"},
+	{"e2e", "hack", "vm-tests"},
+}
+
+func folderOf(pkg string) string {
+	folder, _, _ := strings.Cut(pkg, "/")
+	return folder
+}
+
+func floorOf(folder string) int {
+	for i, f := range floors {
+		if slices.Contains(f, folder) {
+			return i
+		}
+	}
+	return -1
 }
 
 func layerOf(pkg string) int {
@@ -108,6 +139,23 @@ func TestPackagesImportOnlyLowerLayers(t *testing.T) {
 		for _, pkg := range l {
 			if _, ok := pkgs[pkg]; !ok {
 				t.Errorf("layers names %s, which is not a package of the module", pkg)
+			}
+		}
+	}
+}
+
+func TestFoldersImportOnlyLowerFloors(t *testing.T) {
+	for pkg, imports := range packages(t) {
+		folder := folderOf(pkg)
+		floor := floorOf(folder)
+		if floor < 0 {
+			t.Errorf("folder %s/ (of %s) has no floor: give it one in floors (and README.md's Architecture picture)", folder, pkg)
+			continue
+		}
+		for _, dep := range imports {
+			if depFolder := folderOf(dep); depFolder != folder && floorOf(depFolder) >= floor {
+				t.Errorf("%s (folder %s/, floor %d) imports %s (folder %s/, floor %d): a folder may import its own and lower floors only",
+					pkg, folder, floor, dep, depFolder, floorOf(depFolder))
 			}
 		}
 	}

@@ -10,7 +10,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/kube"
 )
 
 // DataPlane is a registered data plane and, once connected (DataPlanes.Connect), a client for it.
@@ -99,11 +100,10 @@ func (d *DataPlanes) client(ctx context.Context, reg contract.Registration) (cli
 	if ok && cached.version == version {
 		return cached.client, cached.server, nil
 	}
-	cfg, err := contract.RESTConfig(kubeconfig, reg.Context)
+	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(reg.Context), d.Timeout)
 	if err != nil {
 		return nil, "", fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
 	}
-	cfg.Timeout = d.Timeout
 	limitRate(cfg)
 	c, err := client.New(cfg, client.Options{Scheme: d.Scheme})
 	if err != nil {

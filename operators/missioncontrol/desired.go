@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 

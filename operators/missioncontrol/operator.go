@@ -6,7 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/datastax/mission-control/operators/contract"
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -54,27 +54,43 @@ func DefaultOptions() Options {
 		PendingResync: 15 * time.Second, ReadyResync: 2 * time.Minute, DeletionTimeout: 10 * time.Minute, Workers: 8}
 }
 
-// Main parses the flags and runs the operator until SIGTERM.
-func Main() {
-	o := DefaultOptions()
-	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
-	flag.StringVar(&o.ProbeAddress, "health-probe-bind-address", o.ProbeAddress, "where /healthz and /readyz are served")
-	flag.StringVar(&o.MetricsAddress, "metrics-bind-address", o.MetricsAddress, "where /metrics is served; 0 turns it off")
-	flag.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory of the webhook serving certificate (tls.crt, tls.key)")
-	flag.StringVar(&o.LocalContext, "local-context", "", "this control plane's own context name: datacenters whose k8sContext names it are local (e.g. CP_EAST)")
-	flag.DurationVar(&o.DataPlaneTimeout, "data-plane-timeout", o.DataPlaneTimeout, "how long one request to a data plane may take before it counts as unreachable")
-	flag.DurationVar(&o.PendingResync, "pending-resync", o.PendingResync, "how often a cluster that is not ready yet is checked in its data planes")
-	flag.DurationVar(&o.ReadyResync, "ready-resync", o.ReadyResync, "how often a ready cluster is checked in its data planes")
-	flag.IntVar(&o.Workers, "workers", o.Workers, "how many clusters are reconciled at once")
-	flag.DurationVar(&o.DeletionTimeout, "deletion-timeout", o.DeletionTimeout, "how long deleting a cluster waits for unreachable data planes before leaving their resources behind")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := Run(ctrl.SetupSignalHandler(), o); err != nil {
-		fmt.Fprintln(os.Stderr, "mission-control-operator:", err)
-		os.Exit(1)
+// Run reads the operator's flags from args and runs it until ctx ends (main ends ctx on SIGTERM).
+func Run(ctx context.Context, args []string, errOut io.Writer) error {
+	o, zapOpts, err := parseFlags(args, errOut)
+	if err != nil {
+		return err
 	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	return Serve(ctx, o)
+}
+
+// parseFlags reads the command line; -h prints the flags to errOut and returns flag.ErrHelp.
+func parseFlags(args []string, errOut io.Writer) (Options, zap.Options, error) {
+	o := DefaultOptions()
+	fs := flag.NewFlagSet("mission-control-operator", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
+	fs.StringVar(&o.ProbeAddress, "health-probe-bind-address", o.ProbeAddress, "where /healthz and /readyz are served")
+	fs.StringVar(&o.MetricsAddress, "metrics-bind-address", o.MetricsAddress, "where /metrics is served; 0 turns it off")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory of the webhook serving certificate (tls.crt, tls.key)")
+	fs.StringVar(&o.LocalContext, "local-context", "", "this control plane's own context name: datacenters whose k8sContext names it are local (e.g. CP_EAST)")
+	fs.DurationVar(&o.DataPlaneTimeout, "data-plane-timeout", o.DataPlaneTimeout, "how long one request to a data plane may take before it counts as unreachable")
+	fs.DurationVar(&o.PendingResync, "pending-resync", o.PendingResync, "how often a cluster that is not ready yet is checked in its data planes")
+	fs.DurationVar(&o.ReadyResync, "ready-resync", o.ReadyResync, "how often a ready cluster is checked in its data planes")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "how many clusters are reconciled at once")
+	fs.DurationVar(&o.DeletionTimeout, "deletion-timeout", o.DeletionTimeout, "how long deleting a cluster waits for unreachable data planes before leaving their resources behind")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return Options{}, zapOpts, err
+	}
+	if fs.NArg() > 0 {
+		return Options{}, zapOpts, fmt.Errorf("unexpected argument %q: the operator takes flags only (see -h)", fs.Arg(0))
+	}
+	if o.Workers < 1 {
+		return Options{}, zapOpts, fmt.Errorf("--workers %d: at least one worker is needed, e.g. --workers 8", o.Workers)
+	}
+	return o, zapOpts, nil
 }
 
 // Scheme has every type the operator reads or writes.
@@ -88,8 +104,8 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// Run runs the operator's manager until ctx ends.
-func Run(ctx context.Context, o Options) error {
+// Serve runs the operator's manager with o until ctx ends.
+func Serve(ctx context.Context, o Options) error {
 	scheme, err := Scheme()
 	if err != nil {
 		return fmt.Errorf("build scheme: %w", err)

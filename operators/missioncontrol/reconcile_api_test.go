@@ -39,10 +39,11 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/datastax/mission-control/charts"
-	"github.com/datastax/mission-control/internal/apiservertest"
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/pki"
-	"github.com/datastax/mission-control/operators/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
+	"github.com/datastax/mission-control/runtime/apiservertest"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 const crdDir = "../../charts/mission-control/crds"
@@ -135,7 +136,7 @@ func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := charts.Render(ch, "mc", charts.Values{Mode: "control-plane",
+	objs, err := charts.Render(ch, "mc", k0s.KubernetesVersion, charts.Values{Mode: "control-plane",
 		Webhook: charts.WebhookTLS{CABundle: []byte("ca"), Cert: []byte("cert"), Key: []byte("key")}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	k0sapi "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
+
+	"github.com/datastax/mission-control/internal/datadir"
 )
 
 func TestRenderReadsBackInK0s(t *testing.T) {
@@ -55,7 +57,7 @@ func TestRenderNeedsThePlan(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
-	l := Layout{DataDir: "/var/lib/mission-control"}
+	l := datadir.Layout{DataDir: "/var/lib/mission-control"}
 	if l.ConfigFile() != "/var/lib/mission-control/etc/k0s.yaml" || l.K0sDataDir() != "/var/lib/mission-control/k0s" {
 		t.Errorf("layout = %s, %s", l.ConfigFile(), l.K0sDataDir())
 	}

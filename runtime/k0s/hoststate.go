@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -77,7 +78,7 @@ type HostState struct {
 
 // RecordHostState reads what reset must restore. Listing nftables' ruleset and saving iptables'
 // rules take commands, the only ones it runs, and they change nothing.
-func RecordHostState(ctx context.Context, h host.Host, l Layout) (HostState, error) {
+func RecordHostState(ctx context.Context, h host.Host, l datadir.Layout) (HostState, error) {
 	s := HostState{Sysctls: map[string]string{}, Paths: map[string]bool{}, Users: map[string]bool{}}
 	mounts, err := host.MountTable(h)
 	if err != nil {
@@ -267,7 +268,7 @@ func (s HostState) Marshal() ([]byte, error) {
 }
 
 // LoadHostState reads the recorded state; ok is false when none was recorded.
-func LoadHostState(r host.Reader, l Layout) (s HostState, ok bool, err error) {
+func LoadHostState(r host.Reader, l datadir.Layout) (s HostState, ok bool, err error) {
 	data, err := r.ReadFile(l.HostStateFile())
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, false, nil
@@ -286,7 +287,7 @@ func LoadHostState(r host.Reader, l Layout) (s HostState, ok bool, err error) {
 // and users it created, and changed kernel parameters. Without a recorded state (install stopped before
 // recording it) only what is certainly the runtime's is removed. It goes on past failures and
 // returns them all.
-func Cleanup(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
+func Cleanup(ctx context.Context, h host.Host, l datadir.Layout, before HostState, recorded bool) error {
 	var errs []error
 	keep := func(err error) {
 		if err != nil {
@@ -350,7 +351,7 @@ const podNetnsPrefix = "/run/netns/cni-"
 // paths it creates, except that in /run/netns, which other programs share (ip netns), only the
 // pods' namespaces are the runtime's, unless it created /run/netns itself. The data dir itself
 // and what was mounted before install stay.
-func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState, recorded bool) error {
+func unmountRuntime(ctx context.Context, h host.Host, l datadir.Layout, before HostState, recorded bool) error {
 	mounts, err := host.MountTable(h)
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
@@ -381,7 +382,7 @@ func unmountRuntime(ctx context.Context, h host.Host, l Layout, before HostState
 func under(target, dir string) bool { return target == dir || strings.HasPrefix(target, dir+"/") }
 
 // runtimeArea reports whether path is at or under the data dir or a path the runtime creates.
-func runtimeArea(l Layout, path string) bool {
+func runtimeArea(l datadir.Layout, path string) bool {
 	return under(path, l.DataDir) || slices.ContainsFunc(createdPaths, func(d string) bool { return under(path, d) })
 }
 

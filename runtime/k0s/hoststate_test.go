@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/host/hosttest"
 )
@@ -149,7 +150,7 @@ func TestRecordHostState(t *testing.T) {
 		"nft list ruleset":  "table ip filter {\n\tchain FORWARD {\n\t\ttype filter hook forward priority filter; policy accept;\n\t}\n}\ntable inet guard {\n}\n",
 		"iptables-nft-save": "*filter\n:FORWARD ACCEPT [0:0]\n:CNI-FORWARD - [0:0]\n-A FORWARD -j CNI-FORWARD\n-A FORWARD -j ACCEPT\nCOMMIT\n",
 	}}
-	s, err := RecordHostState(context.Background(), rec, Layout{DataDir: "/data"})
+	s, err := RecordHostState(context.Background(), rec, datadir.Layout{DataDir: "/data"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestRecordHostState(t *testing.T) {
 
 // TestCleanup runs Cleanup on a recorded host where the runtime left one of everything.
 func TestCleanup(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := datadir.Layout{DataDir: "/data"}
 	rec := hosttest.Stubbed{Recorder: host.NewRecorder(fakeReader{
 		"/proc/self/mountinfo": "22 1 0:5 / /data/k0s/kubelet/pods/x/volumes/token rw - tmpfs tmpfs rw\n" +
 			"23 1 0:6 / /run/netns/cni-1 rw - nsfs nsfs rw\n24 1 0:7 / /srv/other rw - ext4 /dev/vdb rw\n" +
@@ -241,7 +242,7 @@ func TestCleanup(t *testing.T) {
 // TestCleanupWithoutRecord removes only what is certainly the runtime's.
 func TestCleanupWithoutRecord(t *testing.T) {
 	rec := host.NewRecorder(fakeReader{"/etc/k0s": "", "/etc/k0s/containerd.d": "", ContainerdDropInFile: "", "/proc/self/mountinfo": ""})
-	if err := Cleanup(context.Background(), rec, Layout{DataDir: "/data"}, HostState{}, false); err != nil {
+	if err := Cleanup(context.Background(), rec, datadir.Layout{DataDir: "/data"}, HostState{}, false); err != nil {
 		t.Fatal(err)
 	}
 	got := opStrings(rec.Ops())

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -18,7 +19,7 @@ const BridgeName = "mc-br0"
 // configuration from the data dir and, on hosts where this process lacks CAP_SYS_RESOURCE (some
 // container and VM sandboxes), restrict_oom_score_adj so that runc does not try to lower
 // oom_score_adj below containerd's own, which fails there for every pod sandbox.
-func ContainerdDropIn(l Layout, restrictOOMScoreAdj bool) []byte {
+func ContainerdDropIn(l datadir.Layout, restrictOOMScoreAdj bool) []byte {
 	var b strings.Builder
 	b.WriteString("# Written by mission-control install; removed by reset.\nversion = 2\n\n")
 	b.WriteString("[plugins.\"io.containerd.grpc.v1.cri\"]\n")
@@ -37,7 +38,7 @@ func NodePodSubnet(podCIDR netip.Prefix) netip.Prefix {
 // CNIConfig is the pod network of a single node: a bridge with host-local addresses from the
 // node's pod subnet. Pod traffic leaving the node is masqueraded behind the node address, as a
 // real host needs for pods to reach anything outside it.
-func CNIConfig(l Layout, podCIDR netip.Prefix) ([]byte, error) {
+func CNIConfig(l datadir.Layout, podCIDR netip.Prefix) ([]byte, error) {
 	if !podCIDR.IsValid() {
 		return nil, errors.New("CNI config needs the pod range")
 	}
@@ -119,7 +120,7 @@ func FindXtables(r host.Reader) (nft, legacy string, err error) {
 var DisabledComponents = []string{"update-prober", "metrics-server", "konnectivity-server"}
 
 // ControllerCommand is the k0s process the runtime service runs.
-func ControllerCommand(l Layout) host.Command {
+func ControllerCommand(l datadir.Layout) host.Command {
 	return host.Command{
 		Name: l.K0s(),
 		Args: []string{

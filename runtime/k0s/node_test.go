@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -51,7 +52,7 @@ func (f fakeReader) Sysctl(key string) (string, error) {
 var _ host.Reader = fakeReader{}
 
 func TestContainerdDropIn(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := datadir.Layout{DataDir: "/data"}
 	for _, restrict := range []bool{true, false} {
 		got := string(ContainerdDropIn(l, restrict))
 		for _, want := range []string{
@@ -68,7 +69,7 @@ func TestContainerdDropIn(t *testing.T) {
 }
 
 func TestCNIConfig(t *testing.T) {
-	b, err := CNIConfig(Layout{DataDir: "/data"}, netip.MustParsePrefix("10.20.0.0/17"))
+	b, err := CNIConfig(datadir.Layout{DataDir: "/data"}, netip.MustParsePrefix("10.20.0.0/17"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestCNIConfig(t *testing.T) {
 	if conf.Plugins[1].Type != "portmap" {
 		t.Errorf("second plugin = %+v", conf.Plugins[1])
 	}
-	if _, err := CNIConfig(Layout{}, netip.Prefix{}); err == nil {
+	if _, err := CNIConfig(datadir.Layout{}, netip.Prefix{}); err == nil {
 		t.Error("a config without a pod range was made")
 	}
 }
@@ -134,7 +135,7 @@ func TestFindXtables(t *testing.T) {
 }
 
 func TestControllerCommand(t *testing.T) {
-	got := ControllerCommand(Layout{DataDir: "/data"}).String()
+	got := ControllerCommand(datadir.Layout{DataDir: "/data"}).String()
 	want := "/data/k0s/bin/k0s controller --single --data-dir /data/k0s --config /data/etc/k0s.yaml --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"
 	if got != want {
 		t.Errorf("command:\n%s\nwant\n%s", got, want)
@@ -142,7 +143,7 @@ func TestControllerCommand(t *testing.T) {
 }
 
 func TestAdminKubeconfig(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := datadir.Layout{DataDir: "/data"}
 	r := fakeReader{l.AdminKubeconfig(): `apiVersion: v1
 kind: Config
 clusters:

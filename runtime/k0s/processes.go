@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -37,7 +38,7 @@ func (p Process) String() string { return fmt.Sprintf("%s (pid %d)", p.Comm, p.P
 // dir (the supervisor, k0s and everything k0s starts from its bin dir: the Kubernetes
 // components, etcd, containerd and its shims), whose binary may already be deleted. The calling
 // process is never one of them, even when it runs the data dir's copy of mission-control.
-func Processes(r host.Reader, l Layout) ([]Process, error) {
+func Processes(r host.Reader, l datadir.Layout) ([]Process, error) {
 	names, err := r.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
@@ -57,7 +58,7 @@ func Processes(r host.Reader, l Layout) ([]Process, error) {
 
 // fromDataDir reports whether process pid runs a binary of the data dir: its executable (which
 // the kernel shows " (deleted)" once reset removed it) or, where that is unreadable, its argv[0].
-func fromDataDir(r host.Reader, pid string, l Layout) bool {
+func fromDataDir(r host.Reader, pid string, l datadir.Layout) bool {
 	exe, err := r.Readlink("/proc/" + pid + "/exe")
 	if err != nil {
 		cmdline, err := r.ReadFile("/proc/" + pid + "/cmdline")
@@ -82,11 +83,11 @@ var defaultEnding = ending{grace: 5 * time.Second, timeout: 30 * time.Second, in
 // still there 5 s later, and EndProcesses returns once none is left, naming those it could not
 // end within 30 s. update, if set, is told what it waits for. Reset calls it once the service is
 // stopped and k0s has reset itself, before anything is unmounted or removed.
-func EndProcesses(ctx context.Context, h host.Host, l Layout, update func(string)) error {
+func EndProcesses(ctx context.Context, h host.Host, l datadir.Layout, update func(string)) error {
 	return defaultEnding.end(ctx, h, l, update)
 }
 
-func (e ending) end(ctx context.Context, h host.Host, l Layout, update func(string)) error {
+func (e ending) end(ctx context.Context, h host.Host, l datadir.Layout, update func(string)) error {
 	start := time.Now()
 	termed := map[int]time.Time{}
 	killed := map[int]bool{}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -68,7 +69,7 @@ func (deaf) Signal(context.Context, int, syscall.Signal) error { return nil }
 // TestEndProcesses runs real processes from a data dir: one stops at SIGTERM, one ignores it and
 // is killed; a process from elsewhere is left alone; one that cannot be ended is named.
 func TestEndProcesses(t *testing.T) {
-	l := Layout{DataDir: t.TempDir()}
+	l := datadir.Layout{DataDir: t.TempDir()}
 	shell := filepath.Join(l.K0sBinDir(), "sh")
 	polite := startFrom(t, shell, "while :; do sleep 1; done")
 	stubborn := startFrom(t, shell, `trap "" TERM; while :; do sleep 1; done`)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -16,16 +15,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/kube"
 )
 
 // Waiter waits for the runtime to serve, reporting what it waits for.
 type Waiter struct {
-	Layout Layout
+	Layout datadir.Layout
 	Reader host.Reader
 	// Timeout bounds each wait; Poll is the interval between checks.
 	Timeout, Poll time.Duration
@@ -56,23 +56,9 @@ func (w Waiter) poll(ctx context.Context, what string, check func(context.Contex
 	return err
 }
 
-// RESTConfig is the client configuration of the kubeconfig file at path (the runtime's admin
-// kubeconfig or the one install publishes), each request bounded by timeout.
-func RESTConfig(path string, timeout time.Duration) (*rest.Config, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no kubeconfig at %s: the runtime was never started, or mission-control is not installed there", path)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("read kubeconfig %s: %w", path, err)
-	}
-	cfg.Timeout = timeout
-	return cfg, nil
-}
-
 // Client connects to the runtime's API with the admin kubeconfig.
 func (w Waiter) Client() (*kubernetes.Clientset, error) {
-	cfg, err := RESTConfig(w.Layout.AdminKubeconfig(), 5*time.Second)
+	cfg, err := kube.RESTConfigFile(w.Layout.AdminKubeconfig(), 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +112,10 @@ func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
 				node.Address = a.Address
 			}
 		}
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				node.Ready = c.Status == corev1.ConditionTrue
-				if !node.Ready {
-					node.Message = c.Message
-				}
+		if c, ok := kube.Condition(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady }); ok {
+			node.Ready = c.Status == corev1.ConditionTrue
+			if !node.Ready {
+				node.Message = c.Message
 			}
 		}
 		nodes = append(nodes, node)
@@ -213,7 +197,7 @@ type Health struct {
 }
 
 // Inspect reports the runtime's health, asking the API with a short timeout.
-func Inspect(ctx context.Context, h host.Host, l Layout) Health {
+func Inspect(ctx context.Context, h host.Host, l datadir.Layout) Health {
 	var health Health
 	running, pid, err := Service{Layout: l, Host: h}.Running(ctx)
 	switch {
@@ -257,7 +241,7 @@ func Inspect(ctx context.Context, h host.Host, l Layout) Health {
 // With a context name, its context, cluster and user are all named so (k0s names them Default,
 // local and user on every host), so that kubeconfigs of several clusters merge and mcctl can
 // name each by its context.
-func AdminKubeconfig(r host.Reader, l Layout, node netip.Addr, contextName string) ([]byte, error) {
+func AdminKubeconfig(r host.Reader, l datadir.Layout, node netip.Addr, contextName string) ([]byte, error) {
 	data, err := r.ReadFile(l.AdminKubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("read k0s' admin kubeconfig: %w", err)

@@ -9,12 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
-
-// keptNetnsDir is where Reset keeps other programs' network namespaces while k0s resets: its path
-// must not hold "run/netns", or k0s would take them there too.
-func (l Layout) keptNetnsDir() string { return filepath.Join(l.RunDir(), "kept-namespaces") }
 
 // ResetTimeout bounds `k0s reset`: it talks to containerd without deadlines of its own, so a
 // container runtime that stops answering would hold reset for ever.
@@ -29,7 +26,7 @@ var ErrResetTimedOut = errors.New("k0s reset did not finish")
 // mount whose path holds "run/netns", so the network namespaces `ip netns` and podman keep in
 // /run/netns would go with the pods'. Each of those but the pods' (cni-) is bind-mounted aside
 // first and put back after, and /run/netns is bound on itself again if it was.
-func Reset(ctx context.Context, h host.Host, l Layout, timeout time.Duration) error {
+func Reset(ctx context.Context, h host.Host, l datadir.Layout, timeout time.Duration) error {
 	mounts, err := host.MountTable(h)
 	if err != nil {
 		return fmt.Errorf("read mount table: %w", err)
@@ -41,10 +38,10 @@ func Reset(ctx context.Context, h host.Host, l Layout, timeout time.Duration) er
 		}
 	}
 	selfBound := slices.ContainsFunc(mounts, func(m host.Mount) bool { return m.Point == "/run/netns" })
-	aside := func(p string) string { return filepath.Join(l.keptNetnsDir(), filepath.Base(p)) }
+	aside := func(p string) string { return filepath.Join(l.KeptNetnsDir(), filepath.Base(p)) }
 	var errs []error
 	if len(kept) > 0 {
-		if err := h.MkdirAll(ctx, l.keptNetnsDir(), 0o700); err != nil {
+		if err := h.MkdirAll(ctx, l.KeptNetnsDir(), 0o700); err != nil {
 			return err
 		}
 	}
@@ -67,7 +64,7 @@ func Reset(ctx context.Context, h host.Host, l Layout, timeout time.Duration) er
 		return errors.Join(errs...)
 	}
 	errs = append(errs, putBackNetns(ctx, h, kept, aside, selfBound))
-	return errors.Join(append(errs, h.RemoveAll(ctx, l.keptNetnsDir()))...)
+	return errors.Join(append(errs, h.RemoveAll(ctx, l.KeptNetnsDir()))...)
 }
 
 // putBackNetns mounts each kept namespace at its place again, where k0s reset took it.

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
 // TestResetKeepsOtherNetns: another program's named network namespace (ip netns attach) is bound
 // aside while k0s resets, and put back; the pods' are left to k0s.
 func TestResetKeepsOtherNetns(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := datadir.Layout{DataDir: "/data"}
 	rec := host.NewRecorder(fakeReader{"/": "", "/data": "", "/data/run": "", "/run": "", "/run/netns": "",
 		"/proc/self/mountinfo": "1 0 254:0 / / rw - ext4 /dev/vda rw\n" +
 			"30 1 254:0 /run/netns /run/netns rw shared:5 - ext4 /dev/vda rw\n" +
@@ -69,7 +70,7 @@ func (s stuckHost) Run(ctx context.Context, c host.Command) ([]byte, error) {
 // TestResetDeadline: a k0s reset that never returns is ended at the deadline, Reset says so
 // (ErrResetTimedOut) and still puts back the namespaces it set aside.
 func TestResetDeadline(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := datadir.Layout{DataDir: "/data"}
 	h := stuckHost{host.NewRecorder(fakeReader{"/": "", "/data": "", "/data/run": "", "/run": "", "/run/netns": "",
 		"/proc/self/mountinfo": "1 0 254:0 / / rw - ext4 /dev/vda rw\n" +
 			"31 1 0:4 net:[4026532283] /run/netns/airgap rw shared:5 - nsfs nsfs rw\n",

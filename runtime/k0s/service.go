@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -34,20 +35,14 @@ const unitFile = "/etc/systemd/system/" + UnitName
 // k0s' components from inside k0s, not k0s itself, and imports k0s internals: the design links
 // k0s' pkg/apis only.
 type Service struct {
-	Layout Layout
+	Layout datadir.Layout
 	Host   host.Host
 	// StopTimeout bounds a graceful stop before the service's processes are killed.
 	StopTimeout time.Duration
 }
 
-// HasSystemd reports whether systemd is the running init system.
-func HasSystemd(r host.Reader) bool {
-	ok, _ := r.Exists("/run/systemd/system")
-	return ok
-}
-
 // Unit is the systemd unit that runs k0s; netns, when set, is the named network namespace it
-// runs in (see SystemdNetns).
+// runs in (see host.SystemdNetns).
 func (s Service) Unit(netns string) []byte {
 	joins := ""
 	if netns != "" {
@@ -73,35 +68,6 @@ WantedBy=multi-user.target
 `, ControllerCommand(s.Layout), joins))
 }
 
-// SystemdNetns is the network namespace the unit must join for k0s to run where install runs:
-// "" when that is init's, else the bind mount that names install's (/run/netns/NAME, as ip
-// netns attach makes it). systemd starts units in init's namespace, and joins another only by
-// a path.
-func SystemdNetns(r host.Reader) (string, error) {
-	self, err := r.Readlink("/proc/self/ns/net")
-	if err != nil {
-		return "", fmt.Errorf("read this process's network namespace: %w", err)
-	}
-	initNetns, err := r.Readlink("/proc/1/ns/net")
-	if err != nil {
-		return "", fmt.Errorf("read init's network namespace: %w", err)
-	}
-	if self == initNetns {
-		return "", nil
-	}
-	mounts, err := host.MountTable(r)
-	if err != nil {
-		return "", fmt.Errorf("read mount table: %w", err)
-	}
-	for _, m := range mounts {
-		if m.FSType == "nsfs" && m.Root == self {
-			return m.Point, nil
-		}
-	}
-	return "", fmt.Errorf("this runs in network namespace %s, which has no name systemd could start the runtime in: "+
-		"name it (ip netns attach NAME PID) and run in it with nsenter --net=/run/netns/NAME, or run in the host's network namespace", self)
-}
-
 // supervisorCommand is the supervisor process that runs k0s where there is no systemd.
 func (s Service) supervisorCommand() host.Command {
 	k0s := ControllerCommand(s.Layout)
@@ -110,8 +76,8 @@ func (s Service) supervisorCommand() host.Command {
 
 // Start starts the service unless it runs already.
 func (s Service) Start(ctx context.Context) error {
-	if HasSystemd(s.Host) {
-		netns, err := SystemdNetns(s.Host)
+	if host.HasSystemd(s.Host) {
+		netns, err := host.SystemdNetns(s.Host)
 		if err != nil {
 			return err
 		}
@@ -137,7 +103,7 @@ func (s Service) Start(ctx context.Context) error {
 
 // Running reports whether the service runs, and the supervisor's PID where there is no systemd.
 func (s Service) Running(ctx context.Context) (bool, int, error) {
-	if HasSystemd(s.Host) {
+	if host.HasSystemd(s.Host) {
 		_, err := s.Host.Run(ctx, host.Command{Name: "systemctl", Args: []string{"is-active", "--quiet", UnitName}})
 		return err == nil, 0, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -32,7 +33,7 @@ func opStrings(ops []host.Op) []string {
 func TestServiceWithSystemd(t *testing.T) {
 	rec := host.NewRecorder(fakeReader{"/run/systemd/system": "", "/etc/systemd/system": "",
 		"link:/proc/self/ns/net": "net:[4026531840]", "link:/proc/1/ns/net": "net:[4026531840]"})
-	s := Service{Layout: Layout{DataDir: "/data"}, Host: rec}
+	s := Service{Layout: datadir.Layout{DataDir: "/data"}, Host: rec}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestServiceInNamedNetns(t *testing.T) {
 		"link:/proc/self/ns/net": "net:[4026532283]", "link:/proc/1/ns/net": "net:[4026531840]",
 		"/proc/self/mountinfo": "1 0 254:0 / / rw - ext4 /dev/vda rw\n40 30 0:4 net:[4026532283] /run/netns/airgap rw - nsfs nsfs rw\n"}
 	rec := host.NewRecorder(files)
-	s := Service{Layout: Layout{DataDir: "/data"}, Host: rec}
+	s := Service{Layout: datadir.Layout{DataDir: "/data"}, Host: rec}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestServiceInNamedNetns(t *testing.T) {
 	}
 	files["/proc/self/mountinfo"] = "1 0 254:0 / / rw - ext4 /dev/vda rw\n"
 	rec = host.NewRecorder(files)
-	err := Service{Layout: Layout{DataDir: "/data"}, Host: rec}.Start(context.Background())
+	err := Service{Layout: datadir.Layout{DataDir: "/data"}, Host: rec}.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "net:[4026532283], which has no name") || !strings.Contains(err.Error(), "nsenter --net=/run/netns/NAME") {
 		t.Errorf("start in an unnamed namespace: %v", err)
 	}
@@ -90,7 +91,7 @@ func TestServiceInNamedNetns(t *testing.T) {
 // TestSupervisedService runs the service for real with a stand-in for mission-control: a script
 // at the data dir's binary path that, like the supervisor, runs until SIGTERM.
 func TestSupervisedService(t *testing.T) {
-	l := Layout{DataDir: t.TempDir()}
+	l := datadir.Layout{DataDir: t.TempDir()}
 	h := host.System{}
 	for _, d := range []string{l.BinDir(), l.LogDir(), l.RunDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -143,7 +144,7 @@ func TestSupervisedService(t *testing.T) {
 
 // TestStalePIDFile: a PID file naming a process that is not the supervisor is not trusted.
 func TestStalePIDFile(t *testing.T) {
-	l := Layout{DataDir: t.TempDir()}
+	l := datadir.Layout{DataDir: t.TempDir()}
 	if err := os.MkdirAll(l.RunDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}

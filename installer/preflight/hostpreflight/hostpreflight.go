@@ -19,9 +19,9 @@ import (
 	"github.com/replicatedhq/troubleshoot/pkg/collect"
 	tspreflight "github.com/replicatedhq/troubleshoot/pkg/preflight"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
+	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/tsspec"
 )

@@ -9,10 +9,10 @@ import (
 
 	"github.com/replicatedhq/troubleshoot/pkg/collect"
 
-	"github.com/datastax/mission-control/installer/network"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/installer/preflight/hostpreflight"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/network"
 )
 
 // Host describes the troubleshoot-collected parts of a host.

@@ -1,0 +1,112 @@
+package commands
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/datastax/mission-control/bundle"
+	"github.com/datastax/mission-control/bundle/bundletest"
+)
+
+// developmentKey signs bundles this test build trusts (it trusts the development release key).
+const developmentKey = "../../../examples/development-license.key"
+
+func TestBundleBuildVerifyInspect(t *testing.T) {
+	images := t.TempDir()
+	for name, ref := range map[string]string{"cassandra.tar": "docker.io/k8ssandra/cass-management-api:4.0.11", "reaper.tar": "docker.io/thelastpickle/cassandra-reaper:3.8.0"} {
+		if err := os.WriteFile(filepath.Join(images, name), bundletest.Image(ref, strings.Repeat(name, 1000)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "mc.airgap")
+	build := []string{"bundle", "build", "--images-dir", images, "--signing-key", developmentKey, "--created", "2026-11-22T12:00:00Z", "--version", "v1.2.3", "--out", out}
+	r := run(t, testDeps(), "", build...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Built "+out+": mission-control v1.2.3, 2 images") {
+		t.Fatalf("build: %+v", r)
+	}
+	first, _ := os.ReadFile(out)
+	if r := run(t, testDeps(), "", build...); r.code != 0 {
+		t.Fatalf("second build: %+v", r)
+	}
+	if second, _ := os.ReadFile(out); sha256.Sum256(first) != sha256.Sum256(second) {
+		t.Error("two builds of the same inputs differ")
+	}
+
+	if r := run(t, testDeps(), "", "bundle", "verify", out); r.code != 0 || !strings.Contains(r.stdout, "is a valid bundle for mission-control v1.2.3") {
+		t.Errorf("verify: %+v", r)
+	}
+	r = run(t, testDeps(), "", "bundle", "inspect", out, "-o", "json")
+	var m bundle.Manifest
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &m) != nil || len(m.Images) != 2 || m.Images[0].Name != "docker.io/k8ssandra/cass-management-api:4.0.11" {
+		t.Errorf("inspect: %+v", r)
+	}
+
+	damaged := filepath.Join(t.TempDir(), "damaged.airgap")
+	flipped := append([]byte(nil), first...)
+	flipped[len(flipped)/2] ^= 1
+	if err := os.WriteFile(damaged, flipped, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, testDeps(), "", "bundle", "verify", damaged)
+	if r.code != 1 || !strings.Contains(r.stderr, "\nError: "+damaged+": bundle ") || strings.Count(r.stderr, "Error:") != 1 {
+		t.Errorf("verify of a damaged bundle: %+v", r)
+	}
+
+	t.Setenv(signingKeyEnv, "")
+	r = run(t, testDeps(), "", "bundle", "build", "--images-dir", images, "--out", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "no signing key: pass --signing-key FILE or set MC_BUNDLE_SIGNING_KEY") {
+		t.Errorf("build without a key: %+v", r)
+	}
+}
+
+// TestBundleBuildPulls pulls from a registry on loopback, as a connected release build does
+// from upstream.
+func TestBundleBuildPulls(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/k8ssandra/medusa:0.24.0"
+	img, err := random.Image(32<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(ref)
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+
+	images, out := filepath.Join(t.TempDir(), "images"), filepath.Join(t.TempDir(), "mc.airgap")
+	list := filepath.Join(t.TempDir(), "images.txt")
+	if err := os.WriteFile(list, []byte("# the database images\n"+ref+"@"+digest.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "--out", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 images") {
+		t.Fatalf("build: %+v", r)
+	}
+	r = run(t, testDeps(), "", "bundle", "inspect", out, "-o", "json")
+	var m bundle.Manifest
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &m) != nil || len(m.Images) != 1 || m.Images[0].Name != ref || m.Images[0].Digest != digest.String() {
+		t.Errorf("inspect: %+v", r)
+	}
+
+	if err := os.WriteFile(list, []byte(ref+"\nk8ssandra/medusa\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "--out", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "--pull-list "+list+" line 2: image \"k8ssandra/medusa\": want NAME:TAG") {
+		t.Errorf("a list with an untagged image: %+v", r)
+	}
+}

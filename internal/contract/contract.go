@@ -1,0 +1,128 @@
+// Package contract is what the platform's parts agree on across clusters: the namespace the
+// platform runs in, its operators, and how a data plane is registered with a control plane (a
+// k8ssandra ClientConfig naming a Secret with a kubeconfig, and the rights that kubeconfig's
+// identity holds in the data plane). mcctl register writes registrations, the
+// mission-control-operator reads them; both read and write them through this package only.
+package contract
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Namespace is where the platform's operators run and where a control plane keeps its
+// registrations (ClientConfigs and their kubeconfig Secrets).
+const Namespace = "mission-control"
+
+// The platform's operators: each a Deployment of that name in Namespace.
+const (
+	CassOperator           = "cass-operator"
+	K8ssandraOperator      = "k8ssandra-operator"
+	MissionControlOperator = "mission-control-operator"
+)
+
+// Operators are the operators a cluster runs: a control plane all three, a data plane all but
+// the mission-control-operator.
+func Operators(controlPlane bool) []string {
+	if controlPlane {
+		return []string{CassOperator, K8ssandraOperator, MissionControlOperator}
+	}
+	return []string{CassOperator, K8ssandraOperator}
+}
+
+// ClientConfigGVK is k8ssandra's ClientConfig, read as unstructured: its Go package needs an
+// older controller-runtime than ours.
+var ClientConfigGVK = schema.GroupVersionKind{Group: "config.k8ssandra.io", Version: "v1beta1", Kind: "ClientConfig"}
+
+// KubeconfigKey is where a ClientConfig's Secret keeps the kubeconfig (k8ssandra's convention).
+const KubeconfigKey = "kubeconfig"
+
+// DataPlaneRules are all the mission-control-operator may do in a registered data plane (mcctl
+// register binds them to the control plane's service account there): write and read
+// K8ssandraClusters, make namespaces, list pods (for seed addresses), and write and delete
+// Secrets without reading any. Being unable to read Secrets is why the operator records what it
+// issued on the K8ssandraCluster instead.
+func DataPlaneRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"k8ssandra.io"}, Resources: []string{"k8ssandraclusters"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}},
+	}
+}
+
+// NormalizeContext is a context name as DNS-1123 spells it, so that the name a user wrote in a
+// kubeconfig (DP_WEST) and the resource name registration derived from it (dp-west) match.
+func NormalizeContext(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// Registration is a data plane registered with a control plane: its ClientConfig.
+type Registration struct {
+	// Name is the ClientConfig's name; Context the context it registers (spec.contextName, or
+	// the name when that is empty).
+	Name, Context string
+	// Secret names the Secret holding the kubeconfig (spec.kubeConfigSecret.name).
+	Secret string
+	// Version is the ClientConfig's resource version.
+	Version string
+}
+
+// Registrations lists the registrations in namespace. A cluster without k8ssandra-operator's
+// CRDs has none.
+func Registrations(ctx context.Context, r client.Reader, namespace string) ([]Registration, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(ClientConfigGVK.GroupVersion().WithKind(ClientConfigGVK.Kind + "List"))
+	if err := r.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list ClientConfigs: %w", err)
+	}
+	regs := make([]Registration, 0, len(list.Items))
+	for _, cc := range list.Items {
+		reg := Registration{Name: cc.GetName(), Version: cc.GetResourceVersion()}
+		reg.Context, _, _ = unstructured.NestedString(cc.Object, "spec", "contextName")
+		if reg.Context == "" {
+			reg.Context = reg.Name
+		}
+		reg.Secret, _, _ = unstructured.NestedString(cc.Object, "spec", "kubeConfigSecret", "name")
+		regs = append(regs, reg)
+	}
+	return regs, nil
+}
+
+// Kubeconfig reads the registration's kubeconfig from its Secret in namespace, with the Secret's
+// resource version.
+func (reg Registration) Kubeconfig(ctx context.Context, r client.Reader, namespace string) (data []byte, version string, err error) {
+	if reg.Secret == "" {
+		return nil, "", fmt.Errorf("ClientConfig %s names no kubeconfig Secret (spec.kubeConfigSecret.name): register the data plane again with mcctl register", reg.Name)
+	}
+	var s corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: reg.Secret}, &s); err != nil {
+		return nil, "", fmt.Errorf("read the kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
+	}
+	return s.Data[KubeconfigKey], s.ResourceVersion, nil
+}
+
+// IsContext accepts the kubeconfig context a registration named context uses: the one named like
+// it, as written or in DNS form (kube.RESTConfig takes the current context when none is).
+func IsContext(context string) func(name string) bool {
+	return func(name string) bool { return name == context || NormalizeContext(name) == NormalizeContext(context) }
+}

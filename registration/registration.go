@@ -1,0 +1,554 @@
+// Package registration registers data planes with a control plane (mcctl register): on the
+// data plane, a service account for the control plane bound to the mission-control-operator's
+// data plane rules and a token for it; on the control plane, a kubeconfig Secret holding that
+// token and a k8ssandra ClientConfig naming it, which the operator reads.
+package registration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/kube"
+)
+
+// Labels on everything registration writes, so deregister and listings find it.
+const (
+	labelManagedBy    = "app.kubernetes.io/managed-by"
+	managedBy         = "mcctl"
+	labelControlPlane = "missioncontrol.datastax.com/control-plane"
+	labelDataPlane    = "missioncontrol.datastax.com/data-plane"
+	// dataPlaneRole is the ClusterRole of DataPlaneRules, shared by every control plane
+	// registered with a data plane.
+	dataPlaneRole = "mission-control-data-plane"
+)
+
+// DefaultTokenLifetime is how long a registration's token is valid: re-run mcctl register
+// before it ends to issue a new one.
+const DefaultTokenLifetime = 365 * 24 * time.Hour
+
+// Endpoint is one side of a registration: a kubeconfig context and the namespace mission-control
+// runs in there.
+type Endpoint struct {
+	// Kubeconfig is a path; empty means $KUBECONFIG (several files allowed), then ~/.kube/config.
+	Kubeconfig string
+	Context    string
+	Namespace  string
+}
+
+// Options describe a registration.
+type Options struct {
+	// Source is the data plane that grants access; Dest the control plane that receives it.
+	Source, Dest Endpoint
+	// Name is the ClientConfig's name on the control plane; empty means the source context in
+	// DNS form (DP_WEST -> dp-west).
+	Name string
+	// SourceServer overrides the API address the control plane uses to reach the source.
+	SourceServer string
+	// TokenLifetime is how long the token stays valid; zero means DefaultTokenLifetime.
+	TokenLifetime time.Duration
+	// Timeout bounds each check of a cluster; zero means 10s.
+	Timeout time.Duration
+	// Warn receives warnings (e.g. a loopback server address); nil drops them.
+	Warn func(string)
+}
+
+// Result is what a registration wrote.
+type Result struct {
+	Name, Server   string
+	TokenExpiresAt time.Time
+	// ServiceAccount is the control plane's identity on the data plane, as namespace/name.
+	ServiceAccount string
+}
+
+// cluster is a connected side.
+type cluster struct {
+	Endpoint
+	config *rest.Config
+	client client.Client
+	// server is the API address as the kubeconfig names it.
+	server string
+}
+
+// names are the objects of one registration.
+type names struct {
+	clientConfig, configSecret           string // on the control plane
+	serviceAccount, tokenSecret, binding string // on the data plane
+	controlPlane                         string // the dest context in DNS form
+}
+
+func (o Options) names() names {
+	cp := contract.NormalizeContext(o.Dest.Context)
+	name := o.Name
+	if name == "" {
+		name = contract.NormalizeContext(o.Source.Context)
+	}
+	sa := "control-plane-" + cp
+	return names{clientConfig: name, configSecret: name + "-config", serviceAccount: sa, tokenSecret: sa + "-token",
+		binding: fmt.Sprintf("%s-%s-%s", dataPlaneRole, o.Source.Namespace, sa), controlPlane: cp}
+}
+
+func (o *Options) defaults() {
+	for _, e := range []*Endpoint{&o.Source, &o.Dest} {
+		if e.Namespace == "" {
+			e.Namespace = contract.Namespace
+		}
+	}
+	if o.TokenLifetime == 0 {
+		o.TokenLifetime = DefaultTokenLifetime
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
+	}
+}
+
+// validate checks the flags alone.
+func (o Options) validate() error {
+	switch {
+	case o.Source.Context == "" || o.Dest.Context == "":
+		return errors.New("--source-context and --dest-context are required: name the data plane's and the control plane's kubeconfig contexts, e.g. --source-context DP_WEST --dest-context CP_EAST")
+	case o.Source.Context == o.Dest.Context && o.Source.Kubeconfig == o.Dest.Kubeconfig:
+		return fmt.Errorf("--source-context and --dest-context both name %s: a cluster cannot register with itself; name the data plane as the source and the control plane as the dest", o.Source.Context)
+	case o.names().clientConfig == "":
+		return fmt.Errorf("--source-context %q has no letters or digits to name the registration: pass --name", o.Source.Context)
+	}
+	if o.SourceServer != "" {
+		if u, err := url.Parse(o.SourceServer); err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("--source-server %q is not an https URL: pass the address the control plane reaches the data plane's API at, e.g. https://10.1.2.3:6443", o.SourceServer)
+		}
+	}
+	return nil
+}
+
+// connect loads a side's context and checks that it answers and runs mission-control in the
+// expected mode: a control plane runs the mission-control-operator, a data plane
+// k8ssandra-operator.
+func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Duration) (*cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if e.Kubeconfig != "" {
+		rules.ExplicitPath = e.Kubeconfig
+	}
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: e.Context})
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("read the kubeconfig for %s: %w", flag, err)
+	}
+	kctx, ok := raw.Contexts[e.Context]
+	if !ok {
+		return nil, fmt.Errorf("%s %s: no such context in the kubeconfig (%s): list them with kubectl config get-contexts", flag, e.Context, kubeconfigSource(e.Kubeconfig))
+	}
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, e.Context, err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = timeout
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, e.Context, err)
+	}
+	cl := &cluster{Endpoint: e, config: cfg, client: c}
+	if kc := raw.Clusters[kctx.Cluster]; kc != nil {
+		cl.server = kc.Server
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, e.Context, err)
+	}
+	if _, err := dc.ServerVersion(); err != nil {
+		return nil, fmt.Errorf("%s %s: the API server at %s does not answer (%v): check that the cluster runs and the kubeconfig's address is reachable from here", flag, e.Context, cfg.Host, err)
+	}
+	var ns corev1.Namespace
+	if err := c.Get(ctx, client.ObjectKey{Name: e.Namespace}, &ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %s has no namespace %s: install mission-control there first (mission-control install --mode %s), or name its namespace with --%s-namespace", flag, e.Context, e.Namespace, role, flagSide(flag))
+		}
+		return nil, fmt.Errorf("%s %s: read namespace %s: %w", flag, e.Context, e.Namespace, err)
+	}
+	deployment, crd := contract.MissionControlOperator, "missioncontrolclusters.missioncontrol.datastax.com"
+	if role == "data-plane" {
+		deployment, crd = contract.K8ssandraOperator, "k8ssandraclusters.k8ssandra.io"
+	}
+	var u unstructured.Unstructured
+	u.SetAPIVersion("apps/v1")
+	u.SetKind("Deployment")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: deployment}, &u); err != nil {
+		return nil, fmt.Errorf("%s %s is not a mission-control %s: no %s in namespace %s (%v); install it with mission-control install --mode %s", flag, e.Context, role, deployment, e.Namespace, apierrors.ReasonForError(err), role)
+	}
+	u = unstructured.Unstructured{}
+	u.SetAPIVersion("apiextensions.k8s.io/v1")
+	u.SetKind("CustomResourceDefinition")
+	if err := c.Get(ctx, client.ObjectKey{Name: crd}, &u); err != nil {
+		return nil, fmt.Errorf("%s %s lacks the CRD %s (%v): install mission-control there with --mode %s", flag, e.Context, crd, apierrors.ReasonForError(err), role)
+	}
+	return cl, nil
+}
+
+func kubeconfigSource(path string) string {
+	if path != "" {
+		return path
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		return "$KUBECONFIG=" + env
+	}
+	return clientcmd.RecommendedHomeFile
+}
+
+func flagSide(flag string) string {
+	if flag == "--source-context" {
+		return "source"
+	}
+	return "dest"
+}
+
+// connectBoth connects both sides and refuses two contexts that reach the same API server.
+func connectBoth(ctx context.Context, o Options) (src, dst *cluster, err error) {
+	if src, err = connect(ctx, o.Source, "data-plane", "--source-context", o.Timeout); err != nil {
+		return nil, nil, err
+	}
+	if dst, err = connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout); err != nil {
+		return nil, nil, err
+	}
+	if src.config.Host == dst.config.Host {
+		return nil, nil, fmt.Errorf("--source-context %s and --dest-context %s reach the same API server (%s): a cluster cannot register with itself", o.Source.Context, o.Dest.Context, src.config.Host)
+	}
+	return src, dst, nil
+}
+
+// Register grants the control plane access to the data plane and records it on the control
+// plane. It is idempotent: a re-run issues a fresh token and rewrites the server and CA. When
+// writing on the control plane fails, what this run created on the data plane is removed.
+func Register(ctx context.Context, o Options) (Result, error) {
+	o.defaults()
+	if err := o.validate(); err != nil {
+		return Result{}, err
+	}
+	src, dst, err := connectBoth(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	n := o.names()
+	server := o.SourceServer
+	if server == "" {
+		server = src.server
+		if isLoopback(server) {
+			o.Warn(fmt.Sprintf("the data plane's API address in your kubeconfig is %s, which a control plane on another host cannot reach: pass --source-server with an address it can", server))
+		}
+	}
+	caData, err := caOf(src.config)
+	if err != nil {
+		return Result{}, fmt.Errorf("--source-context %s: %w", o.Source.Context, err)
+	}
+
+	created, err := grant(ctx, src, n)
+	undo := func() {
+		for i := len(created) - 1; i >= 0; i-- {
+			_ = client.IgnoreNotFound(src.client.Delete(context.WithoutCancel(ctx), created[i]))
+		}
+	}
+	if err != nil {
+		undo()
+		return Result{}, err
+	}
+	token, expires, err := issueToken(ctx, src, n, o.TokenLifetime)
+	if err != nil {
+		undo()
+		return Result{}, err
+	}
+	kubeconfig, err := kubeconfigFor(o.Source.Context, server, caData, src.config.Insecure, token)
+	if err != nil {
+		undo()
+		return Result{}, err
+	}
+	if err := verifyCredential(ctx, kubeconfig, o.Source.Context, o.Timeout); err != nil {
+		undo()
+		return Result{}, fmt.Errorf("the new credential does not work against --source-context %s at %s: %w", o.Source.Context, server, err)
+	}
+	if err := record(ctx, dst, n, o.Source.Context, kubeconfig); err != nil {
+		undo()
+		return Result{}, fmt.Errorf("--dest-context %s: %w (nothing was left on the data plane)", o.Dest.Context, err)
+	}
+	return Result{Name: n.clientConfig, Server: server, TokenExpiresAt: expires, ServiceAccount: o.Source.Namespace + "/" + n.serviceAccount}, nil
+}
+
+// grant makes the data plane's side: the role, the service account, its binding and the Secret
+// its token is bound to. It returns the objects it created (not those that existed).
+func grant(ctx context.Context, src *cluster, n names) ([]client.Object, error) {
+	labels := map[string]string{labelManagedBy: managedBy, labelControlPlane: n.controlPlane}
+	objs := []client.Object{
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole, Labels: map[string]string{labelManagedBy: managedBy}},
+			Rules: contract.DataPlaneRules()},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace, Labels: labels}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.tokenSecret, Namespace: src.Namespace, Labels: labels,
+			Annotations: map[string]string{"missioncontrol.datastax.com/purpose": "the control plane's token is bound to this Secret: deleting it revokes the token"}}},
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.binding, Labels: labels},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: dataPlaneRole},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: n.serviceAccount, Namespace: src.Namespace}}},
+	}
+	var created []client.Object
+	for _, obj := range objs {
+		err := src.client.Create(ctx, obj)
+		switch {
+		case err == nil:
+			created = append(created, obj)
+		case apierrors.IsAlreadyExists(err):
+			if role, ok := obj.(*rbacv1.ClusterRole); ok { // keep the rules current
+				err = src.client.Patch(ctx, role, client.Merge)
+			} else {
+				err = nil
+			}
+		}
+		if err != nil {
+			return created, fmt.Errorf("--source-context %s: create %s %s: %w", src.Context, obj.GetObjectKind().GroupVersionKind().Kind, describe(obj), err)
+		}
+	}
+	return created, nil
+}
+
+func describe(obj client.Object) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// issueToken requests a token for the service account, bound to the token Secret so that
+// deleting the Secret revokes it.
+func issueToken(ctx context.Context, src *cluster, n names, lifetime time.Duration) (string, time.Time, error) {
+	var secret corev1.Secret
+	if err := src.client.Get(ctx, client.ObjectKey{Namespace: src.Namespace, Name: n.tokenSecret}, &secret); err != nil {
+		return "", time.Time{}, fmt.Errorf("--source-context %s: read Secret %s/%s: %w", src.Context, src.Namespace, n.tokenSecret, err)
+	}
+	seconds := int64(lifetime.Seconds())
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &seconds,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: secret.Name, UID: secret.UID},
+	}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace}}
+	if err := src.client.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return "", time.Time{}, fmt.Errorf("--source-context %s: request a token for %s/%s: %w", src.Context, src.Namespace, n.serviceAccount, err)
+	}
+	return tr.Status.Token, tr.Status.ExpirationTimestamp.Time, nil
+}
+
+// caOf is the CA the data plane's API server is verified with.
+func caOf(cfg *rest.Config) ([]byte, error) {
+	switch {
+	case len(cfg.CAData) > 0:
+		return cfg.CAData, nil
+	case cfg.CAFile != "":
+		data, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read the API server's CA: %w", err)
+		}
+		return data, nil
+	}
+	return nil, nil // the system roots, or insecure
+}
+
+// kubeconfigFor is the kubeconfig the control plane reaches the data plane with; its one context
+// is named like the data plane's, as k8ssandra expects.
+func kubeconfigFor(contextName, server string, caData []byte, insecure bool, token string) ([]byte, error) {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[contextName] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData, InsecureSkipTLSVerify: insecure}
+	kc.AuthInfos[contextName] = &clientcmdapi.AuthInfo{Token: token}
+	kc.Contexts[contextName] = &clientcmdapi.Context{Cluster: contextName, AuthInfo: contextName}
+	kc.CurrentContext = contextName
+	return clientcmd.Write(*kc)
+}
+
+// verifyCredential checks, with the kubeconfig the control plane will use, read as the operator
+// reads it, that the data plane lets it write K8ssandraClusters.
+func verifyCredential(ctx context.Context, kubeconfig []byte, contextName string, timeout time.Duration) error {
+	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(contextName), timeout)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "k8ssandra.io", Resource: "k8ssandraclusters", Verb: "create"}}}
+	if err := c.Create(ctx, review); err != nil {
+		return err
+	}
+	if !review.Status.Allowed {
+		return fmt.Errorf("not allowed to create K8ssandraClusters (%s)", review.Status.Reason)
+	}
+	return nil
+}
+
+// record writes the control plane's side: the kubeconfig Secret and the ClientConfig.
+func record(ctx context.Context, dst *cluster, n names, sourceContext string, kubeconfig []byte) error {
+	labels := map[string]string{labelManagedBy: managedBy, labelDataPlane: n.clientConfig}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.configSecret, Namespace: dst.Namespace, Labels: labels},
+		Data: map[string][]byte{contract.KubeconfigKey: kubeconfig}}
+	if err := upsert(ctx, dst.client, secret); err != nil {
+		return fmt.Errorf("write Secret %s/%s: %w", dst.Namespace, n.configSecret, err)
+	}
+	cc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+		"contextName": sourceContext, "kubeConfigSecret": map[string]any{"name": n.configSecret}}}}
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
+	cc.SetNamespace(dst.Namespace)
+	cc.SetName(n.clientConfig)
+	cc.SetLabels(labels)
+	if err := upsert(ctx, dst.client, cc); err != nil {
+		return fmt.Errorf("write ClientConfig %s/%s: %w", dst.Namespace, n.clientConfig, err)
+	}
+	return nil
+}
+
+// upsert creates obj or replaces the existing one's contents with it.
+func upsert(ctx context.Context, c client.Client, obj client.Object) error {
+	err := c.Create(ctx, obj)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	existing := obj.DeepCopyObject().(client.Object)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return err
+	}
+	obj.SetResourceVersion(existing.GetResourceVersion())
+	return c.Update(ctx, obj)
+}
+
+func isLoopback(server string) bool {
+	u, err := url.Parse(server)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// Deregister removes a registration from both sides. Objects already gone are fine.
+func Deregister(ctx context.Context, o Options) error {
+	o.defaults()
+	if err := o.validate(); err != nil {
+		return err
+	}
+	src, dst, err := connectBoth(ctx, o)
+	if err != nil {
+		return err
+	}
+	n := o.names()
+	cc := &unstructured.Unstructured{}
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
+	cc.SetNamespace(dst.Namespace)
+	cc.SetName(n.clientConfig)
+	for _, obj := range []client.Object{cc, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.configSecret, Namespace: dst.Namespace}}} {
+		if err := client.IgnoreNotFound(dst.client.Delete(ctx, obj)); err != nil {
+			return fmt.Errorf("--dest-context %s: delete %s: %w", o.Dest.Context, describe(obj), err)
+		}
+	}
+	for _, obj := range []client.Object{
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.binding}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.tokenSecret, Namespace: src.Namespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace}},
+	} {
+		if err := client.IgnoreNotFound(src.client.Delete(ctx, obj)); err != nil {
+			return fmt.Errorf("--source-context %s: delete %s: %w", o.Source.Context, describe(obj), err)
+		}
+	}
+	// The shared role goes with the last registration that used it.
+	var bindings rbacv1.ClusterRoleBindingList
+	if err := src.client.List(ctx, &bindings, client.MatchingLabels{labelManagedBy: managedBy}); err != nil {
+		return fmt.Errorf("--source-context %s: list role bindings: %w", o.Source.Context, err)
+	}
+	if len(bindings.Items) == 0 {
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole}}
+		if err := client.IgnoreNotFound(src.client.Delete(ctx, role)); err != nil {
+			return fmt.Errorf("--source-context %s: delete ClusterRole %s: %w", o.Source.Context, dataPlaneRole, err)
+		}
+	}
+	return nil
+}
+
+// DataPlane is a registration as the control plane sees it.
+type DataPlane struct {
+	Name    string `json:"name"`
+	Context string `json:"context"`
+	Server  string `json:"server"`
+	// Reachable reports whether the registration's credential reaches the data plane now; Error
+	// says why not.
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+}
+
+// List returns the data planes registered with a control plane, by name, and whether each
+// answers, reaching each as the mission-control-operator does.
+func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlane, error) {
+	if dest.Context == "" {
+		return nil, errors.New("--dest-context is required: name the control plane's kubeconfig context, e.g. --dest-context CP_EAST")
+	}
+	o := Options{Dest: dest, Timeout: timeout}
+	o.defaults()
+	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	regs, err := contract.Registrations(ctx, dst.client, dst.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("--dest-context %s: %w", dest.Context, err)
+	}
+	out := []DataPlane{}
+	for _, reg := range regs {
+		d := DataPlane{Name: reg.Name, Context: reg.Context}
+		if err := reach(ctx, dst, reg, &d, o.Timeout); err != nil {
+			d.Error = err.Error()
+		}
+		d.Reachable = d.Error == ""
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b DataPlane) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// reach reads a registration's kubeconfig, records its server in d, and asks the data plane
+// for a namespace with it.
+func reach(ctx context.Context, dst *cluster, reg contract.Registration, d *DataPlane, timeout time.Duration) error {
+	kubeconfig, _, err := reg.Kubeconfig(ctx, dst.client, dst.Namespace)
+	if err != nil {
+		return err
+	}
+	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(reg.Context), 0)
+	if err != nil {
+		return fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
+	}
+	d.Server = cfg.Host
+	cfg.Timeout = timeout
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return err
+	}
+	var ns corev1.Namespace
+	return c.Get(ctx, client.ObjectKey{Name: "default"}, &ns)
+}

@@ -1,0 +1,359 @@
+package registration_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcctlcli "github.com/datastax/mission-control/cmd/mcctl/commands"
+	"github.com/datastax/mission-control/internal/cli"
+	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/operators/missioncontrol"
+	"github.com/datastax/mission-control/runtime/apiservertest"
+)
+
+const crdDir = "../charts/mission-control/crds"
+
+// planes are a control plane (CP_EAST) and a data plane (DP_WEST), each with what install leaves
+// for registration to check: the mission-control namespace and the operators' Deployments.
+type planes struct {
+	cp, dp       client.Client
+	cpCfg, dpCfg *rest.Config
+	cpServer     *apiservertest.Server
+}
+
+func startPlanes(t *testing.T) *planes {
+	t.Helper()
+	servers := apiservertest.StartN(t, 2, crdDir)
+	cp, dp := servers[0], servers[1]
+	scheme, err := missioncontrol.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &planes{cpCfg: cp.Config, dpCfg: dp.Config, cpServer: cp}
+	for _, side := range []struct {
+		into        *client.Client
+		cfg         *rest.Config
+		deployments []string
+	}{
+		{&p.cp, cp.Config, []string{"mission-control-operator", "k8ssandra-operator"}},
+		{&p.dp, dp.Config, []string{"k8ssandra-operator"}},
+	} {
+		c, err := client.New(side.cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*side.into = c
+		ctx := context.Background()
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "mission-control"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range side.deployments {
+			if err := c.Create(ctx, deployment(name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return p
+}
+
+func deployment(name string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "mission-control"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: name}}}}}}
+}
+
+// writeKubeconfigs writes one kubeconfig file per context and points KUBECONFIG at all of them,
+// as a user with several clusters would.
+func writeKubeconfigs(t *testing.T, contexts map[string]*rest.Config) {
+	t.Helper()
+	var paths []string
+	for name, cfg := range contexts {
+		kc := clientcmdapi.NewConfig()
+		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+		path := filepath.Join(t.TempDir(), strings.ToLower(name)+".yaml")
+		if err := clientcmd.WriteToFile(*kc, path); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	t.Setenv("KUBECONFIG", strings.Join(paths, string(os.PathListSeparator)))
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func mcctl(args ...string) result {
+	var out, errOut bytes.Buffer
+	code := mcctlcli.Run(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, args)
+	return result{code, out.String(), errOut.String()}
+}
+
+// registrationObjects lists, on one cluster, what registration may write there.
+func registrationObjects(t *testing.T, c client.Client) []string {
+	t.Helper()
+	ctx := context.Background()
+	var names []string
+	var sas corev1.ServiceAccountList
+	var secrets corev1.SecretList
+	var bindings rbacv1.ClusterRoleBindingList
+	var roles rbacv1.ClusterRoleList
+	ccs := &unstructured.UnstructuredList{}
+	ccs.SetGroupVersionKind(contract.ClientConfigGVK.GroupVersion().WithKind("ClientConfigList"))
+	for _, l := range []client.ObjectList{&sas, &secrets, &bindings, &roles, ccs} {
+		if err := c.List(ctx, l, client.InNamespace("mission-control")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sas.Items {
+		if s.Name != "default" {
+			names = append(names, "ServiceAccount "+s.Name)
+		}
+	}
+	for _, s := range secrets.Items {
+		names = append(names, "Secret "+s.Name)
+	}
+	for _, b := range bindings.Items {
+		if strings.HasPrefix(b.Name, "mission-control") {
+			names = append(names, "ClusterRoleBinding "+b.Name)
+		}
+	}
+	for _, r := range roles.Items {
+		if strings.HasPrefix(r.Name, "mission-control") {
+			names = append(names, "ClusterRole "+r.Name)
+		}
+	}
+	for _, cc := range ccs.Items {
+		names = append(names, "ClientConfig "+cc.GetName())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// can asks the API server whether the kubeconfig's user may do verb on resource in namespace.
+func can(t *testing.T, kubeconfig []byte, verb, group, resource, namespace string) bool {
+	t.Helper()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource, Namespace: namespace}}}
+	if err := c.Create(context.Background(), review); err != nil {
+		t.Fatalf("review %s %s with the registration's kubeconfig: %v", verb, resource, err)
+	}
+	return review.Status.Allowed
+}
+
+func registeredKubeconfig(t *testing.T, cp client.Client) []byte {
+	t.Helper()
+	var s corev1.Secret
+	if err := cp.Get(context.Background(), client.ObjectKey{Namespace: "mission-control", Name: "dp-west-config"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Data[contract.KubeconfigKey]
+}
+
+func TestRegisterAgainstTwoAPIServers(t *testing.T) {
+	p := startPlanes(t)
+	down := rest.CopyConfig(p.dpCfg)
+	down.Host = "https://127.0.0.1:1" // nothing listens on port 1
+	writeKubeconfigs(t, map[string]*rest.Config{"CP_EAST": p.cpCfg, "DP_WEST": p.dpCfg, "DP_DOWN": down})
+	ctx := context.Background()
+	cpBefore, dpBefore := registrationObjects(t, p.cp), registrationObjects(t, p.dp)
+
+	t.Run("bad input leaves both clusters as they were", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"no contexts", []string{"register"}, "--source-context and --dest-context are required"},
+			{"unknown context", []string{"register", "--source-context", "DP_NORTH", "--dest-context", "CP_EAST"},
+				"--source-context DP_NORTH: no such context in the kubeconfig ($KUBECONFIG="},
+			{"same context twice", []string{"register", "--source-context", "DP_WEST", "--dest-context", "DP_WEST"},
+				"--source-context and --dest-context both name DP_WEST: a cluster cannot register with itself"},
+			{"missing namespace", []string{"register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--namespace", "mc"},
+				"--source-context DP_WEST has no namespace mc: install mission-control there first"},
+			{"unreachable server", []string{"register", "--source-context", "DP_DOWN", "--dest-context", "CP_EAST"},
+				"--source-context DP_DOWN: the API server at https://127.0.0.1:1 does not answer"},
+			{"swapped sides", []string{"register", "--source-context", "CP_EAST", "--dest-context", "DP_WEST"},
+				"--dest-context DP_WEST is not a mission-control control-plane: no mission-control-operator in namespace mission-control"},
+			{"bad server flag", []string{"register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--source-server", "10.1.2.3:6443"},
+				`--source-server "10.1.2.3:6443" is not an https URL`},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := mcctl(tc.args...)
+				if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("exit %d, stderr %q; want one line with %q", r.code, r.stderr, tc.want)
+				}
+			})
+		}
+		if got := registrationObjects(t, p.cp); !slices.Equal(got, cpBefore) {
+			t.Errorf("the control plane changed: %v, was %v", got, cpBefore)
+		}
+		if got := registrationObjects(t, p.dp); !slices.Equal(got, dpBefore) {
+			t.Errorf("the data plane changed: %v, was %v", got, dpBefore)
+		}
+	})
+
+	t.Run("the docs' command", func(t *testing.T) {
+		r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
+		if r.code != 0 || !strings.Contains(r.stdout, "Registered DP_WEST with CP_EAST as ClientConfig mission-control/dp-west") {
+			t.Fatalf("register: %+v", r)
+		}
+		if !strings.Contains(r.stderr, "Warning: the data plane's API address in your kubeconfig is https://127.0.0.1:") {
+			t.Errorf("no warning about the loopback address: %q", r.stderr)
+		}
+		if got, want := registrationObjects(t, p.cp), append(slices.Clone(cpBefore), "ClientConfig dp-west", "Secret dp-west-config"); !slices.Equal(got, sorted(want)) {
+			t.Errorf("control plane objects %v, want %v", got, sorted(want))
+		}
+		if got, want := registrationObjects(t, p.dp), append(slices.Clone(dpBefore), "ClusterRole mission-control-data-plane",
+			"ClusterRoleBinding mission-control-data-plane-mission-control-control-plane-cp-east",
+			"Secret control-plane-cp-east-token", "ServiceAccount control-plane-cp-east"); !slices.Equal(got, sorted(want)) {
+			t.Errorf("data plane objects %v, want %v", got, sorted(want))
+		}
+		cc := &unstructured.Unstructured{}
+		cc.SetGroupVersionKind(contract.ClientConfigGVK)
+		if err := p.cp.Get(ctx, client.ObjectKey{Namespace: "mission-control", Name: "dp-west"}, cc); err != nil {
+			t.Fatal(err)
+		}
+		spec, _, _ := unstructured.NestedMap(cc.Object, "spec")
+		if fmt.Sprint(spec) != "map[contextName:DP_WEST kubeConfigSecret:map[name:dp-west-config]]" {
+			t.Errorf("ClientConfig spec %v", spec)
+		}
+	})
+
+	t.Run("the credential allows the operator's needs and no more", func(t *testing.T) {
+		kc := registeredKubeconfig(t, p.cp)
+		for _, allowed := range [][4]string{
+			{"create", "k8ssandra.io", "k8ssandraclusters", "demo"}, {"patch", "k8ssandra.io", "k8ssandraclusters", "demo"},
+			{"get", "k8ssandra.io", "k8ssandraclusters", "demo"}, {"delete", "k8ssandra.io", "k8ssandraclusters", "demo"},
+			{"create", "", "namespaces", ""}, {"list", "", "pods", "demo"},
+			{"create", "", "secrets", "demo"}, {"patch", "", "secrets", "demo"}, {"deletecollection", "", "secrets", "demo"},
+		} {
+			if !can(t, kc, allowed[0], allowed[1], allowed[2], allowed[3]) {
+				t.Errorf("may not %v", allowed)
+			}
+		}
+		for _, denied := range [][4]string{
+			{"get", "", "secrets", "kube-system"}, {"list", "", "secrets", "demo"}, {"get", "", "secrets", "mission-control"},
+			{"create", "apps", "deployments", "demo"}, {"delete", "", "namespaces", ""}, {"create", "rbac.authorization.k8s.io", "clusterrolebindings", ""},
+		} {
+			if can(t, kc, denied[0], denied[1], denied[2], denied[3]) {
+				t.Errorf("may %v", denied)
+			}
+		}
+		r := mcctl("dataplanes", "--dest-context", "CP_EAST")
+		if r.code != 0 || !strings.Contains(r.stdout, "dp-west") || !strings.Contains(r.stdout, "DP_WEST") || !strings.Contains(r.stdout, "yes") {
+			t.Errorf("dataplanes: %+v", r)
+		}
+	})
+
+	t.Run("re-run after revoking the token restores access", func(t *testing.T) {
+		old := registeredKubeconfig(t, p.cp)
+		if err := p.dp.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "mission-control", Name: "control-plane-cp-east-token"}}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for works(old) {
+			if time.Now().After(deadline) {
+				t.Fatal("the token still works after its Secret was deleted")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		r := mcctl("dataplanes", "--dest-context", "CP_EAST", "-o", "json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"reachable": false`) {
+			t.Errorf("dataplanes after revoking: %+v", r)
+		}
+		if r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST"); r.code != 0 {
+			t.Fatalf("register again: %+v", r)
+		}
+		if !works(registeredKubeconfig(t, p.cp)) {
+			t.Error("the new token does not work")
+		}
+	})
+
+	t.Run("nothing half-written when the control plane refuses", func(t *testing.T) {
+		// A control plane user who may read but not write: register fails writing there.
+		readOnly := p.cpServer.UserConfig(t, "reader")
+		role := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "reader"},
+			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "reader"}}}
+		if err := p.cp.Create(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.cp.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "reader"}, Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		writeKubeconfigs(t, map[string]*rest.Config{"CP_RO": readOnly, "DP_WEST": p.dpCfg, "CP_EAST": p.cpCfg})
+		before := registrationObjects(t, p.dp)
+		r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_RO", "--name", "west-ro")
+		if r.code != 1 || !strings.Contains(r.stderr, "--dest-context CP_RO: write Secret mission-control/west-ro-config") ||
+			!strings.Contains(r.stderr, "nothing was left on the data plane") {
+			t.Errorf("register with a read-only control plane: %+v", r)
+		}
+		if got := registrationObjects(t, p.dp); !slices.Equal(got, before) {
+			t.Errorf("the data plane keeps %v, was %v", got, before)
+		}
+	})
+
+	t.Run("deregister removes everything", func(t *testing.T) {
+		r := mcctl("deregister", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
+		if r.code != 0 {
+			t.Fatalf("deregister: %+v", r)
+		}
+		if got := registrationObjects(t, p.cp); !slices.Equal(got, cpBefore) {
+			t.Errorf("the control plane keeps %v", got)
+		}
+		if got := registrationObjects(t, p.dp); !slices.Equal(got, dpBefore) {
+			t.Errorf("the data plane keeps %v", got)
+		}
+	})
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
+
+// works reports whether a kubeconfig's credential is accepted.
+func works(kubeconfig []byte) bool {
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return false
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return false
+	}
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Group: "k8ssandra.io", Resource: "k8ssandraclusters"}}}
+	return c.Create(context.Background(), review) == nil && review.Status.Allowed
+}
