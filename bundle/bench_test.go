@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/runtime/payload"
 )
@@ -84,7 +85,7 @@ func verifyExtract(b *testing.B, bundlePath, dir string, pub ed25519.PublicKey) 
 		}
 		var h Handlers
 		if extract {
-			h.File = func(file File, contents io.Reader) error {
+			h.File = func(file filelist.File, contents io.Reader) error {
 				out, err := os.Create(filepath.Join(dir, path.Base(file.Path)))
 				if err != nil {
 					return err
@@ -116,7 +117,7 @@ func payloadImages(b *testing.B) string {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	err = p.Extract(func(f payload.File, data []byte) error {
+	err = p.Extract(func(f filelist.File, data []byte) error {
 		if !strings.HasPrefix(f.Path, "images/") {
 			return nil
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/mholt/archives"
 
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/progress"
 )
 
@@ -37,13 +38,6 @@ const (
 	manifestName  = "manifest.json"
 	signatureName = "manifest.json.sig"
 )
-
-// File is one payload entry of a bundle.
-type File struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-}
 
 // Image is an OCI image tarball of a bundle.
 type Image struct {
@@ -58,21 +52,15 @@ type Manifest struct {
 	Format int `json:"format"`
 	// Version is the mission-control version the bundle belongs to: install refuses a bundle of
 	// another version.
-	Version string    `json:"version"`
-	Arch    string    `json:"arch"`
-	Created time.Time `json:"created"`
-	Files   []File    `json:"files"`
-	Images  []Image   `json:"images"`
+	Version string        `json:"version"`
+	Arch    string        `json:"arch"`
+	Created time.Time     `json:"created"`
+	Files   filelist.List `json:"files"`
+	Images  []Image       `json:"images"`
 }
 
 // Size is the bundle's payload size, uncompressed.
-func (m Manifest) Size() int64 {
-	var n int64
-	for _, f := range m.Files {
-		n += f.Size
-	}
-	return n
-}
+func (m Manifest) Size() int64 { return m.Files.Size() }
 
 // BuildOptions are a bundle's inputs.
 type BuildOptions struct {
@@ -155,23 +143,23 @@ func Build(ctx context.Context, w io.Writer, o BuildOptions) (Manifest, error) {
 
 // imageOf reads an OCI layout tarball once: its size and SHA-256, and from its index.json the
 // image's name and manifest digest.
-func imageOf(disk, inBundle string) (File, Image, error) {
+func imageOf(disk, inBundle string) (filelist.File, Image, error) {
 	f, err := os.Open(disk)
 	if err != nil {
-		return File{}, Image{}, err
+		return filelist.File{}, Image{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	counted := &progress.Reader{R: io.TeeReader(f, h)}
 	im, err := indexOf(tar.NewReader(counted))
 	if err != nil {
-		return File{}, Image{}, err
+		return filelist.File{}, Image{}, err
 	}
 	if _, err := io.Copy(io.Discard, counted); err != nil { // the rest, for the hash
-		return File{}, Image{}, err
+		return filelist.File{}, Image{}, err
 	}
 	im.File = inBundle
-	return File{Path: inBundle, Size: counted.Done(), SHA256: hexSum(h)}, im, nil
+	return filelist.File{Path: inBundle, Size: counted.Done(), SHA256: hexSum(h)}, im, nil
 }
 
 // indexOf finds index.json in an OCI layout tarball and reads its one image.
@@ -218,7 +206,7 @@ type Handlers struct {
 	Manifest func(Manifest) error
 	// File receives each entry's contents as they stream; what it makes of them must not be
 	// trusted until Verify returns nil (or it checks the entry's digest itself).
-	File func(f File, contents io.Reader) error
+	File func(f filelist.File, contents io.Reader) error
 }
 
 // Verify reads a whole bundle from r, checking the manifest's signature with key, then every
@@ -327,9 +315,8 @@ func (v *verifier) checkFile(name string, r io.Reader) error {
 	if _, err := io.Copy(io.Discard, counted); err != nil { // whatever the handler left unread
 		return err
 	}
-	if counted.Done() != want.Size || hexSum(sum) != want.SHA256 {
-		return fmt.Errorf("bundle entry %s does not match its manifest (%d bytes, sha256 %s; want %d bytes, %s): it was damaged or replaced",
-			name, counted.Done(), hexSum(sum)[:12], want.Size, want.SHA256[:12])
+	if err := want.Check(counted.Done(), sum); err != nil {
+		return fmt.Errorf("bundle entry %s does not match its manifest (%w): it was damaged or replaced", name, err)
 	}
 	v.next++
 	return nil

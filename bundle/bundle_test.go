@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/bundle/bundletest"
+	"github.com/datastax/mission-control/internal/filelist"
 )
 
 var created = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -63,7 +64,7 @@ func TestBuildVerifyRoundTrip(t *testing.T) {
 		t.Errorf("progress %v, want it to end at %d", progress, built.Size())
 	}
 	got := map[string]string{}
-	m, err := Verify(context.Background(), bytes.NewReader(buf.Bytes()), pub, Handlers{File: func(f File, r io.Reader) error {
+	m, err := Verify(context.Background(), bytes.NewReader(buf.Bytes()), pub, Handlers{File: func(f filelist.File, r io.Reader) error {
 		data, err := io.ReadAll(r)
 		got[f.Path] = fmt.Sprintf("%x", sha256.Sum256(data))
 		return err
@@ -175,7 +176,7 @@ func TestVerifyStopsAtTheManifest(t *testing.T) {
 			}
 			return refused
 		},
-		File: func(File, io.Reader) error { files++; return nil },
+		File: func(filelist.File, io.Reader) error { files++; return nil },
 	})
 	if !errors.Is(err, refused) || files != 0 {
 		t.Errorf("error %v after %d files, want the manifest's refusal before any", err, files)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/testenv"
@@ -119,7 +120,7 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	for _, d := range []string{l.K0sBinDir(), l.CNIBinDir(), l.ImagesDir(), l.EtcDir(), l.CNIConfDir(), "/etc/k0s/containerd.d"} {
 		must(b, os.MkdirAll(d, 0o755))
 	}
-	must(b, p.Extract(func(f payload.File, data []byte) error {
+	must(b, p.Extract(func(f filelist.File, data []byte) error {
 		dir := map[string]string{"bin": l.K0sBinDir(), "cni": l.CNIBinDir(), "images": l.ImagesDir()}[filepath.Dir(f.Path)]
 		return os.WriteFile(filepath.Join(dir, filepath.Base(f.Path)), data, fs.FileMode(f.Mode))
 	}))

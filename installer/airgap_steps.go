@@ -16,6 +16,7 @@ import (
 
 	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/internal/releasekey"
@@ -27,7 +28,7 @@ const bundleImagePrefix = "bundle-"
 
 // stagedBundleFile is where a bundle's image tarball goes: the runtime imports every tarball of
 // its images directory when it starts.
-func stagedBundleFile(l datadir.Layout, f bundle.File) string {
+func stagedBundleFile(l datadir.Layout, f filelist.File) string {
 	return filepath.Join(l.ImagesDir(), bundleImagePrefix+path.Base(f.Path))
 }
 
@@ -116,7 +117,7 @@ func stageAirgapImages() Step {
 				}
 				return nil
 			}
-			stage := func(f bundle.File, contents io.Reader) error {
+			stage := func(f filelist.File, contents io.Reader) error {
 				dest := stagedBundleFile(l, f)
 				return sc.Host.WriteStream(ctx, dest, 0o644, func(w io.Writer) error {
 					sum := sha256.New()

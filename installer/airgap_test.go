@@ -15,6 +15,7 @@ import (
 	"github.com/datastax/mission-control/bundle"
 	"github.com/datastax/mission-control/bundle/bundletest"
 	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/license"
 	"github.com/datastax/mission-control/internal/releasekey"
 )
@@ -81,7 +82,7 @@ func TestAirgapInstallPlan(t *testing.T) {
 			continue
 		}
 		staged = append(staged, strings.TrimPrefix(op.Path, f.cfg.DataDir))
-		i := slices.IndexFunc(m.Files, func(file bundle.File) bool { return "bundle-"+filepath.Base(file.Path) == filepath.Base(op.Path) })
+		i := slices.IndexFunc(m.Files, func(file filelist.File) bool { return "bundle-"+filepath.Base(file.Path) == filepath.Base(op.Path) })
 		if op.Kind != "write" || i < 0 || op.SHA256 != m.Files[i].SHA256 || op.Size != int(m.Files[i].Size) {
 			t.Errorf("staged %+v, not a bundle file as its manifest has it", op)
 		}
@@ -169,7 +170,7 @@ func TestAirgapStagingRechecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := airgapFixture(t, path)
-			sc := (&Install{Config: f.cfg, Env: f.env(f.rec)}).stepContext()
+			sc := newStepContext(f.cfg, f.env(f.rec))
 			sc.Bundle = &verified
 			ctx := context.Background()
 			if err := f.rec.MkdirAll(ctx, sc.Paths.ImagesDir(), 0o755); err != nil {

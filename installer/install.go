@@ -12,9 +12,11 @@ import (
 
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer/preflight"
+	"github.com/datastax/mission-control/internal/check"
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/license"
 	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
@@ -47,20 +49,48 @@ type Env struct {
 type Install struct {
 	Config Config
 	Env    Env
-	// Confirm, if set, is asked once, after the checks and before the first change.
-	Confirm func(*StepContext) error
+	// Confirm, if set, is asked once, after the checks and before the first change, with what
+	// they found.
+	Confirm func(Findings) error
 	// JournalHost, if set, writes the install journal instead of Env.Host: a dry run gives it a
 	// recorder of its own, so that journaling does not clutter the plan.
 	JournalHost host.Host
 }
 
-// Run validates the config, then runs the plan. It returns the results of the steps that ran and
-// the step context, whose check results (license, network plan, preflights) describe the install.
-func (i *Install) Run(ctx context.Context) ([]Result, *StepContext, error) {
+// Findings are what an install did and what its checks found.
+type Findings struct {
+	Mode    string
+	DataDir string
+	// Steps are the results of the steps that ran, in order.
+	Steps []Result
+	// License, Network, Node and Preflights are what the check steps established (empty past
+	// the step that failed).
+	License    *license.License
+	Network    network.Plan
+	Node       network.Node
+	Preflights check.Report
+}
+
+func findingsOf(sc *StepContext, steps []Result) Findings {
+	return Findings{Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, Steps: steps,
+		License: sc.License, Network: sc.Plan, Node: sc.Node, Preflights: sc.Preflights}
+}
+
+// Run validates the config, then runs the plan.
+func (i *Install) Run(ctx context.Context) (Findings, error) {
+	results, sc, err := i.run(ctx)
+	if sc == nil {
+		return Findings{Mode: i.Config.Mode, DataDir: i.Config.DataDir}, err
+	}
+	return findingsOf(sc, results), err
+}
+
+// run is Run, returning the step context too (its tests ask the steps about their effects).
+func (i *Install) run(ctx context.Context) ([]Result, *StepContext, error) {
 	if errs := i.Config.Validate(); len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
-	sc := i.stepContext()
+	sc := newStepContext(i.Config, i.Env)
 	journalHost := i.JournalHost
 	if journalHost == nil {
 		journalHost = i.Env.Host
@@ -69,27 +99,31 @@ func (i *Install) Run(ctx context.Context) ([]Result, *StepContext, error) {
 	if err != nil {
 		return nil, sc, err
 	}
-	runner := Runner{Journal: journal, Progress: i.Env.Progress, BeforeChanges: i.Confirm}
+	runner := Runner{Journal: journal, Progress: i.Env.Progress}
+	if i.Confirm != nil {
+		runner.BeforeChanges = func(sc *StepContext) error { return i.Confirm(findingsOf(sc, nil)) }
+	}
 	results, err := runner.Install(ctx, sc, Plan(i.Config))
 	return results, sc, err
 }
 
-func (i *Install) stepContext() *StepContext {
+// newStepContext is what the steps of cfg's plan share on env.
+func newStepContext(cfg Config, env Env) *StepContext {
 	return &StepContext{
-		Config:   i.Config,
-		Paths:    i.Config.Paths(),
-		Host:     i.Env.Host,
-		Network:  i.Env.Network,
-		Facts:    i.Env.Facts,
-		Now:      i.Env.Now,
-		Version:  i.Env.Version,
-		Log:      i.Env.Log,
-		Payload:  i.Env.Payload,
-		Self:     i.Env.Self,
-		Cluster:  i.Env.Cluster,
-		progress: i.Env.Progress,
+		Config:   cfg,
+		Paths:    cfg.Paths(),
+		Host:     env.Host,
+		Network:  env.Network,
+		Facts:    env.Facts,
+		Now:      env.Now,
+		Version:  env.Version,
+		Log:      env.Log,
+		Payload:  env.Payload,
+		Self:     env.Self,
+		Cluster:  env.Cluster,
+		progress: env.Progress,
 
-		ResetTimeout: i.Env.ResetTimeout,
+		ResetTimeout: env.ResetTimeout,
 	}
 }
 
@@ -137,9 +171,8 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	if state.Mode != "" {
 		cfg.Mode, cfg.ReleaseName, cfg.ContextName = state.Mode, state.ReleaseName, state.ContextName
 	}
-	i := Install{Config: cfg, Env: r.Env}
 	runner := Runner{Progress: r.Env.Progress}
-	return runner.Reset(ctx, i.stepContext(), Plan(cfg))
+	return runner.Reset(ctx, newStepContext(cfg, r.Env), Plan(cfg))
 }
 
 // Status is what status reports about an install.

@@ -100,7 +100,7 @@ func (f *fixture) env(h host.Host) Env {
 func (f *fixture) install(t *testing.T) ([]Result, error) {
 	t.Helper()
 	i := Install{Config: f.cfg, Env: f.env(f.rec)}
-	res, _, err := i.Run(context.Background())
+	res, _, err := i.run(context.Background())
 	return res, err
 }
 
@@ -277,7 +277,7 @@ func TestStoppedRuntimeStartsAgain(t *testing.T) {
 func TestStepsConfirmTheirEffects(t *testing.T) {
 	f := newFixture(t)
 	i := Install{Config: f.cfg, Env: f.env(f.rec)}
-	_, sc, err := i.Run(context.Background())
+	_, sc, err := i.run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func (h failingHost) WriteFile(ctx context.Context, path string, data []byte, pe
 func TestResumeAfterFailure(t *testing.T) {
 	f := newFixture(t)
 	i := Install{Config: f.cfg, Env: f.env(failingHost{Host: f.rec, path: "k0s.yaml"})}
-	results, _, err := i.Run(context.Background())
+	results, _, err := i.run(context.Background())
 	if err == nil || err.Error() != "write-runtime-config: disk full" {
 		t.Fatalf("error = %v, want write-runtime-config: disk full", err)
 	}
@@ -542,25 +542,25 @@ func TestPreflightFailures(t *testing.T) {
 func TestConfirmation(t *testing.T) {
 	f := newFixture(t)
 	asked := 0
-	i := Install{Config: f.cfg, Env: f.env(f.rec), Confirm: func(sc *StepContext) error {
+	i := Install{Config: f.cfg, Env: f.env(f.rec), Confirm: func(o Findings) error {
 		asked++
-		if sc.Plan.PodCIDR.String() != "10.244.0.0/17" || sc.License == nil {
-			t.Errorf("confirmation asked before the checks finished: %+v", sc)
+		if o.Network.PodCIDR.String() != "10.244.0.0/17" || o.License == nil || o.Node.Address == (netip.Addr{}) || len(o.Preflights.Results) == 0 {
+			t.Errorf("confirmation asked before the checks finished: %+v", o)
 		}
 		return errors.New("declined")
 	}}
-	if _, _, err := i.Run(context.Background()); err == nil || err.Error() != "declined" {
+	if _, err := i.Run(context.Background()); err == nil || err.Error() != "declined" {
 		t.Fatalf("error = %v", err)
 	}
 	if asked != 1 || len(f.rec.Ops()) > 0 {
 		t.Fatalf("asked %d times; ops %v", asked, f.rec.Ops())
 	}
-	i.Confirm = func(*StepContext) error { asked++; return nil }
-	if _, _, err := i.Run(context.Background()); err != nil {
+	i.Confirm = func(Findings) error { asked++; return nil }
+	if _, err := i.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.runtimeRunning(t)
-	if _, _, err := i.Run(context.Background()); err == nil { // refused before anything would change: not asked
+	if _, err := i.Run(context.Background()); err == nil { // refused before anything would change: not asked
 		t.Fatal("a second install ran")
 	}
 	if asked != 2 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
@@ -43,12 +44,18 @@ type Cluster interface {
 	WaitOperators(ctx context.Context, sc *StepContext) (detail string, err error)
 }
 
-// runtimeSteps bring up the embedded Kubernetes. Their order is reset's order reversed: the host
-// state is recorded before anything changes it and restored after the runtime is gone.
-func runtimeSteps() []Step {
+// stageRuntimeSteps and startRuntimeSteps bring up the embedded Kubernetes (air-gap images are
+// staged between them). Their order is reset's order reversed: the host state is recorded before
+// anything changes it and restored after the runtime is gone.
+func stageRuntimeSteps() []Step {
+	return []Step{recordHostState(), stageRuntime()}
+}
+
+// startRuntimeSteps configure and start the staged runtime and wait for it to serve.
+func startRuntimeSteps() []Step {
 	return []Step{
-		recordHostState(), stageRuntime(), writeRuntimeConfig(), writeContainerdConfig(),
-		writeCNIConfig(), startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode(), waitForSystem(),
+		writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(),
+		startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode(), waitForSystem(),
 	}
 }
 
@@ -86,7 +93,7 @@ func recordHostState() Step {
 }
 
 // stagedFile is where a payload file goes on the host.
-func stagedFile(l datadir.Layout, f payload.File) (string, error) {
+func stagedFile(l datadir.Layout, f filelist.File) (string, error) {
 	dir, name := path.Split(f.Path)
 	switch dir {
 	case "bin/":
@@ -176,7 +183,7 @@ func stageRuntime() Step {
 
 // extractPayload writes every payload file to its place, checked against the manifest.
 func extractPayload(ctx context.Context, sc *StepContext, p *payload.Payload) error {
-	err := p.Extract(func(f payload.File, data []byte) error {
+	err := p.Extract(func(f filelist.File, data []byte) error {
 		dest, err := stagedFile(sc.Paths, f)
 		if err != nil {
 			return err

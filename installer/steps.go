@@ -29,12 +29,11 @@ func Plan(cfg Config) []Step {
 		steps = append(steps, verifyAirgapBundle())
 	}
 	steps = append(steps, prepareDataDir(), writeInstallState(), recordLicense(), writePreflightResults())
-	for _, s := range runtimeSteps() {
-		steps = append(steps, s)
-		if s.Name == "stage-runtime" && cfg.AirgapBundle != "" {
-			steps = append(steps, stageAirgapImages()) // before the runtime starts and imports them
-		}
+	steps = append(steps, stageRuntimeSteps()...)
+	if cfg.AirgapBundle != "" {
+		steps = append(steps, stageAirgapImages()) // before the runtime starts and imports them
 	}
+	steps = append(steps, startRuntimeSteps()...)
 	return append(steps, platformSteps()...)
 }
 

@@ -21,7 +21,7 @@ var layers = [][]string{
 	// data-dir layout, Kubernetes client helpers, the contract between clusters, network planning,
 	// and test support that needs nothing of ours.
 	{"internal/host", "internal/pki", "internal/releasekey", "internal/check", "internal/progress", "internal/version",
-		"internal/datadir", "internal/kube", "internal/contract", "internal/network",
+		"internal/datadir", "internal/kube", "internal/contract", "internal/network", "internal/filelist",
 		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask",
 		"operators/missioncontrol/api/v1beta1"},
 	// Foundations built on them: licenses, troubleshoot specs, the CLI helpers, the runtime, the

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/testenv"
 	"github.com/datastax/mission-control/runtime/payload"
 )
@@ -144,7 +145,7 @@ func extractBinaries() (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp) // nothing left once renamed
-	err = p.Extract(func(f payload.File, data []byte) error {
+	err = p.Extract(func(f filelist.File, data []byte) error {
 		if name, ok := binaries[f.Path]; ok {
 			return os.WriteFile(filepath.Join(tmp, name), data, 0o755)
 		}

@@ -19,15 +19,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-)
 
-// File is one file of the payload.
-type File struct {
-	Path   string `json:"path"` // slash-separated, relative: bin/k0s, cni/bridge, images/pause.tar
-	Size   int64  `json:"size"`
-	Mode   uint32 `json:"mode"` // permission bits
-	SHA256 string `json:"sha256"`
-}
+	"github.com/datastax/mission-control/internal/filelist"
+)
 
 // Manifest describes a payload.
 type Manifest struct {
@@ -36,17 +30,11 @@ type Manifest struct {
 	// Images are the platform components' image references, e.g. "cass-operator" ->
 	// "localhost/mission-control/cass-operator:v1.30.0".
 	Images map[string]string `json:"images,omitempty"`
-	Files  []File            `json:"files"`
+	Files  filelist.List     `json:"files"`
 }
 
 // Size is the payload's uncompressed size.
-func (m Manifest) Size() int64 {
-	var n int64
-	for _, f := range m.Files {
-		n += f.Size
-	}
-	return n
-}
+func (m Manifest) Size() int64 { return m.Files.Size() }
 
 // Payload is a packed payload with its manifest.
 type Payload struct {
@@ -85,13 +73,13 @@ func Pack(dir string, w io.Writer, source string, versions map[string]string) (M
 			return fmt.Errorf("%s is not a regular file", path)
 		}
 		rel, _ := filepath.Rel(dir, path)
-		m.Files = append(m.Files, File{Path: filepath.ToSlash(rel), Size: fi.Size(), Mode: uint32(fi.Mode().Perm())})
+		m.Files = append(m.Files, filelist.File{Path: filepath.ToSlash(rel), Size: fi.Size(), Mode: uint32(fi.Mode().Perm())})
 		return nil
 	})
 	if err != nil {
 		return m, fmt.Errorf("list payload files: %w", err)
 	}
-	slices.SortFunc(m.Files, func(a, b File) int { return cmpString(a.Path, b.Path) })
+	slices.SortFunc(m.Files, func(a, b filelist.File) int { return cmpString(a.Path, b.Path) })
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
 	if err != nil {
 		return m, err
@@ -131,7 +119,7 @@ func cmpString(a, b string) int {
 
 // Extract calls fn with each file and its contents, in manifest order, after checking the
 // contents against the manifest: a damaged payload is refused before fn sees the file.
-func (p *Payload) Extract(fn func(f File, data []byte) error) error {
+func (p *Payload) Extract(fn func(f filelist.File, data []byte) error) error {
 	zr, err := zstd.NewReader(bytes.NewReader(p.packed))
 	if err != nil {
 		return fmt.Errorf("open payload: %w", err)
@@ -150,8 +138,10 @@ func (p *Payload) Extract(fn func(f File, data []byte) error) error {
 		if err != nil {
 			return fmt.Errorf("read payload entry %s: %w", f.Path, err)
 		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != f.SHA256 {
-			return fmt.Errorf("payload entry %s is damaged (sha256 mismatch)", f.Path)
+		sum := filelist.NewHash()
+		sum.Write(data)
+		if err := f.Check(int64(len(data)), sum); err != nil {
+			return fmt.Errorf("payload entry %s is damaged (%w)", f.Path, err)
 		}
 		if err := fn(f, data); err != nil {
 			return err

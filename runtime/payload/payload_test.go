@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/datastax/mission-control/internal/filelist"
 )
 
 func packDir(t *testing.T) (string, []byte, Manifest) {
@@ -40,7 +42,7 @@ func TestPackExtract(t *testing.T) {
 		t.Fatalf("manifest = %+v", m)
 	}
 	var got []string
-	err := (&Payload{Manifest: m, packed: packed}).Extract(func(f File, data []byte) error {
+	err := (&Payload{Manifest: m, packed: packed}).Extract(func(f filelist.File, data []byte) error {
 		want, _ := os.ReadFile(filepath.Join(dir, f.Path))
 		if !bytes.Equal(data, want) || f.Mode != 0o755 {
 			t.Errorf("%s: %d bytes, mode %o", f.Path, len(data), f.Mode)
@@ -66,7 +68,7 @@ func TestExtractRefusesDamage(t *testing.T) {
 	tests := map[string]func() *Payload{
 		"digest": func() *Payload {
 			bad := m
-			bad.Files = append([]File(nil), m.Files...)
+			bad.Files = append(filelist.List(nil), m.Files...)
 			bad.Files[1].SHA256 = strings.Repeat("0", 64)
 			return &Payload{Manifest: bad, packed: packed}
 		},
@@ -78,14 +80,14 @@ func TestExtractRefusesDamage(t *testing.T) {
 		"truncated": func() *Payload { return &Payload{Manifest: m, packed: packed[:len(packed)/2]} },
 		"renamed": func() *Payload {
 			bad := m
-			bad.Files = append([]File(nil), m.Files...)
+			bad.Files = append(filelist.List(nil), m.Files...)
 			bad.Files[0].Path = "bin/other"
 			return &Payload{Manifest: bad, packed: packed}
 		},
 	}
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {
-			if err := p().Extract(func(File, []byte) error { return nil }); err == nil {
+			if err := p().Extract(func(filelist.File, []byte) error { return nil }); err == nil {
 				t.Fatal("a damaged payload was extracted")
 			}
 		})

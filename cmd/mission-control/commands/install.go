@@ -106,14 +106,14 @@ func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Glob
 	}
 	env.Host = deps.Host
 	env.Progress = g.Progress(streams.Err, o.output)
-	inst := installer.Install{Config: o.cfg, Env: env, Confirm: func(sc *installer.StepContext) error {
-		return confirm(streams, deps, o.yes, "install", installQuestion(sc))
+	inst := installer.Install{Config: o.cfg, Env: env, Confirm: func(found installer.Findings) error {
+		return confirm(streams, deps, o.yes, "install", installQuestion(found))
 	}}
-	results, sc, err := inst.Run(ctx)
+	done, err := inst.Run(ctx)
 	if err != nil {
 		return err
 	}
-	summary := newInstallSummary(results, sc)
+	summary := newInstallSummary(done)
 	return o.output.Print(streams.Out, summary, summary.writeText)
 }
 
@@ -124,17 +124,17 @@ func runDryRunInstall(ctx context.Context, streams cli.Streams, deps Deps, env i
 	env.Progress = progress.New(streams.Err, progress.Quiet)
 	env.Cluster = installer.PlannedCluster{Timeout: o.waitTimeout}
 	inst := installer.Install{Config: o.cfg, Env: env, JournalHost: host.NewRecorder(deps.Host)}
-	results, sc, err := inst.Run(ctx)
+	done, err := inst.Run(ctx)
 	if err != nil {
 		return err
 	}
-	plan := newDryRunPlan(results, sc, rec.Ops())
+	plan := newDryRunPlan(done, rec.Ops())
 	return o.output.Print(streams.Out, plan, plan.writeText)
 }
 
-func installQuestion(sc *installer.StepContext) string {
+func installQuestion(found installer.Findings) string {
 	return fmt.Sprintf("Install mission-control (%s) on this host?\n  data dir %s\n  pods %s, services %s, node %s on %s\n",
-		sc.Config.Mode, sc.Config.DataDir, sc.Plan.PodCIDR, sc.Plan.ServiceCIDR, sc.Node.Address, sc.Node.Interface)
+		found.Mode, found.DataDir, found.Network.PodCIDR, found.Network.ServiceCIDR, found.Node.Address, found.Node.Interface)
 }
 
 // requireRoot comes before anything else of a command that changes the host: run by another
@@ -180,9 +180,9 @@ type plannedStep struct {
 	Changes []host.Op `json:"changes,omitempty"`
 }
 
-func newDryRunPlan(results []installer.Result, sc *installer.StepContext, ops []host.Op) dryRunPlan {
-	p := dryRunPlan{DryRun: true, Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, Preflights: sc.Preflights.Results}
-	for _, r := range results {
+func newDryRunPlan(done installer.Findings, ops []host.Op) dryRunPlan {
+	p := dryRunPlan{DryRun: true, Mode: done.Mode, DataDir: done.DataDir, Preflights: done.Preflights.Results}
+	for _, r := range done.Steps {
 		step := plannedStep{Result: r}
 		for _, op := range ops {
 			if op.Step == r.Step {
@@ -252,8 +252,8 @@ type installSummary struct {
 	Steps     []installer.Result `json:"steps"`
 }
 
-func newInstallSummary(results []installer.Result, sc *installer.StepContext) installSummary {
-	return installSummary{Installed: true, Mode: sc.Config.Mode, DataDir: sc.Config.DataDir, Steps: results}
+func newInstallSummary(done installer.Findings) installSummary {
+	return installSummary{Installed: true, Mode: done.Mode, DataDir: done.DataDir, Steps: done.Steps}
 }
 
 func (s installSummary) writeText(w io.Writer) error {
