@@ -2,8 +2,6 @@ package installer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -120,13 +118,13 @@ func stageAirgapImages() Step {
 			stage := func(f filelist.File, contents io.Reader) error {
 				dest := stagedBundleFile(l, f)
 				return sc.Host.WriteStream(ctx, dest, 0o644, func(w io.Writer) error {
-					sum := sha256.New()
+					sum := filelist.NewHash()
 					n, err := io.Copy(io.MultiWriter(w, sum), contents)
 					if err != nil {
 						return err
 					}
-					if n != f.Size || hex.EncodeToString(sum.Sum(nil)) != f.SHA256 {
-						return fmt.Errorf("bundle entry %s changed since it was verified: install again", f.Path)
+					if err := f.Check(n, sum); err != nil {
+						return fmt.Errorf("bundle entry %s changed since it was verified (%w): install again", f.Path, err)
 					}
 					return nil
 				})

@@ -62,7 +62,9 @@ func StartN(t testing.TB, n int, crdDirs ...string) []*Server {
 			env := &envtest.Environment{BinaryAssetsDirectory: binDir, CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
 			cfg, err := env.Start()
 			if err != nil {
-				errs[i] = fmt.Errorf("start an API server from %s: %w", binDir, err)
+				// Start can fail after etcd and the API server run (installing the CRDs, say):
+				// stop them, or they outlive the test.
+				errs[i] = errors.Join(fmt.Errorf("start an API server from %s: %w", binDir, err), env.Stop())
 				return
 			}
 			servers[i] = &Server{Config: cfg, env: env}
