@@ -2,7 +2,7 @@
 # hang: a test of the runner, not of the product (vm-tests/selftest.sh runs it): a step that never
 # ends must make its suite fail at the suite's bound, naming the step, with the host torn down.
 # shellcheck disable=SC2034
-SUITE_TIMEOUT=45s # read by run.sh
+SUITE_TIMEOUT=20s # read by run.sh
 load ../lib/suite
 
 @test "a step that ends" {

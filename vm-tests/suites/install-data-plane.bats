@@ -2,21 +2,28 @@
 # install-data-plane: a data plane installs with k8ssandra-operator and cass-operator but no
 # mission-control-operator, and its cass-operator turns a CassandraDatacenter into a StatefulSet
 # and refuses an invalid one. (Cassandra's image is not pulled here: the suite checks what the
-# operators create, not a running database.)
+# operators create, not a running database.) It installs the shared pair's data plane on a fresh
+# host, so the suites after it use this install rather than making their own.
+# shellcheck disable=SC2034
+SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash
+# shellcheck disable=SC2034
+SUITE_SHARED=pair:2 # read by run.sh: runs on the shared pair, second: it makes the data plane
 load ../lib/suite
 
-CIDR=10.107.0.0/16
-
 teardown_file() {
+	[[ ${MC_SHARED:-} != 1 ]] || kubectl_on "$DP" delete namespace db --ignore-not-found --wait=true --timeout=2m || true
 	cleanup_installs
 }
 
 @test "install a data plane" {
-	install_platform "$CP" "$CIDR" data-plane --context-name DP_WEST
+	# A fresh install, never one found on the host: the output is the install's own.
+	run install_shared "$DP"
+	assert_success
+	assert_output --partial "Install (data-plane) complete"
 }
 
 @test "status: complete and healthy, k8ssandra-operator and cass-operator Available, no mission-control-operator" {
-	run --separate-stderr mc "$CP" status -o json
+	run --separate-stderr mc "$DP" status -o json
 	assert_success
 	jq -e '.complete and .healthy and .state.mode == "data-plane" and .state.contextName == "DP_WEST"' <<<"$output"
 	jq -e 'any(.components[]; .name == "k8ssandra-operator" and .available)' <<<"$output"
@@ -25,12 +32,12 @@ teardown_file() {
 }
 
 @test "cass-operator makes the StatefulSet a CassandraDatacenter asks for" {
-	kubectl_on "$CP" apply -f - <"$MC_REPO/vm-tests/suites/cassandradatacenter.yaml"
-	wait_until "the StatefulSet of 3 replicas" 180 kubectl_prints "$CP" 3 -n db get statefulset cl1-dc1-default-sts -o 'jsonpath={.spec.replicas}'
+	kubectl_on "$DP" apply -f - <"$MC_REPO/vm-tests/suites/cassandradatacenter.yaml"
+	wait_until "the StatefulSet of 3 replicas" 180 kubectl_prints "$DP" 3 -n db get statefulset cl1-dc1-default-sts -o 'jsonpath={.spec.replicas}'
 }
 
 @test "cass-operator's webhook refuses an invalid CassandraDatacenter" {
-	run kubectl_on "$CP" apply -f - < <(sed 's/name: dc1/name: dc2/; $a\  dseWorkloads: {analyticsEnabled: true}' "$MC_REPO/vm-tests/suites/cassandradatacenter.yaml")
+	run kubectl_on "$DP" apply -f - < <(sed 's/name: dc1/name: dc2/; $a\  dseWorkloads: {analyticsEnabled: true}' "$MC_REPO/vm-tests/suites/cassandradatacenter.yaml")
 	assert_failure
 	assert_output --partial 'admission webhook "vcassandradatacenter.kb.io" denied the request'
 }

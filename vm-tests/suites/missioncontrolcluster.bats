@@ -4,7 +4,7 @@
 # K8ssandraCluster with both its datacenters, internode certificates and stores, and
 # k8ssandra-operator's first CassandraDatacenter; deleting it removes what the operator wrote.
 # shellcheck disable=SC2034
-SUITE_SHARED=pair:2 # read by run.sh: runs on the shared pair, before register
+SUITE_SHARED=pair:4 # read by run.sh: runs on the shared pair, before register
 load ../lib/suite
 
 teardown_file() {

@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034
 SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash
 # shellcheck disable=SC2034
-SUITE_SHARED=pair:3
+SUITE_SHARED=pair:5
 load ../lib/suite
 
 teardown_file() {

@@ -3,7 +3,7 @@
 # script can use; a stopped runtime (a reboot) shows as exit 4 and the same install command
 # starts it again; shell runs kubectl and the user's shell with the admin kubeconfig.
 # shellcheck disable=SC2034
-SUITE_SHARED=pair:1 # read by run.sh: runs on the shared pair, first
+SUITE_SHARED=pair:3 # read by run.sh: runs on the shared pair, after the installs
 load ../lib/suite
 
 teardown_file() {
