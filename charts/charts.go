@@ -1,5 +1,6 @@
-// Package charts embeds mission-control's Helm chart (charts/mission-control) and installs it with
-// the Helm SDK: the CRDs by server-side apply, then one release with the operators of the mode.
+// Package charts embeds mission-control's Helm charts and installs them with the Helm SDK: the CRDs
+// by server-side apply, then one release of charts/mission-control (the operators of the mode)
+// with charts/local-storage (the volume provisioner and StorageClasses) as its dependency.
 package charts
 
 import (
@@ -26,14 +27,27 @@ import (
 // Namespace is where the operators run and the release lives.
 const Namespace = contract.Namespace
 
-//go:embed all:mission-control
+//go:embed all:mission-control all:local-storage
 var files embed.FS
+
+// Storage is the local-storage chart's part of the values.
+type Storage struct {
+	// Path is the directory on each node under which volumes are made (the data dir's storage/).
+	Path string
+	// DefaultClass names the default StorageClass; a class named standard is made beside it.
+	DefaultClass string
+}
+
+// StandardClass is the StorageClass the product docs' manifests name: always made.
+const StandardClass = "standard"
 
 // Images are the operator images, imported into the runtime from the payload.
 type Images struct {
 	CassOperator           string
 	K8ssandraOperator      string
 	MissionControlOperator string
+	LocalPathProvisioner   string
+	VolumeHelper           string
 }
 
 // WebhookTLS is the webhooks' serving certificate and the CA bundle the API server checks it with,
@@ -50,7 +64,8 @@ type Values struct {
 	// LocalContext is the cluster's own context name (install --context-name).
 	LocalContext string
 	// Airgap: the database images were imported from an air-gap bundle and are never pulled.
-	Airgap bool
+	Airgap  bool
+	Storage Storage
 }
 
 func (v Values) helm() map[string]any {
@@ -68,6 +83,14 @@ func (v Values) helm() map[string]any {
 			"tlsKey":   string(v.Webhook.Key),
 		},
 	}
+	storage := map[string]any{}
+	for key, value := range map[string]string{"image": v.Images.LocalPathProvisioner, "helperImage": v.Images.VolumeHelper,
+		"path": v.Storage.Path, "defaultClass": v.Storage.DefaultClass} {
+		if value != "" { // else the chart's default
+			storage[key] = value
+		}
+	}
+	values["local-storage"] = storage
 	if v.Airgap {
 		values["databaseImages"] = map[string]any{"pullPolicy": "Never"} // merged into the chart's defaults
 	}
@@ -78,10 +101,26 @@ func (v Values) helm() map[string]any {
 // names each of them.
 var WebhookServices = []string{"cass-operator-webhook", "k8ssandra-operator-webhook", "mission-control-operator-webhook"}
 
-// Load returns the embedded chart with its appVersion set to the mission-control version.
+// Load returns the embedded platform chart, with its appVersion set to the mission-control
+// version and the local-storage chart as its dependency.
 func Load(appVersion string) (*chart.Chart, error) {
+	ch, err := loadEmbedded("mission-control")
+	if err != nil {
+		return nil, err
+	}
+	storage, err := loadEmbedded("local-storage")
+	if err != nil {
+		return nil, err
+	}
+	ch.AddDependency(storage)
+	ch.Metadata.AppVersion = appVersion
+	return ch, nil
+}
+
+// loadEmbedded loads the embedded chart in dir.
+func loadEmbedded(dir string) (*chart.Chart, error) {
 	var bf []*loader.BufferedFile
-	err := fs.WalkDir(files, "mission-control", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(files, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -89,17 +128,16 @@ func Load(appVersion string) (*chart.Chart, error) {
 		if err != nil {
 			return err
 		}
-		bf = append(bf, &loader.BufferedFile{Name: strings.TrimPrefix(p, "mission-control/"), Data: data})
+		bf = append(bf, &loader.BufferedFile{Name: strings.TrimPrefix(p, dir+"/"), Data: data})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the embedded chart: %w", err)
+		return nil, fmt.Errorf("read the embedded chart %s: %w", dir, err)
 	}
 	ch, err := loader.LoadFiles(bf)
 	if err != nil {
-		return nil, fmt.Errorf("load the embedded chart: %w", err)
+		return nil, fmt.Errorf("load the embedded chart %s: %w", dir, err)
 	}
-	ch.Metadata.AppVersion = appVersion
 	return ch, nil
 }
 

@@ -2,6 +2,7 @@ package charts
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/localvolume"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
 
@@ -19,7 +21,10 @@ var testValues = Values{
 		CassOperator:           "localhost/mission-control/cass-operator:v1",
 		K8ssandraOperator:      "localhost/mission-control/k8ssandra-operator:v2",
 		MissionControlOperator: "localhost/mission-control/mission-control-operator:sha-3",
+		LocalPathProvisioner:   "localhost/mission-control/local-path-provisioner:v0.0.30",
+		VolumeHelper:           "localhost/mission-control/volume-helper:sha-4",
 	},
+	Storage:      Storage{Path: "/data/mc/storage", DefaultClass: "fast-local"},
 	Webhook:      WebhookTLS{CABundle: []byte("-----CA-----"), Cert: []byte("-----CERT-----"), Key: []byte("-----KEY-----")},
 	LocalContext: "CP_EAST",
 }
@@ -179,7 +184,7 @@ func itoa(v any) string {
 
 // The chart runs exactly the operators the platform's contract names for each mode.
 func TestOperatorsPerMode(t *testing.T) {
-	for mode, want := range map[string][]string{"control-plane": contract.Operators(true), "data-plane": contract.Operators(false)} {
+	for mode, want := range map[string][]string{"control-plane": contract.Deployments(true), "data-plane": contract.Deployments(false)} {
 		var got []string
 		for _, o := range render(t, mode) {
 			if o.GetKind() == "Deployment" {
@@ -277,5 +282,85 @@ func TestAirgapNeverPulls(t *testing.T) {
 		if !strings.Contains(cfg, want) || !strings.Contains(cfg, "registry: docker.io") || !strings.Contains(cfg, "cass-management-api") {
 			t.Errorf("airgap %v: image config:\n%s", airgap, cfg)
 		}
+	}
+}
+
+// Both modes get the provisioner and two StorageClasses: the default one, named by install, and
+// standard (the docs' manifests name it); volumes under the data dir, made where the pod lands,
+// deleted with their claim, never grown.
+func TestStorageClasses(t *testing.T) {
+	for _, mode := range []string{"control-plane", "data-plane"} {
+		objs := render(t, mode)
+		var classes []string
+		for _, o := range objs {
+			if o.GetKind() != "StorageClass" {
+				continue
+			}
+			classes = append(classes, o.GetName())
+			wantDefault := fmt.Sprint(o.GetName() == "fast-local")
+			if got := o.GetAnnotations()["storageclass.kubernetes.io/is-default-class"]; got != wantDefault {
+				t.Errorf("%s: class %s is-default-class %q, want %s", mode, o.GetName(), got, wantDefault)
+			}
+			for field, want := range map[string]any{"provisioner": contract.VolumeProvisioner, "volumeBindingMode": "WaitForFirstConsumer",
+				"reclaimPolicy": "Delete", "allowVolumeExpansion": false} {
+				if got := o.Object[field]; got != want {
+					t.Errorf("%s: class %s %s = %v, want %v", mode, o.GetName(), field, got, want)
+				}
+			}
+			if got, _, _ := unstructured.NestedString(o.Object, "parameters", "pathPattern"); got != localvolume.PathPattern {
+				t.Errorf("%s: class %s pathPattern %q, want %q", mode, o.GetName(), got, localvolume.PathPattern)
+			}
+		}
+		slices.Sort(classes)
+		if !slices.Equal(classes, []string{"fast-local", StandardClass}) {
+			t.Errorf("%s: StorageClasses %v", mode, classes)
+		}
+		d := find(objs, "Deployment", contract.LocalPathProvisioner)
+		if c := container(t, d); c["image"] != testValues.Images.LocalPathProvisioner || c["imagePullPolicy"] != "Never" {
+			t.Errorf("%s: provisioner container %v", mode, c)
+		}
+		cm := find(objs, "ConfigMap", contract.LocalPathProvisioner+"-config")
+		config, _, _ := unstructured.NestedString(cm.Object, "data", "config.json")
+		helper, _, _ := unstructured.NestedString(cm.Object, "data", "helperPod.yaml")
+		var cfg struct {
+			NodePathMap []struct {
+				Node  string   `json:"node"`
+				Paths []string `json:"paths"`
+			} `json:"nodePathMap"`
+			SetupCommand, TeardownCommand string
+		}
+		if err := json.Unmarshal([]byte(config), &cfg); err != nil {
+			t.Fatalf("%s: config.json: %v\n%s", mode, err, config)
+		}
+		if len(cfg.NodePathMap) != 1 || !slices.Equal(cfg.NodePathMap[0].Paths, []string{"/data/mc/storage"}) ||
+			cfg.SetupCommand != "/volume-helper" || cfg.TeardownCommand != "/volume-helper" {
+			t.Errorf("%s: config.json:\n%s", mode, config)
+		}
+		if !strings.Contains(helper, "image: "+testValues.Images.VolumeHelper) || !strings.Contains(helper, "fieldPath: spec.nodeName") {
+			t.Errorf("%s: helper pod:\n%s", mode, helper)
+		}
+	}
+}
+
+// A default class named standard is the one class.
+func TestStorageDefaultClassStandard(t *testing.T) {
+	ch, err := Load("v9.9.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := testValues
+	v.Mode, v.Storage.DefaultClass = "data-plane", StandardClass
+	objs, err := Render(ch, "mc", k0s.KubernetesVersion, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classes []string
+	for _, o := range objs {
+		if o.GetKind() == "StorageClass" {
+			classes = append(classes, o.GetName()+"="+o.GetAnnotations()["storageclass.kubernetes.io/is-default-class"])
+		}
+	}
+	if !slices.Equal(classes, []string{"standard=true"}) {
+		t.Errorf("StorageClasses %v, want standard alone, the default", classes)
 	}
 }

@@ -24,7 +24,8 @@ import (
 // TestRuntime installs a control plane for real on one range, checks the cluster and its
 // operators, refuses a second install, resets and checks that no trace is left; then does it all
 // again as a data plane on another range, this time killing the first install mid-way and
-// letting a re-run finish it, and has cass-operator act on a CassandraDatacenter.
+// letting a re-run finish it, and has cass-operator act on a CassandraDatacenter. Both modes
+// provision volumes: the control plane's are checked in use, the data plane's left for reset.
 func TestRuntime(t *testing.T) {
 	testenv.Require(t, testenv.E2E, testenv.Root)
 	binary(t)
@@ -94,7 +95,10 @@ func TestRuntime(t *testing.T) {
 			checkWorkload(t, image, plan.PodCIDR, plan.ServiceCIDR)
 			if tc.mode == "data-plane" {
 				checkCassandraDatacenter(t)
+				leaveVolume(t) // reset removes it with the rest
 			} else {
+				checkVolumes(t)
+				leaveVolume(t) // the support bundle lists it; reset removes it with the rest
 				checkMissionControlCluster(t)
 				checkSupportBundle(t)
 				deleteMissionControlCluster(t)
@@ -143,6 +147,11 @@ type statusReport struct {
 		Name      string `json:"name"`
 		Available bool   `json:"available"`
 	} `json:"components"`
+	Storage struct {
+		Volumes      int `json:"volumes"`
+		Bound        int `json:"bound"`
+		LocalVolumes int `json:"localVolumes"`
+	} `json:"storage"`
 	Runtime struct {
 		Healthy bool `json:"healthy"`
 		Nodes   []struct {
@@ -311,7 +320,7 @@ func tail(path string, n int) string {
 // knows whether it is the control plane, and database pods' internode ports are restricted.
 func checkOperators(t *testing.T, mode string, st statusReport) {
 	t.Helper()
-	want := map[string]bool{"cass-operator": true, "k8ssandra-operator": true, "mission-control-operator": mode == "control-plane"}
+	want := map[string]bool{"cass-operator": true, "k8ssandra-operator": true, "mission-control-operator": mode == "control-plane", "local-path-provisioner": true}
 	for name, expected := range want {
 		found := false
 		for _, c := range st.Components {
@@ -332,6 +341,10 @@ func checkOperators(t *testing.T, mode string, st statusReport) {
 		if !strings.Contains(crds, name+" True") {
 			t.Errorf("CRD %s is not Established:\n%s", name, crds)
 		}
+	}
+	classes := kubectl(t, "", "get", "storageclass", "-o", `jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}{"\n"}{end}`)
+	if strings.TrimSpace(classes) != "mission-control-local true\nstandard false" {
+		t.Errorf("StorageClasses (name, default):\n%s", classes)
 	}
 	controlPlane := kubectl(t, "", "-n", "mission-control", "get", "deployment", "k8ssandra-operator", "-o",
 		`jsonpath={.spec.template.spec.containers[0].env[?(@.name=="K8SSANDRA_CONTROL_PLANE")].value}`)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,6 +101,14 @@ func checkSupportBundle(t *testing.T) {
 		if !strings.Contains(files, want) {
 			t.Errorf("bundle has no %s*:\n%s", want, files)
 		}
+	}
+	// leaveVolume's claim, with its volume, node and path.
+	if volumes := readFileOrEmpty(filepath.Join(dir, "storage/volumes.txt")); !regexp.MustCompile(`(?m)^default/data +Bound +pvc-\S+ +2Gi +standard +\S+ +` +
+		regexp.QuoteMeta(filepath.Join(dataDir, "storage", "default_data_")) + `pvc-`).MatchString(volumes) {
+		t.Errorf("the bundle's storage/volumes.txt does not list the claim default/data:\n%s", volumes)
+	}
+	if !strings.Contains(files, "host-collectors/volume-records/default_data_pvc-") {
+		t.Errorf("the bundle lacks the volume's record:\n%s", files)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cluster-collection-error.txt")); err == nil {
 		t.Errorf("cluster collection failed on a running cluster: %s", readFile(t, filepath.Join(dir, "cluster-collection-error.txt")))

@@ -125,7 +125,7 @@ func TestAirgapBundleRefusals(t *testing.T) {
 		{"other key", airgapBundle(t, "v0.0.0-test", runtime.GOARCH, otherKey), "bundle signature does not verify with this build's release key", 0},
 		{"byte flipped", write(flipped), "damaged.airgap: bundle ", 0},
 		{"truncated", write(data[:len(data)*3/4]), "bundle is truncated", 0},
-		{"no room", good, "disk: 10.0 GiB free at /var/lib; the data dir " + "$DATA with the air-gap bundle's images twice needs at least 10.0 GiB", 10 << 30},
+		{"no room", good, "disk: 10.0 GiB free at /var/lib; the data dir " + "$DATA with the air-gap bundle's images twice and 6.0 GiB for volumes (--volume-space) needs at least 16.0 GiB", 10 << 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := airgapFixture(t, tc.path)

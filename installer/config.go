@@ -11,6 +11,8 @@ import (
 	"slices"
 
 	"helm.sh/helm/v3/pkg/chartutil"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/datadir"
@@ -27,6 +29,12 @@ const (
 // Defaults for install's flags.
 const (
 	DefaultReleaseName = "mission-control"
+	// DefaultStorageClass is the default StorageClass's name; a class named standard (the docs'
+	// manifests name it) is made beside it.
+	DefaultStorageClass = "mission-control-local"
+	// DefaultVolumeSpace is the room preflights count for volumes: the docs' datacenter, three
+	// Cassandra nodes of 2Gi each.
+	DefaultVolumeSpace = "6Gi"
 )
 
 // Config is everything install is asked to do. Flags map onto it one to one.
@@ -41,21 +49,34 @@ type Config struct {
 	NetworkInterface     string // --network-interface; empty: the default route's
 	ReleaseName          string // --release-name
 	ContextName          string // --context-name
+	StorageClassName     string // --storage-class-name: the default StorageClass
+	VolumeSpace          string // --volume-space: room for volumes on the data dir's filesystem, e.g. 100Gi
 	IgnoreHostPreflights bool   // --ignore-host-preflights
 }
 
 // DefaultConfig is install's configuration when no flag is given.
 func DefaultConfig() Config {
 	return Config{
-		CIDR:        network.DefaultCIDR,
-		Mode:        ModeControlPlane,
-		DataDir:     datadir.Default,
-		ReleaseName: DefaultReleaseName,
+		CIDR:             network.DefaultCIDR,
+		Mode:             ModeControlPlane,
+		DataDir:          datadir.Default,
+		ReleaseName:      DefaultReleaseName,
+		StorageClassName: DefaultStorageClass,
+		VolumeSpace:      DefaultVolumeSpace,
 	}
 }
 
+// VolumeBytes is the room for volumes preflights count, in bytes (Validate checks it parses).
+func (c Config) VolumeBytes() uint64 {
+	q, err := resource.ParseQuantity(c.VolumeSpace)
+	if err != nil || q.Sign() < 0 {
+		return 0
+	}
+	return uint64(q.Value())
+}
+
 // operators are the platform's operators the mode runs.
-func (c Config) operators() []string { return contract.Operators(c.Mode == ModeControlPlane) }
+func (c Config) deployments() []string { return contract.Deployments(c.Mode == ModeControlPlane) }
 
 // Paths places the config's files under its data dir.
 func (c Config) Paths() datadir.Layout { return datadir.Layout{DataDir: c.DataDir} }
@@ -92,6 +113,9 @@ func (c Config) Validate() []error {
 	if c.ContextName != "" && !contextName.MatchString(c.ContextName) {
 		add("--context-name %q is not a context name: use letters, digits, '-', '_' and '.', at most 63, e.g. CP_EAST", c.ContextName)
 	}
+	if problems := validation.IsDNS1123Subdomain(c.StorageClassName); len(problems) > 0 {
+		add("--storage-class-name %q is not a StorageClass name (lowercase letters, digits, '-' and '.', at most 253): use e.g. %s", c.StorageClassName, DefaultStorageClass)
+	}
 	return errs
 }
 
@@ -111,6 +135,9 @@ func (c Config) ValidateTarget() []error {
 	}
 	if _, err := c.NetworkPlan(); err != nil {
 		errs = append(errs, err)
+	}
+	if q, err := resource.ParseQuantity(c.VolumeSpace); err != nil || q.Sign() < 0 {
+		add("--volume-space %q is not a size: give the room volumes need on the data dir's filesystem, e.g. --volume-space 100Gi (0 counts none)", c.VolumeSpace)
 	}
 	return errs
 }

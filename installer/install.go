@@ -10,6 +10,10 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
@@ -17,6 +21,7 @@ import (
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/localvolume"
 	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
@@ -170,6 +175,9 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	cfg.DataDir = r.DataDir
 	if state.Mode != "" {
 		cfg.Mode, cfg.ReleaseName, cfg.ContextName = state.Mode, state.ReleaseName, state.ContextName
+		if state.StorageClass != "" {
+			cfg.StorageClassName = state.StorageClass
+		}
 	}
 	runner := Runner{Progress: r.Env.Progress}
 	return runner.Reset(ctx, newStepContext(cfg, r.Env), Plan(cfg))
@@ -186,6 +194,9 @@ type Status struct {
 	// Runtime is the runtime's service, API and nodes; Components the release's operators.
 	Runtime    *k0s.Health        `json:"runtime,omitempty"`
 	Components []charts.Component `json:"components,omitempty"`
+	// Storage is the cluster's volumes: those the provisioner made, and this node's share of the
+	// data dir.
+	Storage *StorageStatus `json:"storage,omitempty"`
 	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
 	Healthy bool `json:"healthy"`
 }
@@ -215,8 +226,61 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 	}
 	if st.Installed {
 		st.inspectRuntime(ctx, h, paths)
+		if st.Storage == nil { // the API did not answer: this node's volumes still count
+			if err := st.inspectStorage(ctx, h, paths, nil); err != nil {
+				return st, err
+			}
+		}
 	}
 	return st, nil
+}
+
+// StorageStatus counts the volumes of the platform's provisioner.
+type StorageStatus struct {
+	DefaultClass string `json:"defaultClass,omitempty"`
+	// Volumes and Bound count the provisioner's PersistentVolumes in the cluster (when the API
+	// answers).
+	Volumes int `json:"volumes"`
+	Bound   int `json:"bound"`
+	// LocalVolumes and LocalBytes are the volume directories on this node and the bytes they hold.
+	LocalVolumes int    `json:"localVolumes"`
+	LocalBytes   int64  `json:"localBytes"`
+	Dir          string `json:"dir"`
+}
+
+// inspectStorage counts the provisioner's volumes, in the cluster when client is not nil and in
+// this node's storage dir.
+func (st *Status) inspectStorage(ctx context.Context, h host.Reader, l datadir.Layout, client kubernetes.Interface) error {
+	s := &StorageStatus{Dir: l.StorageDir()}
+	if st.State != nil {
+		s.DefaultClass = st.State.StorageClass
+	}
+	st.Storage = s
+	local, err := localvolume.List(h, l.StorageDir())
+	if err != nil {
+		return err
+	}
+	s.LocalVolumes = len(local)
+	for _, v := range local {
+		s.LocalBytes += v.UsedBytes
+	}
+	if client == nil {
+		return nil
+	}
+	pvs, err := client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list the volumes: %w", err)
+	}
+	for _, pv := range pvs.Items {
+		if pv.Annotations["pv.kubernetes.io/provisioned-by"] != contract.VolumeProvisioner {
+			continue
+		}
+		s.Volumes++
+		if pv.Status.Phase == corev1.VolumeBound {
+			s.Bound++
+		}
+	}
+	return nil
 }
 
 // inspectRuntime reads the runtime and the platform's operators and judges their health.
@@ -231,11 +295,14 @@ func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l datadir.Lay
 	if err == nil {
 		st.Components, err = charts.Components(ctx, client, st.State.ReleaseName)
 	}
+	if err == nil {
+		err = st.inspectStorage(ctx, h, l, client)
+	}
 	if err != nil {
 		health.APIProblem, st.Healthy = err.Error(), false
 		return
 	}
-	for _, want := range contract.Operators(st.State.Mode == ModeControlPlane) {
+	for _, want := range contract.Deployments(st.State.Mode == ModeControlPlane) {
 		i := slices.IndexFunc(st.Components, func(c charts.Component) bool { return c.Name == want })
 		if i < 0 || !st.Components[i].Available {
 			st.Healthy = false

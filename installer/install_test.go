@@ -189,7 +189,7 @@ func TestInstallPlan(t *testing.T) {
 	}
 	wantState := State{Version: "v0.0.0-test", Mode: "control-plane", ReleaseName: "mission-control", DataDir: f.cfg.DataDir,
 		CIDR: "10.244.0.0/16", PodCIDR: "10.244.0.0/17", ServiceCIDR: "10.244.128.0/17",
-		NetworkInterface: "eth0", NodeAddress: "192.0.2.2", LicenseID: "L-TEST-0001", Runtime: map[string]string{"kubernetes": "v1.33.4"}}
+		NetworkInterface: "eth0", NodeAddress: "192.0.2.2", LicenseID: "L-TEST-0001", StorageClass: "mission-control-local", Runtime: map[string]string{"kubernetes": "v1.33.4"}}
 	if !reflect.DeepEqual(state, wantState) {
 		t.Errorf("state = %+v\nwant    %+v", state, wantState)
 	}

@@ -132,7 +132,9 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 		CassOperator:           p.Manifest.Images["cass-operator"],
 		K8ssandraOperator:      p.Manifest.Images["k8ssandra-operator"],
 		MissionControlOperator: p.Manifest.Images["mission-control-operator"],
-	}}
+		LocalPathProvisioner:   p.Manifest.Images["local-path-provisioner"],
+		VolumeHelper:           p.Manifest.Images["volume-helper"],
+	}, Storage: charts.Storage{Path: sc.Paths.StorageDir(), DefaultClass: sc.Config.StorageClassName}}
 	f := sc.Paths.Webhook()
 	for _, file := range []struct {
 		path string
@@ -184,5 +186,5 @@ func installRelease() Step {
 }
 
 func waitForOperators() Step {
-	return waitStep("wait-for-operators", "Wait for the operators to be Available", Cluster.WaitOperators)
+	return waitStep("wait-for-operators", "Wait for the operators and the volume provisioner to be Available", Cluster.WaitOperators)
 }

@@ -508,7 +508,7 @@ func (c LiveCluster) WaitOperators(ctx context.Context, sc *StepContext) (string
 		return "", err
 	}
 	start := time.Now()
-	comps, err := charts.WaitAvailable(ctx, client, sc.Config.ReleaseName, sc.Config.operators(), c.Timeout,
+	comps, err := charts.WaitAvailable(ctx, client, sc.Config.ReleaseName, sc.Config.deployments(), c.Timeout,
 		func(s string) { sc.Update("%s", s) })
 	if err != nil {
 		return "", err
@@ -571,5 +571,5 @@ func (PlannedCluster) ReleaseDeployed(*StepContext, charts.Values) (bool, error)
 
 // WaitOperators implements Cluster.
 func (c PlannedCluster) WaitOperators(_ context.Context, sc *StepContext) (string, error) {
-	return fmt.Sprintf("would wait up to %s for %s to be Available", c.Timeout, strings.Join(sc.Config.operators(), ", ")), nil
+	return fmt.Sprintf("would wait up to %s for %s to be Available", c.Timeout, strings.Join(sc.Config.deployments(), ", ")), nil
 }

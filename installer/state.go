@@ -26,6 +26,8 @@ type State struct {
 	NetworkInterface string `json:"networkInterface"`
 	NodeAddress      string `json:"nodeAddress"`
 	LicenseID        string `json:"licenseID"`
+	// StorageClass is the default StorageClass's name.
+	StorageClass string `json:"storageClass,omitempty"`
 	// Airgap: installed from an air-gap bundle; database images are never pulled.
 	Airgap bool `json:"airgap,omitempty"`
 	// Runtime are the versions of the runtime installed, from the payload's manifest.
@@ -45,6 +47,7 @@ func stateOf(sc *StepContext) State {
 		NetworkInterface: sc.Node.Interface,
 		NodeAddress:      sc.Node.Address.String(),
 		Airgap:           sc.Config.AirgapBundle != "",
+		StorageClass:     sc.Config.StorageClassName,
 	}
 	if sc.Plan.CIDR.IsValid() {
 		s.CIDR = sc.Plan.CIDR.String()
@@ -105,6 +108,7 @@ func (s State) conflicts(next State) []string {
 		{"node address", s.NodeAddress, next.NodeAddress},
 		{"mission-control version", s.Version, next.Version},
 		{"image source", source(s.Airgap), source(next.Airgap)},
+		{"default StorageClass", s.StorageClass, next.StorageClass},
 	} {
 		if f.old != f.new {
 			diffs = append(diffs, fmt.Sprintf("%s %s (requested %s)", f.name, f.old, f.new))

@@ -96,7 +96,7 @@ func planNetwork() Step {
 func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Context, preflight.Input) (preflight.Facts, error),
 	cfg Config, plan network.Plan, version string, resuming bool) (check.Report, error) {
 	in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface,
-		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming}
+		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming, VolumeBytes: cfg.VolumeBytes()}
 	if cfg.AirgapBundle != "" {
 		var err error
 		if in.BundleImageBytes, err = BundleImageBytes(ctx, r, cfg.AirgapBundle, version); err != nil {

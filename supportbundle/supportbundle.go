@@ -26,6 +26,7 @@ import (
 	"github.com/replicatedhq/troubleshoot/pkg/apis/troubleshoot/v1beta2"
 	"github.com/replicatedhq/troubleshoot/pkg/redact"
 	tssupportbundle "github.com/replicatedhq/troubleshoot/pkg/supportbundle"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
@@ -87,7 +88,7 @@ func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBu
 		Systemd                                 bool
 		Operators                               []string
 	}{dataDir, charts.Namespace, k0s.UnitName, filepath.Dir(k0s.ContainerdDropInFile),
-		datadir.Layout{DataDir: dataDir}, systemd, contract.Operators(true)}
+		datadir.Layout{DataDir: dataDir}, systemd, contract.Deployments(true)}
 	if err := specTmpl.Execute(&b, data); err != nil {
 		return nil, nil, fmt.Errorf("render the support bundle spec: %w", err)
 	}
@@ -157,9 +158,16 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	case err != nil:
 		res.ClusterError = err
 	}
-	var extra map[string][]byte
+	extra := map[string][]byte{}
+	if res.ClusterError == nil {
+		if client, err := kubernetes.NewForConfig(cfg); err != nil {
+			res.ClusterError = err
+		} else if extra[volumesFile], err = volumeTable(ctx, client); err != nil {
+			res.ClusterError = err
+		}
+	}
 	if res.ClusterError != nil {
-		extra = map[string][]byte{clusterErrorFile: []byte(errors.Join(append([]error{res.ClusterError}, collectErrs...)...).Error() + "\n")}
+		extra[clusterErrorFile] = []byte(errors.Join(append([]error{res.ClusterError}, collectErrs...)...).Error() + "\n")
 	}
 	if err := opts.Host.WriteStream(ctx, opts.Out, 0o600, func(w io.Writer) error {
 		return repack(w, opts.Host, resp.ArchivePath, archiveTop(opts.Out), extra)

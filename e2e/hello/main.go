@@ -1,6 +1,8 @@
 // Command hello is the end-to-end tests' workload: an HTTP server that names its pod, or, with
 // "probe", a client that resolves a name through the cluster DNS and makes an HTTPS request, to
-// prove that CoreDNS and Services work from inside a pod.
+// prove that CoreDNS and Services work from inside a pod; with "keep FILE CONTENT", it prints
+// what FILE holds ("found ...") or writes CONTENT there ("wrote ..."), then idles: a volume's
+// bytes outlive the pod that wrote them.
 package main
 
 import (
@@ -11,11 +13,22 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/datastax/mission-control/internal/host"
 )
 
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == "log" { // print a line, then idle: a log to collect
 		fmt.Println(os.Args[2])
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	if len(os.Args) == 4 && os.Args[1] == "keep" {
+		if err := keep(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "keep:", err)
+			os.Exit(1)
+		}
 		for {
 			time.Sleep(time.Hour)
 		}
@@ -68,5 +81,21 @@ func probeOnce(url string) error {
 	}
 	resp.Body.Close()
 	fmt.Printf("%s resolved to %v, answered %s\n", req.URL.Hostname(), addrs, resp.Status)
+	return nil
+}
+
+func keep(file, content string) error {
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		fmt.Printf("found %s\n", data)
+		return nil
+	case !os.IsNotExist(err):
+		return err
+	}
+	if err := (host.System{}).WriteFile(context.Background(), file, []byte(content), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", content)
 	return nil
 }

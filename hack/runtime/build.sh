@@ -193,6 +193,15 @@ build_operators() {
 	rm -f "$dir/.cass-operator" "$dir/.k8ssandra-operator"
 }
 
+# The volume provisioner, built from its module at the version versions.env pins.
+build_storage() {
+	local dir=$1
+	(cd "$repo/hack/storage" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION" \
+		-o "$dir/.local-path-provisioner" github.com/rancher/local-path-provisioner)
+	operator_image local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" "$dir/.local-path-provisioner" "$dir/local-path-provisioner.tar"
+	rm -f "$dir/.local-path-provisioner"
+}
+
 case "$source_kind" in
 source)
 	k8s_dir=$(component k8s "$KUBERNETES_VERSION-$rev" build_k8s)
@@ -214,6 +223,7 @@ node_dir=$(component node "${node_key//[^A-Za-z0-9._-]/_}-$rev" copy_node_binari
 images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSION-iptables-$(debian_version iptables)"
 images_dir=$(component images "${images_key//[^A-Za-z0-9._-]/_}-$rev" build_images)
 operators_dir=$(component operators "cass-$CASS_OPERATOR_VERSION-k8ssandra-$K8SSANDRA_OPERATOR_VERSION-$rev" build_operators)
+storage_dir=$(component storage "local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION-$rev" build_storage)
 
 # mission-control-operator is this repository's code: built every time, tagged by its content.
 mco_dir=$(mktemp -d)
@@ -222,6 +232,14 @@ trap 'rm -rf "$mco_dir"' EXIT
 mco_tag="sha-$(sha256sum "$mco_dir/.manager" | cut -c1-12)"
 operator_image mission-control-operator "$mco_tag" "$mco_dir/.manager" "$mco_dir/mission-control-operator.tar"
 log "mission-control-operator: built $mco_tag"
+# The provisioner's helper runs as root in the volume's pod (it makes directories on the node):
+# one static binary, no shell.
+(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mco_dir/.volume-helper" ./cmd/volume-helper)
+helper_tag="sha-$(sha256sum "$mco_dir/.volume-helper" | cut -c1-12)"
+"$imagebuild" -name "localhost/mission-control/volume-helper:$helper_tag" -out "$mco_dir/volume-helper.tar" -entrypoint /volume-helper \
+	-label "$src_label" -label "org.opencontainers.image.title=volume-helper" -label "org.opencontainers.image.version=$helper_tag" \
+	"/volume-helper=$mco_dir/.volume-helper"
+log "volume-helper: built $helper_tag"
 
 # The payload: the cached components packed reproducibly with a manifest, cached in turn.
 pack_payload() {
@@ -234,14 +252,16 @@ pack_payload() {
 		for b in "$node_dir"/bin/*; do ln -s "$b" "$stage/bin/"; done
 	fi
 	for b in "$node_dir"/cni/*; do ln -s "$b" "$stage/cni/"; done
-	for i in "$images_dir"/*.tar "$operators_dir"/*.tar "$mco_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
+	for i in "$images_dir"/*.tar "$operators_dir"/*.tar "$storage_dir"/*.tar "$mco_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
 	(cd "$repo" && go run ./hack/payload -dir "$stage" -out "$1/payload.tar.zst" -manifest "$1/payload.json" -source "$source_kind" \
 		-image "cass-operator=localhost/mission-control/cass-operator:$CASS_OPERATOR_VERSION" \
 		-image "k8ssandra-operator=localhost/mission-control/k8ssandra-operator:$K8SSANDRA_OPERATOR_VERSION" \
-		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag")
+		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag" \
+		-image "local-path-provisioner=localhost/mission-control/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
+		-image "volume-helper=localhost/mission-control/volume-helper:$helper_tag")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $mco_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $mco_tag $helper_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

@@ -74,6 +74,9 @@ type Input struct {
 	// BundleImageBytes is the air-gap bundle's uncompressed image size; the data dir needs twice
 	// that (the import copy and containerd's unpacked layers) beside the mode's minimum.
 	BundleImageBytes uint64
+	// VolumeBytes is the room the cluster's volumes need (install --volume-space): they live in
+	// the data dir, beside the mode's minimum.
+	VolumeBytes uint64
 }
 
 const gib = 1 << 30
@@ -115,14 +118,20 @@ func Evaluate(in Input, f Facts) check.Report {
 	}
 	var r check.Report
 	r.Results = append(r.Results, f.Analyzed...)
-	disk := Requirement{Min: req.Disk.Min + 2*in.BundleImageBytes, Recommended: req.Disk.Recommended + 2*in.BundleImageBytes}
+	extra := 2*in.BundleImageBytes + in.VolumeBytes
+	disk := Requirement{Min: req.Disk.Min + extra, Recommended: req.Disk.Recommended + extra}
 	what := "the data dir " + in.DataDir
 	if in.BundleImageBytes > 0 {
 		what += " with the air-gap bundle's images twice"
 	}
+	remedy := "free space there, or choose another --data-dir"
+	if in.VolumeBytes > 0 {
+		what += " and " + size(in.VolumeBytes) + " for volumes (--volume-space)"
+		remedy += ", or expect less room for volumes with --volume-space"
+	}
 	r.Results = append(r.Results,
 		judge("disk", f.DiskFreeBytes, disk, func(v uint64) string { return size(v) + " free at " + f.DiskPath },
-			what, "free space there, or choose another --data-dir"),
+			what, remedy),
 		diskPressureResult(f), filesystemResult(f.DataDirMount))
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), serviceRouteResult(in.Network, f.Taken), nodeResult(f))

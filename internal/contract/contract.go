@@ -29,6 +29,19 @@ const (
 	MissionControlOperator = "mission-control-operator"
 )
 
+// VolumeProvisioner is the provisioner name of the platform's StorageClasses: the PVs it makes
+// carry it in their pv.kubernetes.io/provisioned-by annotation.
+const VolumeProvisioner = "missioncontrol.datastax.com/local-volume"
+
+// LocalPathProvisioner is the volume provisioner's Deployment, in Namespace, in every mode.
+const LocalPathProvisioner = "local-path-provisioner"
+
+// Deployments are what a healthy cluster of the mode runs in Namespace: its operators and the
+// volume provisioner.
+func Deployments(controlPlane bool) []string {
+	return append(Operators(controlPlane), LocalPathProvisioner)
+}
+
 // Operators are the operators a cluster runs: a control plane all three, a data plane all but
 // the mission-control-operator.
 func Operators(controlPlane bool) []string {

@@ -107,3 +107,7 @@ func (l Layout) HostStateFile() string { return filepath.Join(l.DataDir, "host-b
 // KeptNetnsDir is where reset keeps other programs' network namespaces while k0s resets: its path
 // must not hold "run/netns", or k0s would take them there too.
 func (l Layout) KeptNetnsDir() string { return filepath.Join(l.RunDir(), "kept-namespaces") }
+
+// StorageDir is where the volume provisioner makes each node's volumes: one directory per
+// volume, named NAMESPACE_CLAIM_PV, beside its record (internal/localvolume).
+func (l Layout) StorageDir() string { return filepath.Join(l.DataDir, "storage") }

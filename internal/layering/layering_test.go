@@ -24,10 +24,10 @@ var layers = [][]string{
 		"internal/datadir", "internal/kube", "internal/contract", "internal/network", "internal/filelist",
 		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask",
 		"operators/missioncontrol/api/v1beta1"},
-	// Foundations built on them: licenses, troubleshoot specs, the CLI helpers, the runtime, the
-	// payload format, and their test support.
+	// Foundations built on them: licenses, troubleshoot specs, the CLI helpers, the volumes'
+	// layout, the runtime, the payload format, and their test support.
 	{"internal/license", "internal/tsspec", "internal/cli", "internal/host/hosttest", "internal/testhost",
-		"runtime/payload", "runtime/k0s"},
+		"internal/localvolume", "runtime/payload", "runtime/k0s"},
 	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "bundle"},
 	// Domain packages.
 	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "registration"},
@@ -36,7 +36,7 @@ var layers = [][]string{
 	// One command tree per binary, beside its main.
 	{"cmd/mission-control/commands", "cmd/mcctl/commands", "cmd/mclicense/commands"},
 	// Mains, build tools, and tests' own programs.
-	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator",
+	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator", "cmd/volume-helper",
 		"hack/generate", "hack/imagebuild", "hack/payload", "hack/runtime/pause", "hack/testhost", "e2e/hello", "vm-tests"},
 }
 

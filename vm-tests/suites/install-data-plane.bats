@@ -2,7 +2,8 @@
 # install-data-plane: a data plane installs with k8ssandra-operator and cass-operator but no
 # mission-control-operator, and its cass-operator turns a CassandraDatacenter into a StatefulSet
 # and refuses an invalid one. (Cassandra's image is not pulled here: the suite checks what the
-# operators create, not a running database.) It installs the shared pair's data plane on a fresh
+# operators create, not a running database.) A claim of the docs' shape binds to a volume made
+# under the data dir of the node its pod runs on. It installs the shared pair's data plane on a fresh
 # host, so the suites after it use this install rather than making their own.
 # shellcheck disable=SC2034
 SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash
@@ -11,7 +12,10 @@ SUITE_SHARED=pair:2 # read by run.sh: runs on the shared pair, second: it makes 
 load ../lib/suite
 
 teardown_file() {
-	[[ ${MC_SHARED:-} != 1 ]] || kubectl_on "$DP" delete namespace db --ignore-not-found --wait=true --timeout=2m || true
+	if [[ ${MC_SHARED:-} == 1 ]]; then
+		kubectl_on "$DP" delete namespace db --ignore-not-found --wait=true --timeout=2m || true
+		kubectl_on "$DP" delete pod,pvc keeper data --ignore-not-found --wait=true --timeout=2m || true
+	fi
 	cleanup_installs
 }
 
@@ -40,4 +44,20 @@ teardown_file() {
 	run kubectl_on "$DP" apply -f - < <(sed 's/name: dc1/name: dc2/; $a\  dseWorkloads: {analyticsEnabled: true}' "$MC_REPO/vm-tests/suites/cassandradatacenter.yaml")
 	assert_failure
 	assert_output --partial 'admission webhook "vcassandradatacenter.kb.io" denied the request'
+}
+
+@test "a claim of the docs' shape binds to a volume under the data dir of its pod's node" {
+	on "$DP" sh -c "test -e '$DATA_DIR/k0s/images/hello.tar' || cp '$MC_STAGE/images/hello.tar' '$DATA_DIR/k0s/images/hello.tar'"
+	kubectl_on "$DP" apply -f - <"$MC_REPO/vm-tests/suites/volume.yaml"
+	wait_until "the keeper pod Ready" 180 kubectl_on "$DP" wait --for=condition=Ready pod/keeper --timeout=5s
+	kubectl_prints "$DP" "wrote kept" logs keeper
+	local pv node
+	pv=$(kubectl_on "$DP" get pvc data -o 'jsonpath={.spec.volumeName}')
+	node=$(kubectl_on "$DP" get pod keeper -o 'jsonpath={.spec.nodeName}')
+	run on "$DP" cat "$DATA_DIR/storage/default_data_$pv/marker"
+	assert_output kept
+	run on "$DP" cat "$DATA_DIR/storage/default_data_$pv.volume.json"
+	assert_output --partial "\"node\": \"$node\""
+	run --separate-stderr mc "$DP" status -o json
+	jq -e '.storage.volumes == 1 and .storage.bound == 1 and .storage.localVolumes == 1' <<<"$output"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +187,38 @@ func TestTimeoutFlagsRefuseTooShort(t *testing.T) {
 	}
 	if r := run(t, testDeps(), "", "install", "--license", "../../../examples/license.yaml", "--data-dir", dataDir, "--dry-run", "--wait-timeout", "2m"); r.code != 0 {
 		t.Errorf("install --dry-run --wait-timeout 2m: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestResetConfirmationCountsVolumes: reset's question says how much data it deletes and whose;
+// declined, it changes nothing.
+func TestResetConfirmationCountsVolumes(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "mc")
+	for path, size := range map[string]int{
+		"install.yaml": 0,
+		"storage/demo_server-data-demo-dc1-sts-0_pvc-1/data/nb-1-big-Data.db": 1536,
+		"storage/demo_server-data-demo-dc1-sts-1_pvc-2/commitlog":             512,
+	} {
+		content := make([]byte, size)
+		if path == "install.yaml" {
+			content = []byte("mode: control-plane\npodCIDR: 10.0.0.0/17\nserviceCIDR: 10.0.128.0/17\n")
+		}
+		if err := os.MkdirAll(filepath.Join(dataDir, filepath.Dir(path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, path), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deps := testDeps()
+	deps.Interactive = func(io.Reader) bool { return true }
+	r := run(t, deps, "n\n", "reset", "--data-dir", dataDir)
+	want := "Remove mission-control (control-plane, pods 10.0.0.0/17, services 10.0.128.0/17) and everything in " + dataDir +
+		", including 2 volumes holding 2.0 KiB of data (demo/server-data-demo-dc1-sts-0 1.5 KiB, demo/server-data-demo-dc1-sts-1 512 B)?"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "reset cancelled: nothing was changed") {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	if !exists(filepath.Join(dataDir, "storage", "demo_server-data-demo-dc1-sts-0_pvc-1")) {
+		t.Error("a declined reset removed a volume")
 	}
 }

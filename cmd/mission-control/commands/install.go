@@ -58,6 +58,7 @@ dir: running install again resumes where it stopped, and reset undoes even a par
 	bindHostFlags(fs, &o.cfg)
 	fs.StringVar(&o.cfg.ReleaseName, "release-name", o.cfg.ReleaseName, "name of the platform release; data planes must use their control plane's (e.g. --release-name mc-prod)")
 	fs.StringVar(&o.cfg.ContextName, "context-name", "", "this cluster's context name, as in kubeconfigs and MissionControlClusters' k8sContext; datacenters naming it run here (e.g. --context-name CP_EAST)")
+	fs.StringVar(&o.cfg.StorageClassName, "storage-class-name", o.cfg.StorageClassName, "name of the default StorageClass (node-local volumes); a class named standard, as the docs' manifests name, is made beside it (e.g. --storage-class-name local)")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation before changing the host (e.g. for scripts)")
 	fs.BoolVar(&o.cfg.IgnoreHostPreflights, "ignore-host-preflights", false, "install even if host preflights fail (not implied by --yes)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and every file it would write; change nothing (e.g. --dry-run -o yaml)")

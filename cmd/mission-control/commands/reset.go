@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/localvolume"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
@@ -88,7 +90,11 @@ func runReset(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Global
 			if s.Mode != "" {
 				what = fmt.Sprintf("mission-control (%s, pods %s, services %s)", s.Mode, s.PodCIDR, s.ServiceCIDR)
 			}
-			return confirm(streams, deps, o.yes, "reset", fmt.Sprintf("Remove %s and everything in %s?\n", what, o.dataDir))
+			volumes, err := volumesToDelete(deps.Host, o.dataDir)
+			if err != nil {
+				return err
+			}
+			return confirm(streams, deps, o.yes, "reset", fmt.Sprintf("Remove %s and everything in %s%s?\n", what, o.dataDir, volumes))
 		}
 	}
 	results, err := r.Run(ctx)
@@ -117,4 +123,20 @@ func runReset(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Global
 		_, err := fmt.Fprintf(w, "Reset complete: mission-control was removed from %s. The host is ready for a new install.\n", o.dataDir)
 		return err
 	})
+}
+
+// volumesToDelete says what data reset deletes with the data dir: this node's volumes, the bytes
+// they hold, and whose they are.
+func volumesToDelete(r host.Reader, dataDir string) (string, error) {
+	volumes, err := localvolume.List(r, datadir.Layout{DataDir: dataDir}.StorageDir())
+	if err != nil || len(volumes) == 0 {
+		return "", err
+	}
+	var total int64
+	claims := make([]string, len(volumes))
+	for i, v := range volumes {
+		total += v.UsedBytes
+		claims[i] = fmt.Sprintf("%s/%s %s", v.Namespace, v.Claim, progress.Size(v.UsedBytes))
+	}
+	return fmt.Sprintf(", including %d volumes holding %s of data (%s)", len(volumes), progress.Size(total), strings.Join(claims, ", ")), nil
 }

@@ -108,6 +108,7 @@ func bindHostFlags(fs *pflag.FlagSet, cfg *installer.Config) {
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for all mission-control state; reset removes it (e.g. --data-dir /data/mission-control)")
 	fs.StringVar(&cfg.NetworkInterface, "network-interface", "", "interface whose IPv4 address the node uses; default: the default route's (e.g. --network-interface eth1)")
 	fs.StringVar(&cfg.AirgapBundle, "airgap-bundle", "", "install from this air-gap bundle instead of registries (e.g. --airgap-bundle mission-control-v1.0.0.airgap)")
+	fs.StringVar(&cfg.VolumeSpace, "volume-space", cfg.VolumeSpace, "room the database's volumes need on the data dir's filesystem, counted by the disk preflight (e.g. --volume-space 500Gi)")
 }
 
 // resolveCIDRFlags clears the default --cidr when the ranges are given explicitly; an explicit

@@ -8,9 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datastax/mission-control/charts"
 	"github.com/datastax/mission-control/installer"
 	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/progress"
 )
 
 // status's exit codes beyond 0 and 1, so that scripts can test them (as with systemctl status).
@@ -65,12 +67,12 @@ func writeStatus(w io.Writer, st installer.Status) error {
 		_, err := fmt.Fprintf(w, "mission-control is not installed in %s.\n", st.DataDir)
 		return err
 	}
-	progress := "complete"
+	completion := "complete"
 	if !st.Complete {
-		progress = "INCOMPLETE: run install again to resume, or reset to remove it"
+		completion = "INCOMPLETE: run install again to resume, or reset to remove it"
 	}
 	if s := st.State; s != nil {
-		fmt.Fprintf(w, "mission-control %s: %s\n", s.Mode, progress)
+		fmt.Fprintf(w, "mission-control %s: %s\n", s.Mode, completion)
 		fmt.Fprintf(w, "  data dir:  %s\n  version:   %s\n  release:   %s\n  license:   %s\n", s.DataDir, s.Version, s.ReleaseName, s.LicenseID)
 		if s.ContextName != "" {
 			fmt.Fprintf(w, "  context:   %s\n", s.ContextName)
@@ -80,7 +82,7 @@ func writeStatus(w io.Writer, st installer.Status) error {
 			fmt.Fprintf(w, "  runtime:   k0s %s, kubernetes %s, etcd %s, coredns %s\n", s.Runtime["k0s"], s.Runtime["kubernetes"], s.Runtime["etcd"], s.Runtime["coredns"])
 		}
 	} else {
-		fmt.Fprintf(w, "mission-control: %s (the install stopped before recording itself)\n  data dir:  %s\n", progress, st.DataDir)
+		fmt.Fprintf(w, "mission-control: %s (the install stopped before recording itself)\n  data dir:  %s\n", completion, st.DataDir)
 	}
 	if rt := st.Runtime; rt != nil {
 		fmt.Fprintf(w, "Runtime:\n  service:   %s\n", rt.Service)
@@ -98,7 +100,7 @@ func writeStatus(w io.Writer, st installer.Status) error {
 		}
 	}
 	if len(st.Components) > 0 {
-		fmt.Fprintln(w, "Operators:")
+		fmt.Fprintln(w, "Components:")
 		for _, c := range st.Components {
 			state := "Available"
 			if !c.Available {
@@ -106,6 +108,13 @@ func writeStatus(w io.Writer, st installer.Status) error {
 			}
 			fmt.Fprintf(w, "  %-26s %-5s %s  %s\n", c.Name, c.Ready, state, c.Image)
 		}
+	}
+	if s := st.Storage; s != nil {
+		fmt.Fprintf(w, "Storage:\n  classes:   %s (default)", s.DefaultClass)
+		if s.DefaultClass != charts.StandardClass {
+			fmt.Fprintf(w, ", %s", charts.StandardClass)
+		}
+		fmt.Fprintf(w, "\n  volumes:   %d in the cluster (%d bound); %d on this node, %s in %s\n", s.Volumes, s.Bound, s.LocalVolumes, progress.Size(s.LocalBytes), s.Dir)
 	}
 	fmt.Fprintln(w, "Steps:")
 	for _, e := range st.Steps {
