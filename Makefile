@@ -48,7 +48,10 @@ DISTRO ?=
 SUITE  ?=
 SHELL_SCRIPTS := .ci/run hack/*.sh hack/runtime/*.sh vm-tests/run.sh vm-tests/provision.sh vm-tests/lib/suite.bash vm-tests/lib/podman-host-init vm-tests/suites/*.bats vm-tests/selftest.sh vm-tests/selftest/*.bats
 
-.PHONY: help deps runtime build bundle run test check lint generate unit e2e vm-test vm-selftest bench fuzz clean
+# The Cassandra stand-ins (e2e/standin): a module of its own, test doubles of the database images.
+STANDIN := e2e/standin
+
+.PHONY: help deps runtime build bundle run test check lint generate unit e2e vm-test vm-selftest bench fuzz standin-images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -89,12 +92,14 @@ test: ## everything CI runs: deps, lint, build, unit, dry-run and end-to-end tes
 
 check: lint ## the loop while coding (no root, no runtime): gofmt, vet, staticcheck, shellcheck, generated files, unit and dry-run tests
 	$(GO) test -tags e2e -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$')
+	cd $(STANDIN) && $(GO) test -count=1 -timeout 5m ./...
 
 lint: $(STATICCHECK) generate ## gofmt, go vet, staticcheck, shellcheck, and the generated files are current
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt -l lists:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet -tags e2e ./...
 	$(STATICCHECK) -tags e2e ./...
+	cd $(STANDIN) && $(GO) vet ./... && $(STATICCHECK) ./...
 	shellcheck -x -P SCRIPTDIR $(SHELL_SCRIPTS)
 	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
 	  echo "generated files differ from the committed ones: run make generate and commit the result"; \
@@ -111,6 +116,7 @@ E2E_TIMEOUT ?= 40m
 RUN         ?= .
 unit: ## the Go tests: unit and dry-run, then the end-to-end tests (make e2e) with bin/mission-control from make build
 	$(GO) test -tags e2e -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$')
+	cd $(STANDIN) && $(GO) test -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory e2e
 
 e2e: ## the end-to-end tests alone, as root (they install and reset for real), e.g. make e2e RUN=TestAirgap
@@ -132,6 +138,9 @@ bench: build ## time a bare k0s against install, and reset (root; installs for r
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
+
+standin-images: ## the Cassandra stand-ins' images (test doubles, never in the payload) in bin/standin/, under the references cass-operator computes for 4.0.11
+	hack/standin-images.sh bin/standin
 
 fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 10s) beyond its seeds
 	@for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz' . | sort); do \

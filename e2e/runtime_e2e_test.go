@@ -418,7 +418,13 @@ func deleteMissionControlCluster(t *testing.T) {
 // operators' logs.
 func waitKubectl(t *testing.T, what, want string, args ...string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	waitKubectlFor(t, 3*time.Minute, what, want, args...)
+}
+
+// waitKubectlFor is waitKubectl with its own bound.
+func waitKubectlFor(t *testing.T, bound time.Duration, what, want string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for {
 		out, _ := mcCommand(t, within(t, time.Minute), append([]string{"shell", "--", "kubectl"}, args...)...).Output()
 		if strings.TrimSpace(string(out)) == want {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # reinstall-cidr: the way to change an install's range is reset, then install on the new one, at
 # once: afterwards nodes, pods and Services use the new range, nothing of the old one is left in
-# routes or rulesets, and a final reset leaves the host as it was.
+# routes or rulesets; a final reset, with a workload running, removes the install and the
+# runtime's service and leaves the host as it was before the first install (reset.bats does the
+# same for an install killed halfway).
 load ../lib/suite
 
 OLD=10.113.0.0/16
@@ -46,7 +48,24 @@ teardown_file() {
 	refute_output --partial 10.113.
 }
 
-@test "reset leaves the host as before the first install" {
-	mc "$CP" reset --yes
+@test "reset, with a workload running, removes the install and the runtime's service" {
+	run mc "$CP" reset --yes
+	assert_success
+	if on "$CP" mountpoint -q "$DATA_DIR"; then # a disk of its own (the podman hosts'): emptied, still mounted
+		run on "$CP" find "$DATA_DIR" -mindepth 1 -maxdepth 1
+		assert_output ""
+	else
+		run on "$CP" test -e "$DATA_DIR"
+		assert_failure
+	fi
+	if on "$CP" test -d /run/systemd/system; then
+		run on "$CP" systemctl list-unit-files --no-legend mission-control-k0s.service
+		assert_output ""
+	fi
+	run on "$CP" test -e /etc/systemd/system/mission-control-k0s.service
+	assert_failure
+}
+
+@test "the host is as it was before the first install" {
 	unchanged_since "$CP" before
 }

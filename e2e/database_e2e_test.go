@@ -1,0 +1,204 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datastax/mission-control/internal/network"
+	"github.com/datastax/mission-control/internal/testenv"
+)
+
+// singleNodeCluster is the docs' MissionControlCluster with dc2 (another region) left out and
+// what one node needs to hold two Cassandra pods: softPodAntiAffinity (cass-operator otherwise
+// places one per node), with the requests and limits its webhook then demands, and a smaller
+// config-init container (cass-operator's default asks a whole CPU of each pod).
+const singleNodeCluster = `apiVersion: missioncontrol.datastax.com/v1beta1
+kind: MissionControlCluster
+metadata: {name: demo, namespace: db}
+spec:
+  createIssuer: true
+  encryption: {internodeEncryption: {certs: {createCerts: true}, enabled: true}}
+  k8ssandra:
+    auth: true
+    cassandra:
+      config: {jvmOptions: {gc: G1GC, heapSize: 1Gi}}
+      datacenters:
+        - {config: {jvmOptions: {gc: G1GC}}, metadata: {name: dc1}, racks: [{name: r1}], size: 2, stopped: false}
+      resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: 500m, memory: 256Mi}}
+      softPodAntiAffinity: true
+      initContainers:
+        - name: server-config-init
+          resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 500m, memory: 128Mi}}
+      serverType: cassandra
+      serverVersion: 4.0.11
+      storageConfig:
+        cassandraDataVolumeClaimSpec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 2Gi}}
+          storageClassName: standard
+`
+
+// restartTask is a rolling restart of dc1, as an operator asks cass-operator for one.
+const restartTask = `apiVersion: control.k8ssandra.io/v1alpha1
+kind: CassandraTask
+metadata: {name: restart-dc1, namespace: db}
+spec:
+  datacenter: {name: dc1, namespace: db}
+  jobs: [{name: restart-dc1, command: restart}]
+`
+
+// TestDatabase runs a datacenter of Cassandra stand-ins on a control plane: the
+// MissionControlCluster becomes a CassandraDatacenter that reaches Ready, its pods in a ring over
+// mutual TLS on 7001 with their volumes bound, the superuser Secret made; a CassandraTask
+// restarts it pod by pod; stopped keeps the volumes and starting again finds the same data;
+// deleting the cluster cleans up.
+func TestDatabase(t *testing.T) {
+	testenv.Require(t, testenv.E2E, testenv.Root)
+	binary(t)
+	if exists(dataDir) {
+		t.Fatalf("%s exists: this test installs there and will not touch an existing install; reset it first", dataDir)
+	}
+	const cidr = "10.50.0.0/16"
+	images := standinImages(t)
+	startNetGuard(t, cidr)
+	t.Cleanup(func() {
+		if exists(dataDir) {
+			t.Logf("cleaning up: %s", mc(t, "reset", "--yes"))
+		}
+	})
+	if r := mc(t, "install", "--license", license, "--cidr", cidr, "--context-name", "CP_EAST", "--yes"); r.code != 0 {
+		t.Fatalf("install: %s", r)
+	}
+	for _, tar := range images {
+		data, err := os.ReadFile(tar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// k0s imports image tarballs added to its images directory.
+		if err := os.WriteFile(filepath.Join(dataDir, "k0s", "images", filepath.Base(tar)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, _ := network.Split(cidr)
+
+	kubectl(t, "", "create", "namespace", "db")
+	kubectl(t, singleNodeCluster, "apply", "-f", "-")
+	start := time.Now()
+	waitKubectlFor(t, 10*time.Minute, "CassandraDatacenter dc1 Ready", "True Ready",
+		"-n", "db", "get", "cassandradatacenter", "dc1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.cassandraOperatorProgress}`)
+	t.Logf("dc1 Ready %s after apply", time.Since(start).Round(time.Second))
+	markers := checkRing(t, plan.PodCIDR)
+	waitKubectl(t, "the PVCs Bound", "Bound Bound", "-n", "db", "get", "pvc", "-o", "jsonpath={.items[*].status.phase}")
+	waitKubectl(t, "the superuser Secret", "demo-superuser", "-n", "db", "get", "secret", "demo-superuser", "-o", "jsonpath={.metadata.name}")
+	waitKubectl(t, "the MissionControlCluster's status", "dc1 2 2", "-n", "db", "get", "missioncontrolcluster", "demo", "-o",
+		"jsonpath={.status.datacenters[0].name} {.status.datacenters[0].size} {.status.datacenters[0].readyReplicas}")
+
+	// A rolling restart through a CassandraTask: every pod replaced, the same data, Ready.
+	kubectl(t, restartTask, "apply", "-f", "-")
+	waitKubectlFor(t, 10*time.Minute, "the restart task Complete", "True", "-n", "db", "get", "cassandratask", "restart-dc1", "-o",
+		`jsonpath={.status.conditions[?(@.type=="Complete")].status}`)
+	waitKubectlFor(t, 5*time.Minute, "dc1 Ready after the restart", "True Ready",
+		"-n", "db", "get", "cassandradatacenter", "dc1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.cassandraOperatorProgress}`)
+	if again := checkRing(t, plan.PodCIDR); !slices.Equal(again, markers) {
+		t.Errorf("data markers after the rolling restart: %v, want %v", again, markers)
+	}
+
+	// stopped: no pods, volumes kept; started again: Ready, the same data.
+	kubectl(t, "", "-n", "db", "patch", "missioncontrolcluster", "demo", "--type", "json", "-p", `[{"op":"replace","path":"/spec/k8ssandra/cassandra/datacenters/0/stopped","value":true}]`)
+	waitKubectlFor(t, 5*time.Minute, "dc1 stopped: no pods", "", "-n", "db", "get", "pods", "-l", "cassandra.datastax.com/datacenter=dc1", "-o", "name")
+	waitKubectl(t, "the PVCs kept", "Bound Bound", "-n", "db", "get", "pvc", "-o", "jsonpath={.items[*].status.phase}")
+	kubectl(t, "", "-n", "db", "patch", "missioncontrolcluster", "demo", "--type", "json", "-p", `[{"op":"replace","path":"/spec/k8ssandra/cassandra/datacenters/0/stopped","value":false}]`)
+	waitKubectlFor(t, 10*time.Minute, "dc1 Ready again", "True Ready",
+		"-n", "db", "get", "cassandradatacenter", "dc1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.cassandraOperatorProgress}`)
+	if again := checkRing(t, plan.PodCIDR); !slices.Equal(again, markers) {
+		t.Errorf("data markers after a restart: %v, want the first start's %v", again, markers)
+	}
+
+	kubectl(t, "", "-n", "db", "delete", "missioncontrolcluster", "demo", "--wait=true", "--timeout=5m")
+	waitKubectl(t, "the datacenter deleted", "", "-n", "db", "get", "k8ssandracluster,cassandradatacenter,pods", "-o", "name")
+	if r := mc(t, "reset", "--yes"); r.code != 0 {
+		t.Fatalf("reset: %s", r)
+	}
+}
+
+// checkRing asks each stand-in of dc1 for its ring until both list both pods, by their addresses
+// in the pod range, over TLS on 7001: gossip converges within seconds, after a restart too (a
+// restarted node learns its peers' new addresses from the seed service). It returns their data
+// markers, sorted.
+func checkRing(t *testing.T, podCIDR netip.Prefix) []string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		markers, problem := ringProblem(t, podCIDR)
+		if problem == "" {
+			return markers
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the stand-ins' ring 2 minutes after Ready: %s", problem)
+			return markers
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// ringProblem says what is wrong with dc1's ring now, if anything, and returns the markers.
+func ringProblem(t *testing.T, podCIDR netip.Prefix) ([]string, string) {
+	t.Helper()
+	ips := strings.Fields(kubectl(t, "", "-n", "db", "get", "pods", "-l", "cassandra.datastax.com/datacenter=dc1", "-o", "jsonpath={.items[*].status.podIP}"))
+	if len(ips) != 2 {
+		return nil, fmt.Sprintf("dc1 pods' addresses: %v", ips)
+	}
+	var markers, problems []string
+	for _, ip := range ips {
+		if !inRangeAddr(t, ip, podCIDR) {
+			problems = append(problems, fmt.Sprintf("pod address %s is not in the pod range %s", ip, podCIDR))
+		}
+		var report struct {
+			Marker        string
+			TLS           bool
+			InternodePort int
+			Ring          []struct{ IP, DC, Status string }
+		}
+		body := httpGet(t, "http://"+ip+":8080/api/v0/standin")
+		if err := json.Unmarshal([]byte(body), &report); err != nil {
+			return nil, fmt.Sprintf("the stand-in at %s: %v: %s", ip, err, body)
+		}
+		var ring []string
+		for _, m := range report.Ring {
+			ring = append(ring, m.IP)
+		}
+		slices.Sort(ring)
+		want := slices.Sorted(slices.Values(ips))
+		if !report.TLS || report.InternodePort != 7001 || !slices.Equal(ring, want) {
+			problems = append(problems, fmt.Sprintf("the stand-in at %s: TLS %v on %d, ring %v, want %v over TLS on 7001", ip, report.TLS, report.InternodePort, ring, want))
+		}
+		markers = append(markers, report.Marker)
+	}
+	slices.Sort(markers)
+	return markers, strings.Join(problems, "; ")
+}
+
+// standinImages builds the stand-ins' image tarballs (hack/standin-images.sh, cached).
+func standinImages(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(within(t, 10*time.Minute), "../hack/standin-images.sh", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the stand-ins' images: %v\n%s", err, out)
+	}
+	tars, err := filepath.Glob(filepath.Join(dir, "*.tar"))
+	if err != nil || len(tars) != 3 {
+		t.Fatalf("stand-in images: %v %v", tars, err)
+	}
+	return tars
+}
