@@ -66,16 +66,17 @@ func DefaultConfig() Config {
 	}
 }
 
-// VolumeBytes is the room for volumes preflights count, in bytes (Validate checks it parses).
-func (c Config) VolumeBytes() uint64 {
+// VolumeBytes is the room for volumes preflights count, in bytes; ValidateTarget refuses what
+// does not parse.
+func (c Config) VolumeBytes() (uint64, error) {
 	q, err := resource.ParseQuantity(c.VolumeSpace)
 	if err != nil || q.Sign() < 0 {
-		return 0
+		return 0, fmt.Errorf("--volume-space %q is not a size: give the room volumes need on the data dir's filesystem, e.g. --volume-space 100Gi (0 counts none)", c.VolumeSpace)
 	}
-	return uint64(q.Value())
+	return uint64(q.Value()), nil
 }
 
-// operators are the platform's operators the mode runs.
+// deployments are the platform's Deployments the mode runs: its operators and the provisioner.
 func (c Config) deployments() []string { return contract.Deployments(c.Mode == ModeControlPlane) }
 
 // Paths places the config's files under its data dir.
@@ -136,8 +137,8 @@ func (c Config) ValidateTarget() []error {
 	if _, err := c.NetworkPlan(); err != nil {
 		errs = append(errs, err)
 	}
-	if q, err := resource.ParseQuantity(c.VolumeSpace); err != nil || q.Sign() < 0 {
-		add("--volume-space %q is not a size: give the room volumes need on the data dir's filesystem, e.g. --volume-space 100Gi (0 counts none)", c.VolumeSpace)
+	if _, err := c.VolumeBytes(); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }

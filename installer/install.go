@@ -175,9 +175,6 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	cfg.DataDir = r.DataDir
 	if state.Mode != "" {
 		cfg.Mode, cfg.ReleaseName, cfg.ContextName = state.Mode, state.ReleaseName, state.ContextName
-		if state.StorageClass != "" {
-			cfg.StorageClassName = state.StorageClass
-		}
 	}
 	runner := Runner{Progress: r.Env.Progress}
 	return runner.Reset(ctx, newStepContext(cfg, r.Env), Plan(cfg))

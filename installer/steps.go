@@ -95,10 +95,13 @@ func planNetwork() Step {
 // of the install being resumed may hold the platform's ports.
 func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Context, preflight.Input) (preflight.Facts, error),
 	cfg Config, plan network.Plan, version string, resuming bool) (check.Report, error) {
+	volumeBytes, err := cfg.VolumeBytes()
+	if err != nil {
+		return check.Report{}, err
+	}
 	in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface,
-		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming, VolumeBytes: cfg.VolumeBytes()}
+		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming, VolumeBytes: volumeBytes}
 	if cfg.AirgapBundle != "" {
-		var err error
 		if in.BundleImageBytes, err = BundleImageBytes(ctx, r, cfg.AirgapBundle, version); err != nil {
 			return check.Report{}, err
 		}

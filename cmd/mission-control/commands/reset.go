@@ -90,6 +90,9 @@ func runReset(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Global
 			if s.Mode != "" {
 				what = fmt.Sprintf("mission-control (%s, pods %s, services %s)", s.Mode, s.PodCIDR, s.ServiceCIDR)
 			}
+			if o.yes {
+				return nil // no question: nothing to count for it
+			}
 			volumes, err := volumesToDelete(deps.Host, o.dataDir)
 			if err != nil {
 				return err

@@ -42,7 +42,6 @@ type Node struct {
 	started bool
 	db      database
 	jobs    map[string]job
-	cancel  context.CancelFunc
 	ctx     context.Context
 }
 
@@ -141,10 +140,8 @@ func (n *Node) start() bool {
 		return true
 	}
 	n.started = true
-	ctx, cancel := context.WithCancel(n.ctx)
-	n.cancel = cancel
 	n.ring.setStatus("NORMAL")
-	go n.gossip(ctx, n.opts.GossipInterval)
+	go n.gossip(n.ctx, n.opts.GossipInterval)
 	n.log("started: joining the ring through %s", strings.Join(n.cfg.Seeds, ", "))
 	return false
 }

@@ -158,9 +158,11 @@ func tlsConfigs(e Encryption) (server, client *tls.Config, err error) {
 		}
 		certs := make([]*x509.Certificate, len(raw))
 		for i, b := range raw {
-			if certs[i], err = x509.ParseCertificate(b); err != nil {
+			c, err := x509.ParseCertificate(b)
+			if err != nil {
 				return err
 			}
+			certs[i] = c
 		}
 		inter := x509.NewCertPool()
 		for _, c := range certs[1:] {
