@@ -18,35 +18,9 @@ import (
 	"github.com/datastax/mission-control/internal/testenv"
 )
 
-// singleNodeCluster is the docs' MissionControlCluster with dc2 (another region) left out and
-// what one node needs to hold two Cassandra pods: softPodAntiAffinity (cass-operator otherwise
-// places one per node), with the requests and limits its webhook then demands, and a smaller
-// config-init container (cass-operator's default asks a whole CPU of each pod).
-const singleNodeCluster = `apiVersion: missioncontrol.datastax.com/v1beta1
-kind: MissionControlCluster
-metadata: {name: demo, namespace: db}
-spec:
-  createIssuer: true
-  encryption: {internodeEncryption: {certs: {createCerts: true}, enabled: true}}
-  k8ssandra:
-    auth: true
-    cassandra:
-      config: {jvmOptions: {gc: G1GC, heapSize: 1Gi}}
-      datacenters:
-        - {config: {jvmOptions: {gc: G1GC}}, metadata: {name: dc1}, racks: [{name: r1}], size: 2, stopped: false}
-      resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: 500m, memory: 256Mi}}
-      softPodAntiAffinity: true
-      initContainers:
-        - name: server-config-init
-          resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 500m, memory: 128Mi}}
-      serverType: cassandra
-      serverVersion: 4.0.11
-      storageConfig:
-        cassandraDataVolumeClaimSpec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 2Gi}}
-          storageClassName: standard
-`
+// singleNodeCluster is the docs' MissionControlCluster, dc1 only, with what one node needs to
+// hold two Cassandra pods; the database suite applies the same file.
+const singleNodeCluster = "../vm-tests/suites/database.yaml"
 
 // restartTask is a rolling restart of dc1, as an operator asks cass-operator for one.
 const restartTask = `apiVersion: control.k8ssandra.io/v1alpha1
@@ -92,7 +66,7 @@ func TestDatabase(t *testing.T) {
 	plan, _ := network.Split(cidr)
 
 	kubectl(t, "", "create", "namespace", "db")
-	kubectl(t, singleNodeCluster, "apply", "-f", "-")
+	kubectl(t, readFile(t, singleNodeCluster), "apply", "-f", "-")
 	start := time.Now()
 	waitKubectlFor(t, 10*time.Minute, "CassandraDatacenter dc1 Ready", "True Ready",
 		"-n", "db", "get", "cassandradatacenter", "dc1", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.cassandraOperatorProgress}`)
@@ -189,7 +163,7 @@ func ringProblem(t *testing.T, podCIDR netip.Prefix) ([]string, string) {
 }
 
 // standinImages builds the stand-ins' image tarballs (hack/standin-images.sh, cached).
-func standinImages(t *testing.T) []string {
+func standinImages(t testing.TB) []string {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(within(t, 10*time.Minute), "../hack/standin-images.sh", dir)

@@ -271,7 +271,7 @@ func checkWorkload(t *testing.T, image string, pods, services netip.Prefix) {
 }
 
 // kubectl runs kubectl through mission-control shell, as a user would.
-func kubectl(t *testing.T, stdin string, args ...string) string {
+func kubectl(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -416,13 +416,13 @@ func deleteMissionControlCluster(t *testing.T) {
 
 // waitKubectl waits up to three minutes for a kubectl command to print want, and fails with the
 // operators' logs.
-func waitKubectl(t *testing.T, what, want string, args ...string) {
+func waitKubectl(t testing.TB, what, want string, args ...string) {
 	t.Helper()
 	waitKubectlFor(t, 3*time.Minute, what, want, args...)
 }
 
 // waitKubectlFor is waitKubectl with its own bound.
-func waitKubectlFor(t *testing.T, bound time.Duration, what, want string, args ...string) {
+func waitKubectlFor(t testing.TB, bound time.Duration, what, want string, args ...string) {
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for {
@@ -439,7 +439,7 @@ func waitKubectlFor(t *testing.T, bound time.Duration, what, want string, args .
 
 // operatorLogs are the last lines of each operator's log, for a failure message; an operator
 // this mode does not run says so instead.
-func operatorLogs(t *testing.T) string {
+func operatorLogs(t testing.TB) string {
 	var b strings.Builder
 	for _, d := range []string{"mission-control-operator", "k8ssandra-operator", "cass-operator"} {
 		out, _ := mcCommand(t, within(t, time.Minute), "shell", "--", "kubectl", "-n", "mission-control", "logs", "deployment/"+d, "--tail=30").CombinedOutput()

@@ -20,7 +20,7 @@ func takeSnapshot(t *testing.T) testhost.Snapshot {
 	return s
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

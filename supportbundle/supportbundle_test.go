@@ -29,7 +29,7 @@ func TestSpecLoads(t *testing.T) {
 		if len(spec.Spec.HostCollectors) != want {
 			t.Errorf("systemd %v: %d host collectors, want %d", systemd, len(spec.Spec.HostCollectors), want)
 		}
-		if len(spec.Spec.Collectors) != 4 || len(spec.Spec.Analyzers) != len(contract.Deployments(true))+1 || len(redactor.Spec.Redactors) != 3 {
+		if len(spec.Spec.Collectors) != 5 || len(spec.Spec.Analyzers) != len(contract.Deployments(true))+1 || len(redactor.Spec.Redactors) != 3 {
 			t.Errorf("%d collectors, %d analyzers, %d redactors", len(spec.Spec.Collectors), len(spec.Spec.Analyzers), len(redactor.Spec.Redactors))
 		}
 	}

@@ -29,8 +29,9 @@ var secretPatterns = []secretPattern{
 	{re: regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"']+:)[^@\s/"']+(@)`), suffix: true},
 	// Assignments to variables whose names say they hold a secret: DB_PASSWORD=..., AWS_CREDENTIALS=...
 	{re: regexp.MustCompile(`(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|TOKEN|SECRET|CREDENTIALS|_KEY)\s*=\s*)(?:"[^"]*"|'[^']*'|[^\s"',;]+)`)},
-	// A kubeconfig's credentials and the like in YAML or JSON.
-	{re: regexp.MustCompile(`(?i)("?\b(?:client-key-data|client-certificate-data|token|password|secret)"?\s*:\s*"?)[^"\s,{}\[\]]+`)},
+	// A kubeconfig's credentials and the like in YAML or JSON, keystore_password and its kin, also
+	// in JSON quoted inside a JSON string (cass-operator's CONFIG_FILE_DATA in a pod's env).
+	{re: regexp.MustCompile(`(?i)(\\?"?\b[a-z0-9_.-]*(?:client-key-data|client-certificate-data|token|password|passwd|secret)\\?"?\s*:\s*\\?"?)[^"\\\s,{}\[\]]+`)},
 }
 
 // pemInline is a whole PEM block on one line, as JSON and logs quote one (with \n escapes).

@@ -35,6 +35,10 @@ func TestText(t *testing.T) {
 		{"kubeconfig credentials", "users:\n- name: admin\n  user:\n    client-certificate-data: " + base64.StdEncoding.EncodeToString([]byte("planted-cert-data")) +
 			"\n    client-key-data: " + base64.StdEncoding.EncodeToString([]byte(key)) + "\n    token: planted-kube-token\n",
 			[]string{base64.StdEncoding.EncodeToString([]byte("planted-cert-data")), base64.StdEncoding.EncodeToString([]byte(key))[:40], "planted-kube-token"}, []string{"- name: admin"}},
+		{"store passwords in JSON quoted in a pod's env", `{"name":"CONFIG_FILE_DATA","value":"{\"cassandra-yaml\":{\"server_encryption_options\":` +
+			`{\"keystore_password\":\"planted-ks-pass\",\"truststore_password\":\"planted-ts-pass\",\"internode_encryption\":\"all\"}}}"}` + "\n",
+			[]string{"planted-ks-pass", "planted-ts-pass"}, []string{`\"internode_encryption\":\"all\"`, `{"name":"CONFIG_FILE_DATA"`}},
+		{"store passwords in YAML", "    keystore_password: planted-yaml-ks\n    num_tokens: 16\n", []string{"planted-yaml-ks"}, []string{"num_tokens: 16"}},
 		{"kubeconfig credentials in JSON", `{"token":"planted-json-token","serviceAccountToken":{"path":"token"}}` + "\n",
 			[]string{"planted-json-token"}, []string{`"serviceAccountToken":{"path":"token"}`}},
 	}
