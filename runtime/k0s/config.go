@@ -9,6 +9,7 @@ import (
 
 	k0sapi "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -25,6 +26,10 @@ const (
 	KubeProxyImage = "localhost/mission-control/kube-proxy"
 	CoreDNSImage   = "localhost/mission-control/coredns"
 )
+
+// kubeletImageGCOff is the kubelet configuration that disables image garbage collection: a high
+// threshold of 100% is never crossed.
+const kubeletImageGCOff = `{"imageGCHighThresholdPercent":100,"imageGCLowThresholdPercent":99}`
 
 // Config is what the runtime's configuration is derived from.
 type Config struct {
@@ -57,6 +62,10 @@ func (c Config) file() *k0sapi.ClusterConfig {
 				CoreDNS:           &k0sapi.ImageSpec{Image: CoreDNSImage, Version: CoreDNSVersion},
 			},
 			Telemetry: &k0sapi.ClusterTelemetry{Enabled: new(false)},
+			// The kubelet's image garbage collection is off: every image comes from the payload or
+			// an air-gap bundle and none can be pulled again, so one collected under disk pressure
+			// (the pause image first) would stop every new pod for good.
+			WorkerProfiles: k0sapi.WorkerProfiles{{Name: "default", Config: &runtime.RawExtension{Raw: []byte(kubeletImageGCOff)}}},
 		},
 	}
 }

@@ -45,6 +45,10 @@ func TestRenderReadsBackInK0s(t *testing.T) {
 	if s.Telemetry.IsEnabled() {
 		t.Error("telemetry is enabled")
 	}
+	// The images cannot be pulled again: the kubelet must never collect them.
+	if len(s.WorkerProfiles) != 1 || s.WorkerProfiles[0].Name != "default" || !strings.Contains(string(s.WorkerProfiles[0].Config.Raw), `"imageGCHighThresholdPercent":100`) {
+		t.Errorf("worker profiles = %+v, want the default one with image garbage collection off", s.WorkerProfiles)
+	}
 	if !strings.Contains(strings.Join(s.API.SANs, ","), "192.0.2.2") {
 		t.Errorf("SANs %v lack the node address", s.API.SANs)
 	}
