@@ -5,8 +5,6 @@ package e2e
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -51,27 +49,7 @@ const databaseRuns = 5
 // empty namespace: the previous datacenter, its pods and volumes deleted.
 func BenchmarkDatabase(b *testing.B) {
 	testenv.Require(b, testenv.E2E, testenv.Root)
-	binary(b)
-	if exists(dataDir) {
-		b.Fatalf("%s exists: reset it first", dataDir)
-	}
-	const cidr = "10.41.0.0/16"
-	images := standinImages(b)
-	startNetGuard(b, cidr)
-	b.Cleanup(func() {
-		if exists(dataDir) {
-			b.Logf("cleaning up: %s", mc(b, "reset", "--yes"))
-		}
-	})
-	if r := mc(b, "install", "--license", license, "--cidr", cidr, "--context-name", "CP_EAST", "--yes"); r.code != 0 {
-		b.Fatalf("install: %s", r)
-	}
-	for _, tar := range images {
-		data, err := os.ReadFile(tar)
-		must(b, err)
-		must(b, os.WriteFile(filepath.Join(dataDir, "k0s", "images", filepath.Base(tar)), data, 0o644))
-	}
-	kubectl(b, "", "create", "namespace", "db")
+	installWithStandins(b, "10.41.0.0/16")
 	cluster := readFile(b, singleNodeCluster)
 	b.ResetTimer()
 	for range b.N {

@@ -38,34 +38,10 @@ spec:
 // deleting the cluster cleans up.
 func TestDatabase(t *testing.T) {
 	testenv.Require(t, testenv.E2E, testenv.Root)
-	binary(t)
-	if exists(dataDir) {
-		t.Fatalf("%s exists: this test installs there and will not touch an existing install; reset it first", dataDir)
-	}
 	const cidr = "10.50.0.0/16"
-	images := standinImages(t)
-	startNetGuard(t, cidr)
-	t.Cleanup(func() {
-		if exists(dataDir) {
-			t.Logf("cleaning up: %s", mc(t, "reset", "--yes"))
-		}
-	})
-	if r := mc(t, "install", "--license", license, "--cidr", cidr, "--context-name", "CP_EAST", "--yes"); r.code != 0 {
-		t.Fatalf("install: %s", r)
-	}
-	for _, tar := range images {
-		data, err := os.ReadFile(tar)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// k0s imports image tarballs added to its images directory.
-		if err := os.WriteFile(filepath.Join(dataDir, "k0s", "images", filepath.Base(tar)), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	installWithStandins(t, cidr)
 	plan, _ := network.Split(cidr)
 
-	kubectl(t, "", "create", "namespace", "db")
 	kubectl(t, readFile(t, singleNodeCluster), "apply", "-f", "-")
 	start := time.Now()
 	waitKubectlFor(t, 10*time.Minute, "CassandraDatacenter dc1 Ready", "True Ready",
@@ -160,6 +136,34 @@ func ringProblem(t *testing.T, podCIDR netip.Prefix) ([]string, string) {
 	}
 	slices.Sort(markers)
 	return markers, strings.Join(problems, "; ")
+}
+
+// installWithStandins installs a control plane named CP_EAST on cidr (this machine's traffic kept
+// on it, the install reset when tb ends) with the Cassandra stand-ins' images handed to its
+// runtime and a namespace db for the datacenter.
+func installWithStandins(tb testing.TB, cidr string) {
+	tb.Helper()
+	binary(tb)
+	if exists(dataDir) {
+		tb.Fatalf("%s exists: this test installs there and will not touch an existing install; reset it first", dataDir)
+	}
+	images := standinImages(tb)
+	startNetGuard(tb, cidr)
+	tb.Cleanup(func() {
+		if exists(dataDir) {
+			tb.Logf("cleaning up: %s", mc(tb, "reset", "--yes"))
+		}
+	})
+	if r := mc(tb, "install", "--license", license, "--cidr", cidr, "--context-name", "CP_EAST", "--yes"); r.code != 0 {
+		tb.Fatalf("install: %s", r)
+	}
+	for _, tar := range images {
+		data, err := os.ReadFile(tar)
+		must(tb, err)
+		// k0s imports image tarballs added to its images directory.
+		must(tb, os.WriteFile(filepath.Join(dataDir, "k0s", "images", filepath.Base(tar)), data, 0o644))
+	}
+	kubectl(tb, "", "create", "namespace", "db")
 }
 
 // standinImages builds the stand-ins' image tarballs (hack/standin-images.sh, cached).

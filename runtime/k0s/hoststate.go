@@ -10,10 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
@@ -511,45 +507,30 @@ func removeCgroups(ctx context.Context, h host.Host, kept []string) error {
 	if len(dirs) == 0 {
 		return nil
 	}
-	if err := endCgroupProcesses(ctx, h, dirs); err != nil {
+	// A pod's processes outlive their shim when k0s reset could not stop them (its container
+	// runtime did not answer), and a cgroup with a process in it cannot be removed: they end as
+	// the runtime's other processes do.
+	if err := defaultEnding.end(ctx, h, func() ([]Process, error) { return cgroupProcesses(h, dirs), nil }, nil); err != nil {
 		return err
 	}
 	_, err := h.Run(ctx, host.Command{Name: "rmdir", Args: dirs})
 	return err
 }
 
-// endCgroupProcesses kills what still runs in the cgroups reset removes: a pod's processes
-// outlive their shim when k0s reset could not stop them (its container runtime did not answer),
-// and a cgroup with a process in it cannot be removed. They are the runtime's pods, already
-// stopped by reset's intent, so SIGKILL at once.
-func endCgroupProcesses(ctx context.Context, h host.Host, dirs []string) error {
-	var left []int
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		left = cgroupProcesses(h, dirs)
-		for _, pid := range left {
-			if err := h.Signal(ctx, pid, syscall.SIGKILL); err != nil {
-				return false, err
-			}
-		}
-		return len(left) == 0, nil
-	})
-	if err != nil && ctx.Err() == nil && len(left) > 0 {
-		return fmt.Errorf("the pods' processes %v did not end within 30s, even killed, so their cgroups cannot be removed", left)
-	}
-	return err
-}
-
 // cgroupProcesses lists the live processes in dirs' cgroup.procs, each once (with cgroup v1 a
 // process is in one cgroup of each hierarchy).
-func cgroupProcesses(r host.Reader, dirs []string) []int {
-	var pids []int
+func cgroupProcesses(r host.Reader, dirs []string) []Process {
+	var procs []Process
 	for _, dir := range dirs {
 		data, _ := r.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		for _, field := range strings.Fields(string(data)) {
-			if pid, err := strconv.Atoi(field); err == nil && !slices.Contains(pids, pid) && processAlive(r, pid) {
-				pids = append(pids, pid)
+			pid, err := strconv.Atoi(field)
+			if err != nil || slices.ContainsFunc(procs, func(p Process) bool { return p.PID == pid }) || !processAlive(r, pid) {
+				continue
 			}
+			comm, _ := r.ReadFile("/proc/" + field + "/comm")
+			procs = append(procs, Process{PID: pid, Comm: strings.TrimSpace(string(comm))})
 		}
 	}
-	return pids
+	return procs
 }

@@ -225,7 +225,7 @@ func TestCleanup(t *testing.T) {
 		"run iptables-nft-restore",
 		"run ip6tables-nft-save",
 		"run ip link delete mc-br0",
-		"signal killed to pid 4242",
+		"signal terminated to pid 4242",
 		"run rmdir /sys/fs/cgroup/cpu/kubepods/podB",
 		"run nft list ruleset",
 		"run nft delete chain ip filter INPUT",

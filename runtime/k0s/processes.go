@@ -84,17 +84,18 @@ var defaultEnding = ending{grace: 5 * time.Second, timeout: 30 * time.Second, in
 // end within 30 s. update, if set, is told what it waits for. Reset calls it once the service is
 // stopped and k0s has reset itself, before anything is unmounted or removed.
 func EndProcesses(ctx context.Context, h host.Host, l datadir.Layout, update func(string)) error {
-	return defaultEnding.end(ctx, h, l, update)
+	return defaultEnding.end(ctx, h, func() ([]Process, error) { return Processes(h, l) }, update)
 }
 
-func (e ending) end(ctx context.Context, h host.Host, l datadir.Layout, update func(string)) error {
+// end ends the processes list finds, until it finds none.
+func (e ending) end(ctx context.Context, h host.Host, list func() ([]Process, error), update func(string)) error {
 	start := time.Now()
 	termed := map[int]time.Time{}
 	killed := map[int]bool{}
 	var left []Process
 	var stepErr error
 	err := wait.PollUntilContextTimeout(ctx, e.interval, e.timeout, true, func(ctx context.Context) (bool, error) {
-		if left, stepErr = Processes(h, l); stepErr != nil {
+		if left, stepErr = list(); stepErr != nil {
 			return false, stepErr
 		}
 		for _, p := range left {

@@ -84,7 +84,7 @@ func TestEndProcesses(t *testing.T) {
 	}
 	var updates []string
 	fast := ending{grace: 300 * time.Millisecond, timeout: 10 * time.Second, interval: 20 * time.Millisecond}
-	if err := fast.end(context.Background(), host.System{}, l, func(s string) { updates = append(updates, s) }); err != nil {
+	if err := fast.end(context.Background(), host.System{}, func() ([]Process, error) { return Processes(host.System{}, l) }, func(s string) { updates = append(updates, s) }); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := Processes(host.System{}, l); len(left) > 0 {
@@ -98,7 +98,7 @@ func TestEndProcesses(t *testing.T) {
 	}
 
 	immortal := startFrom(t, shell, "while :; do sleep 1; done")
-	err = ending{grace: 50 * time.Millisecond, timeout: 300 * time.Millisecond, interval: 20 * time.Millisecond}.end(context.Background(), deaf{}, l, nil)
+	err = ending{grace: 50 * time.Millisecond, timeout: 300 * time.Millisecond, interval: 20 * time.Millisecond}.end(context.Background(), deaf{}, func() ([]Process, error) { return Processes(deaf{}, l) }, nil)
 	if err == nil || !strings.Contains(err.Error(), "did not end within 300ms") || !strings.Contains(err.Error(), "sh (pid "+itoa(immortal)+")") {
 		t.Errorf("a process that could not be ended: %v", err)
 	}
