@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -145,41 +144,6 @@ func TestControlPlane(t *testing.T) {
 	if cfg, _, _ := unstructured.NestedString(cm.Object, "data", "image_config.yaml"); !strings.Contains(cfg, "kind: ImageConfig") || !strings.Contains(cfg, "cass-management-api") {
 		t.Errorf("image config:\n%s", cfg)
 	}
-	checkNetworkPolicy(t, find(objs, "NetworkPolicy", "cassandra-internode"))
-}
-
-func checkNetworkPolicy(t *testing.T, np *unstructured.Unstructured) {
-	t.Helper()
-	if np == nil {
-		t.Fatal("no NetworkPolicy")
-	}
-	rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
-	internode := rules[0].(map[string]any)
-	from := internode["from"].([]any)[0].(map[string]any)
-	sel := from["podSelector"].(map[string]any)["matchExpressions"].([]any)[0].(map[string]any)
-	var ports []string
-	for _, p := range internode["ports"].([]any) {
-		ports = append(ports, itoa(p.(map[string]any)["port"]))
-	}
-	if sel["key"] != "cassandra.datastax.com/cluster" || sel["operator"] != "Exists" || strings.Join(ports, ",") != "7000,7001" {
-		t.Errorf("internode rule = %v", internode)
-	}
-	// Every other port stays open to anyone: the rule after it leaves out only 7000 and 7001.
-	var ranges []string
-	for _, p := range rules[1].(map[string]any)["ports"].([]any) {
-		m := p.(map[string]any)
-		ranges = append(ranges, m["protocol"].(string)+":"+itoa(m["port"])+"-"+itoa(m["endPort"]))
-	}
-	if strings.Join(ranges, ",") != "TCP:1-6999,TCP:7002-65535,UDP:1-65535" {
-		t.Errorf("open ports = %v", ranges)
-	}
-}
-
-func itoa(v any) string {
-	if n, ok := v.(int64); ok {
-		return strconv.FormatInt(n, 10)
-	}
-	return fmt.Sprint(v)
 }
 
 // The chart runs exactly the operators the platform's contract names for each mode.
@@ -224,7 +188,6 @@ func TestDataPlane(t *testing.T) {
 	if !found {
 		t.Error("a data plane's k8ssandra-operator may not reconcile K8ssandraClusters")
 	}
-	checkNetworkPolicy(t, find(objs, "NetworkPolicy", "cassandra-internode"))
 }
 
 func TestRenderNeedsTheWebhookCertificate(t *testing.T) {

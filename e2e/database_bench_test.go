@@ -98,7 +98,8 @@ func deleteDatacenter(b *testing.B, what string) {
 	b.Helper()
 	kubectl(b, "", "-n", "db", "delete", what, "--wait=true", "--timeout=5m")
 	waitKubectlFor(b, 5*time.Minute, what+" deleted", "", "-n", "db", "get", "cassandradatacenter,pods,pvc", "-o", "name")
-	waitKubectlFor(b, 2*time.Minute, what+"'s volumes deleted", "", "get", "pv", "-o", "name")
+	// The provisioner deletes each volume with a helper pod of its own, one after the other.
+	waitKubectlFor(b, 5*time.Minute, what+"'s volumes deleted", "", "get", "pv", "-o", "name")
 }
 
 // percentile is the nearest-rank percentile p of ds (with 5 runs, p95 is the slowest).

@@ -53,6 +53,8 @@ func TestDatabase(t *testing.T) {
 	waitKubectl(t, "the MissionControlCluster's status", "dc1 2 2", "-n", "db", "get", "missioncontrolcluster", "demo", "-o",
 		"jsonpath={.status.datacenters[0].name} {.status.datacenters[0].size} {.status.datacenters[0].readyReplicas}")
 
+	checkInternodePolicy(t, helloImage(t))
+
 	// A rolling restart through a CassandraTask: every pod replaced, the same data, Ready.
 	kubectl(t, restartTask, "apply", "-f", "-")
 	waitKubectlFor(t, 10*time.Minute, "the restart task Complete", "True", "-n", "db", "get", "cassandratask", "restart-dc1", "-o",
@@ -79,6 +81,45 @@ func TestDatabase(t *testing.T) {
 	if r := mc(t, "reset", "--yes"); r.code != 0 {
 		t.Fatalf("reset: %s", r)
 	}
+}
+
+// intruder is a plain pod in the database's namespace trying the internode ports and the
+// management API of a stand-in.
+const intruder = `apiVersion: v1
+kind: Pod
+metadata: {name: intruder, namespace: db}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: dial
+    image: localhost/mission-control-e2e/hello:1
+    imagePullPolicy: Never
+    args: [dial, "%[1]s:7000", "%[1]s:7001", "%[1]s:8080"]
+`
+
+// checkInternodePolicy proves the cluster's NetworkPolicy on real pods: the stand-ins reach each
+// other on 7001 (their ring, checked before), a plain pod of the same namespace does not reach
+// 7000 or 7001 but does reach the management API on 8080.
+func checkInternodePolicy(t *testing.T, image string) {
+	t.Helper()
+	waitKubectl(t, "the internode NetworkPolicy", "demo-internode", "-n", "db", "get", "networkpolicy", "-o", "jsonpath={.items[*].metadata.name}")
+	data, err := os.ReadFile(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "k0s", "images", "hello.tar"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ip := strings.Fields(kubectl(t, "", "-n", "db", "get", "pods", "-l", "cassandra.datastax.com/datacenter=dc1", "-o", "jsonpath={.items[*].status.podIP}"))[0]
+	kubectl(t, fmt.Sprintf(intruder, ip), "apply", "-f", "-")
+	waitKubectl(t, "the intruder pod done", "Succeeded", "-n", "db", "get", "pod", "intruder", "-o", "jsonpath={.status.phase}")
+	logs := kubectl(t, "", "-n", "db", "logs", "intruder")
+	for _, want := range []string{"closed " + ip + ":7000", "closed " + ip + ":7001", "open " + ip + ":8080"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("a plain pod dialling a stand-in: want %q in\n%s", want, logs)
+		}
+	}
+	kubectl(t, "", "-n", "db", "delete", "pod", "intruder", "--wait=true")
 }
 
 // checkRing asks each stand-in of dc1 for its ring until both list both pods, by their addresses

@@ -8,8 +8,9 @@
 set -euo pipefail
 
 # Build: make, git, gcc (k0s links sqlite); the runtime payload's node binaries and the kube-proxy
-# image come from containerd, runc, containernetworking-plugins, iptables, conntrack.
-build=(make git gcc libc6-dev containerd runc containernetworking-plugins iptables conntrack)
+# and kube-router images come from containerd, runc, containernetworking-plugins, iptables,
+# conntrack, ipset.
+build=(make git gcc libc6-dev containerd runc containernetworking-plugins iptables conntrack ipset)
 # Tests: nftables, iproute2, procps, util-linux (the network guard, the host snapshots, the
 # air-gapped install's network namespace); zstd (tar --zstd, make bench's baseline); bats with its
 # assert libraries and jq (the vm-tests suites), ruby (the Vagrantfile's syntax check), shellcheck

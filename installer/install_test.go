@@ -134,7 +134,7 @@ func TestInstallPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok " +
-		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok start-runtime=ok " +
+		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok start-runtime=ok " +
 		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
@@ -171,6 +171,8 @@ func TestInstallPlan(t *testing.T) {
 		"write-containerd-config: write /etc/k0s/containerd.d/mission-control.toml 0600",
 		"write-cni-config: mkdir $DATA/cni/net.d 0755",
 		"write-cni-config: write $DATA/cni/net.d/10-mission-control.conflist 0600",
+		"write-network-manifest: mkdir $DATA/k0s/manifests/mission-control-network 0755",
+		"write-network-manifest: write $DATA/k0s/manifests/mission-control-network/kube-router.yaml 0600",
 		"start-runtime: start $DATA/log/k0s.log ",
 		"start-runtime: write $DATA/run/supervisor.pid 0600",
 		"write-kubeconfig: write $DATA/kubeconfig 0600",
@@ -339,7 +341,7 @@ func TestResumeAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-license=skipped write-preflight-results=skipped " +
-		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok " +
+		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok " +
 		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
@@ -413,7 +415,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -534,7 +536,7 @@ func TestPreflightFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 33 checks failed: memory, port 6443") {
+	if d := results[3].Detail; !strings.HasPrefix(d, "IGNORED 2 of 36 checks failed: memory, port 6443") {
 		t.Errorf("preflight detail = %q", d)
 	}
 }
@@ -615,7 +617,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = Inspect(context.Background(), f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 14 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 15 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

@@ -54,7 +54,7 @@ func stageRuntimeSteps() []Step {
 // startRuntimeSteps configure and start the staged runtime and wait for it to serve.
 func startRuntimeSteps() []Step {
 	return []Step{
-		writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(),
+		writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(), writeNetworkManifest(),
 		startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode(), waitForSystem(),
 	}
 }
@@ -297,10 +297,31 @@ func writeContainerdConfig() Step {
 
 func writeCNIConfig() Step {
 	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.CNIConfigFile() },
-		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths, sc.Plan.PodCIDR) })
+		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths) })
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
 		if err := sc.Host.MkdirAll(ctx, sc.Paths.CNIConfDir(), 0o755); err != nil {
+			return err
+		}
+		return run(ctx, sc)
+	}
+	return s
+}
+
+// writeNetworkManifest puts the pod network's manifest in k0s' manifests dir: k0s applies it once
+// its API answers, so kube-router runs before any other pod needs an address.
+func writeNetworkManifest() Step {
+	s := writeFile("write-network-manifest", "Write the pod network's manifest", func(sc *StepContext) string { return sc.Paths.NetworkManifest() },
+		func(sc *StepContext) ([]byte, error) {
+			p, err := sc.Payload()
+			if err != nil {
+				return nil, err
+			}
+			return k0s.NetworkManifest(sc.Paths, p.Manifest.Images["kube-router"])
+		})
+	run := s.Run
+	s.Run = func(ctx context.Context, sc *StepContext) error {
+		if err := sc.Host.MkdirAll(ctx, filepath.Dir(sc.Paths.NetworkManifest()), 0o755); err != nil {
 			return err
 		}
 		return run(ctx, sc)
@@ -380,7 +401,7 @@ func waitForNode() Step {
 }
 
 func waitForSystem() Step {
-	return waitStep("wait-for-system", "Wait for kube-proxy and CoreDNS", Cluster.WaitSystem)
+	return waitStep("wait-for-system", "Wait for the pod network, kube-proxy and CoreDNS", Cluster.WaitSystem)
 }
 
 // writeKubeconfig publishes the admin kubeconfig, with the API's external address (the node's)
@@ -537,7 +558,7 @@ func (c PlannedCluster) WaitNode(context.Context, *StepContext) (string, error) 
 
 // WaitSystem implements Cluster.
 func (c PlannedCluster) WaitSystem(context.Context, *StepContext) (string, error) {
-	return fmt.Sprintf("would wait up to %s for kube-proxy and CoreDNS to be ready", c.Timeout), nil
+	return fmt.Sprintf("would wait up to %s for the pod network, kube-proxy and CoreDNS to be ready", c.Timeout), nil
 }
 
 // AdminKubeconfig implements Cluster: there is none before the runtime runs.

@@ -2,7 +2,8 @@
 // "probe", a client that resolves a name through the cluster DNS and makes an HTTPS request, to
 // prove that CoreDNS and Services work from inside a pod; with "keep FILE CONTENT", it prints
 // what FILE holds ("found ...") or writes CONTENT there ("wrote ..."), then idles: a volume's
-// bytes outlive the pod that wrote them.
+// bytes outlive the pod that wrote them; with "dial ADDR...", it tries a TCP connection to each
+// address and prints "open ADDR" or "closed ADDR": what a NetworkPolicy lets through.
 package main
 
 import (
@@ -32,6 +33,18 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	}
+	if len(os.Args) > 2 && os.Args[1] == "dial" {
+		for _, addr := range os.Args[2:] {
+			conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
+			if err != nil {
+				fmt.Printf("closed %s: %v\n", addr, err)
+				continue
+			}
+			conn.Close()
+			fmt.Printf("open %s\n", addr)
+		}
+		return
 	}
 	if len(os.Args) == 3 && os.Args[1] == "probe" {
 		if err := probe(os.Args[2]); err != nil {

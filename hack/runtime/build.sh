@@ -33,11 +33,11 @@ log() { printf '%s runtime: %s\n' "$(date +%T)" "$*" >&2; }
 # and the kube-proxy image carry.
 missing=()
 for f in gcc dpkg-query ldd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc \
-	/usr/lib/cni/bridge /usr/sbin/xtables-nft-multi /usr/sbin/conntrack; do
+	/usr/lib/cni/bridge /usr/sbin/xtables-nft-multi /usr/sbin/conntrack /usr/sbin/ipset; do
 	if [[ $f == /* ]]; then [ -x "$f" ] || missing+=("$f"); else command -v "$f" >/dev/null || missing+=("$f"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	log "missing ${missing[*]}: apt-get install gcc libc6-dev containerd runc containernetworking-plugins iptables conntrack"
+	log "missing ${missing[*]}: apt-get install gcc libc6-dev containerd runc containernetworking-plugins iptables conntrack ipset"
 	exit 1
 fi
 
@@ -202,6 +202,29 @@ build_storage() {
 	rm -f "$dir/.local-path-provisioner"
 }
 
+# The pod network, built from its module at the version versions.env pins: kube-router routes
+# the nodes' pod ranges to each other (BGP between nodes) and enforces NetworkPolicy with iptables
+# and ipsets; it also runs ip (policy routes) and conntrack. kube-proxy keeps the Services.
+build_network() {
+	local dir=$1 entries=() x
+	(cd "$repo/hack/network" && CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+		-o "$dir/.kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack /usr/sbin/ipset "$(readlink -f "$(command -v ip)")")
+	for x in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+		entries+=("/usr/sbin/$x@xtables-nft-multi")
+	done
+	for x in /usr/lib/x86_64-linux-gnu/xtables/*.so; do entries+=("$x=$x"); done
+	# The routing tables' names, to which kube-router adds its own (policy routing for overlays).
+	printf '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n' >"$dir/.rt_tables"
+	entries+=("/etc/iproute2/rt_tables=$dir/.rt_tables")
+	"$imagebuild" -name "localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION" -out "$dir/kube-router.tar" \
+		-entrypoint /usr/local/bin/kube-router -env PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -label "$src_label" \
+		-label "org.opencontainers.image.title=kube-router" -label "org.opencontainers.image.version=$KUBE_ROUTER_VERSION" \
+		"/usr/local/bin/kube-router=$dir/.kube-router" "${entries[@]}"
+	rm -f "$dir/.kube-router" "$dir/.rt_tables"
+}
+
 case "$source_kind" in
 source)
 	k8s_dir=$(component k8s "$KUBERNETES_VERSION-$rev" build_k8s)
@@ -224,6 +247,9 @@ images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSIO
 images_dir=$(component images "${images_key//[^A-Za-z0-9._-]/_}-$rev" build_images)
 operators_dir=$(component operators "cass-$CASS_OPERATOR_VERSION-k8ssandra-$K8SSANDRA_OPERATOR_VERSION-$rev" build_operators)
 storage_dir=$(component storage "local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION-$rev" build_storage)
+# Keyed by what goes into the image, this function's text included.
+network_key="kube-router-$KUBE_ROUTER_VERSION-$(cat "$repo/hack/network/go.sum" <(declare -f build_network) | sha256sum | cut -c1-12)-iptables-$(debian_version iptables)-ipset-$(debian_version ipset)"
+network_dir=$(component network "${network_key//[^A-Za-z0-9._-]/_}-$rev" build_network)
 
 # mission-control-operator is this repository's code: built every time, tagged by its content.
 mco_dir=$(mktemp -d)
@@ -252,16 +278,17 @@ pack_payload() {
 		for b in "$node_dir"/bin/*; do ln -s "$b" "$stage/bin/"; done
 	fi
 	for b in "$node_dir"/cni/*; do ln -s "$b" "$stage/cni/"; done
-	for i in "$images_dir"/*.tar "$operators_dir"/*.tar "$storage_dir"/*.tar "$mco_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
+	for i in "$images_dir"/*.tar "$operators_dir"/*.tar "$storage_dir"/*.tar "$network_dir"/*.tar "$mco_dir"/*.tar; do ln -s "$i" "$stage/images/"; done
 	(cd "$repo" && go run ./hack/payload -dir "$stage" -out "$1/payload.tar.zst" -manifest "$1/payload.json" -source "$source_kind" \
 		-image "cass-operator=localhost/mission-control/cass-operator:$CASS_OPERATOR_VERSION" \
 		-image "k8ssandra-operator=localhost/mission-control/k8ssandra-operator:$K8SSANDRA_OPERATOR_VERSION" \
 		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag" \
 		-image "local-path-provisioner=localhost/mission-control/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
-		-image "volume-helper=localhost/mission-control/volume-helper:$helper_tag")
+		-image "volume-helper=localhost/mission-control/volume-helper:$helper_tag" \
+		-image "kube-router=localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $mco_tag $helper_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $network_dir $mco_tag $helper_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

@@ -144,10 +144,10 @@ func TestSummary(t *testing.T) {
 	f := small.Facts("control-plane")
 	f.Listening = []preflight.Listener{{Port: 7000}}
 	r := preflight.Evaluate(in, f)
-	if got := r.Summary(); got != "2 of 33 checks failed: cpu, port 7000" {
+	if got := r.Summary(); got != "2 of 36 checks failed: cpu, port 7000" {
 		t.Errorf("Summary() = %q", got)
 	}
-	if got := preflight.Evaluate(in, preflighttest.Roomy().Facts("control-plane")).Summary(); got != "33 checks passed, 0 with warnings" {
+	if got := preflight.Evaluate(in, preflighttest.Roomy().Facts("control-plane")).Summary(); got != "36 checks passed, 0 with warnings" {
 		t.Errorf("Summary() = %q", got)
 	}
 }

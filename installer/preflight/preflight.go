@@ -17,6 +17,7 @@ import (
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Facts is what the checks judge, as read from the host by Gather.
@@ -106,6 +107,7 @@ var Ports = []struct {
 }{
 	{6443, "Kubernetes API"}, {2379, "etcd clients"}, {2380, "etcd peers"}, {9443, "k0s API and webhooks"},
 	{10250, "kubelet"}, {10257, "kube-controller-manager"}, {10259, "kube-scheduler"},
+	{k0s.BGPPort, "kube-router BGP"}, {k0s.GoBGPPort, "kube-router gobgp API"}, {k0s.NetworkHealthPort, "kube-router health"},
 	{7000, "Cassandra internode"}, {7001, "Cassandra internode (TLS)"}, {8080, "management API"},
 	{30600, "telemetry aggregator"},
 }

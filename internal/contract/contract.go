@@ -60,8 +60,8 @@ const KubeconfigKey = "kubeconfig"
 
 // DataPlaneRules are all the mission-control-operator may do in a registered data plane (mcctl
 // register binds them to the control plane's service account there): write and read
-// K8ssandraClusters, make namespaces, list pods (for seed addresses), and write and delete
-// Secrets without reading any. Being unable to read Secrets is why the operator records what it
+// K8ssandraClusters, make namespaces, list pods (for seed addresses), write and delete Secrets
+// without reading any, and write each cluster's internode NetworkPolicy. Being unable to read Secrets is why the operator records what it
 // issued on the K8ssandraCluster instead.
 func DataPlaneRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
@@ -69,6 +69,7 @@ func DataPlaneRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"create", "update", "patch", "delete"}},
 	}
 }
 

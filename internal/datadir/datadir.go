@@ -78,6 +78,12 @@ func (l Layout) CNIConfigFile() string {
 	return filepath.Join(l.CNIConfDir(), "10-mission-control.conflist")
 }
 
+// NetworkManifest is the pod network's manifest, in the stack of k0s' manifests dir that k0s
+// applies (and keeps applied) by itself.
+func (l Layout) NetworkManifest() string {
+	return filepath.Join(l.K0sDataDir(), "manifests", "mission-control-network", "kube-router.yaml")
+}
+
 // LogDir holds the runtime's log.
 func (l Layout) LogDir() string { return filepath.Join(l.DataDir, "log") }
 

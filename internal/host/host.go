@@ -30,6 +30,9 @@ type Reader interface {
 	Readlink(path string) (string, error)
 	// Sysctl returns the value of a kernel parameter, e.g. "net.ipv4.ip_forward".
 	Sysctl(key string) (string, error)
+	// IPSets returns the names of the kernel's IP sets (the pod network's NetworkPolicy keeps
+	// its selections there).
+	IPSets() ([]string, error)
 }
 
 // Host reads and changes the machine. Every change takes the step's context, so that a Recorder
@@ -64,6 +67,9 @@ type Host interface {
 	// Start starts a long-running command detached from this process (its own session, stdin
 	// from /dev/null, output appended to logFile) and returns its PID without waiting for it.
 	Start(ctx context.Context, cmd Command, logFile string) (int, error)
+	// DestroyIPSet destroys the kernel's IP set name; no rule may still refer to it. A set that
+	// is already gone is not an error.
+	DestroyIPSet(ctx context.Context, name string) error
 	// Signal sends sig to process pid, or to process group -pid when pid is negative. A process
 	// that is already gone is not an error.
 	Signal(ctx context.Context, pid int, sig syscall.Signal) error

@@ -46,6 +46,8 @@ func (o Op) String() string {
 		return "run " + o.Command
 	case "sysctl":
 		return fmt.Sprintf("sysctl %s=%s", o.Path, o.Value)
+	case "destroy-ipset":
+		return "destroy IP set " + o.Path
 	case "mount":
 		return fmt.Sprintf("mount %s on %s", o.Value, o.Path)
 	case "symlink":
@@ -87,13 +89,15 @@ type Recorder struct {
 	ops    []Op
 	nodes  map[string]node
 	sysctl map[string]string
+	// destroyedSets are the IP sets destroyed so far: gone from IPSets.
+	destroyedSets map[string]bool
 }
 
 var _ Host = (*Recorder)(nil)
 
 // NewRecorder returns a Recorder over base: System{} to plan against this machine.
 func NewRecorder(base Reader) *Recorder {
-	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}}
+	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}, destroyedSets: map[string]bool{}}
 }
 
 // Ops returns the changes recorded so far, in order.
@@ -263,6 +267,23 @@ func (r *Recorder) Sysctl(key string) (string, error) {
 		return v, nil
 	}
 	return r.base.Sysctl(key)
+}
+
+// IPSets implements Reader: the base's, less those destroyed.
+func (r *Recorder) IPSets() ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sets, err := r.base.IPSets()
+	return slices.DeleteFunc(sets, func(s string) bool { return r.destroyedSets[s] }), err
+}
+
+// DestroyIPSet implements Host.
+func (r *Recorder) DestroyIPSet(ctx context.Context, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.destroyedSets[name] = true
+	r.record(ctx, Op{Kind: "destroy-ipset", Path: name})
+	return nil
 }
 
 // MkdirAll implements Host.

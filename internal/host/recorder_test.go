@@ -196,6 +196,7 @@ func (nothing) Open(path string) (fs.File, error) {
 }
 func (nothing) ReadDir(string) ([]string, error)  { return nil, nil }
 func (nothing) Sysctl(key string) (string, error) { return "", fs.ErrNotExist }
+func (nothing) IPSets() ([]string, error)         { return nil, nil }
 func (nothing) Readlink(path string) (string, error) {
 	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
 }

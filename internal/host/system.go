@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // System is the real host. It is the only code in mission-control that changes the machine
@@ -245,6 +248,33 @@ func (System) Start(_ context.Context, c Command, logFile string) (int, error) {
 	}
 	pid := cmd.Process.Pid
 	return pid, cmd.Process.Release()
+}
+
+// IPSets implements Reader.
+func (System) IPSets() ([]string, error) {
+	// netlink logs each attribute of a newer kernel's sets it cannot parse through the standard
+	// logger; the names it needs are parsed all the same.
+	prev := log.Writer()
+	log.SetOutput(io.Discard)
+	sets, err := netlink.IpsetListAll()
+	log.SetOutput(prev)
+	if err != nil {
+		return nil, fmt.Errorf("list IP sets: %w", err)
+	}
+	names := make([]string, 0, len(sets))
+	for _, s := range sets {
+		names = append(names, s.SetName)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// DestroyIPSet implements Host.
+func (System) DestroyIPSet(_ context.Context, name string) error {
+	if err := netlink.IpsetDestroy(name); err != nil && !errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("destroy IP set %s: %w", name, err)
+	}
+	return nil
 }
 
 // Signal implements Host. A negative pid signals that process group.

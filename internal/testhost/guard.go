@@ -37,6 +37,7 @@ func GuardUp(ctx context.Context, cidrs ...string) error {
 	if err != nil {
 		return fmt.Errorf("find the uplink: %w", err)
 	}
+	const podBridge = "kube-bridge" // kube-router's, k0s.BridgeName (a floor above this package)
 	var forward, output strings.Builder
 	var services []string
 	for _, cidr := range cidrs {
@@ -44,7 +45,8 @@ func GuardUp(ctx context.Context, cidrs ...string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&forward, "\t\tip saddr %s oifname != \"mc-br0\" drop\n", plan.PodCIDR)
+		// Pods talk to each other over the pod network's bridge (k0s.BridgeName) and nowhere else.
+		fmt.Fprintf(&forward, "\t\tip saddr %s oifname != %q drop\n", plan.PodCIDR, podBridge)
 		fmt.Fprintf(&forward, "\t\tip saddr %s oifname %q drop\n\t\tip daddr %[1]s oifname %[2]q drop\n", plan.ServiceCIDR, node.Interface)
 		fmt.Fprintf(&output, "\t\tip daddr %s oifname %q drop\n\t\tip daddr %s oifname %[2]q drop\n", plan.PodCIDR, node.Interface, plan.ServiceCIDR)
 		services = append(services, plan.ServiceCIDR.String())

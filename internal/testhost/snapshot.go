@@ -7,13 +7,18 @@ package testhost
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
+	"log"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -37,7 +42,7 @@ func InNetns(netns, name string, args ...string) (string, []string) {
 	return "nsenter", append([]string{"--net=" + netns, "--", name}, args...)
 }
 
-// TakeSnapshot reads processes (the runtime's, by command, and any in a pod's cgroup), mounts, links, routes, iptables and nftables rulesets, systemd
+// TakeSnapshot reads processes (the runtime's, by command, and any in a pod's cgroup), mounts, links, routes, iptables and nftables rulesets, IP sets, systemd
 // units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib. Network
 // state (links, routes, rules, network sysctls) is netns's.
 func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
@@ -76,6 +81,11 @@ func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 	s["routes"] = lines(run("ip", "route", "show", "table", "all") + run("ip", "-6", "route", "show", "table", "all"))
 	counters := regexp.MustCompile(`\[\d+:\d+\]`)
 	s["iptables"] = lines(counters.ReplaceAllString(run("iptables-nft-save")+run("ip6tables-nft-save"), ""))
+	sets, err := ipSets(netns)
+	if err != nil && failed == nil {
+		failed = fmt.Errorf("snapshot: %w", err)
+	}
+	s["ipsets"] = sets
 	s["nftables"] = lines(regexp.MustCompile(`counter packets \d+ bytes \d+`).ReplaceAllString(run("nft", "list", "ruleset"), "counter"))
 	s["users"] = lines(read("/etc/passwd") + read("/etc/group"))
 	for _, dir := range []string{"/etc/systemd/system", "/lib/systemd/system"} {
@@ -111,6 +121,37 @@ func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 		}
 	}
 	return s, failed
+}
+
+// ipSets lists the IP sets of the network namespace at path (this process's when empty), by
+// netlink: the hosts need no ipset command.
+func ipSets(path string) ([]string, error) {
+	ns, err := netns.Get()
+	if path != "" {
+		ns, err = netns.GetFromPath(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	prev := log.Writer() // netlink logs the attributes of newer kernels it cannot parse
+	log.SetOutput(io.Discard)
+	sets, err := h.IpsetListAll()
+	log.SetOutput(prev)
+	if err != nil {
+		return nil, fmt.Errorf("list IP sets: %w", err)
+	}
+	var names []string
+	for _, set := range sets {
+		names = append(names, set.SetName)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // podProcesses names the processes in pods' cgroups (kubepods), whatever their command: the

@@ -87,8 +87,8 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 // errStillDeleting holds a deletion while a target finalizes its K8ssandraCluster.
 var errStillDeleting = errors.New("its K8ssandraCluster is still being deleted")
 
-// deleteOwned deletes the K8ssandraCluster and, once it is gone, the Secrets the operator wrote
-// for mcc in one cluster; gone is false until then. k8ssandra-operator's finalizer removes the
+// deleteOwned deletes the K8ssandraCluster and, once it is gone, the Secrets and the
+// NetworkPolicy the operator wrote for mcc in one cluster; gone is false until then. k8ssandra-operator's finalizer removes the
 // datacenters first, and cass-operator cannot finalize a datacenter whose superuser Secret is gone.
 func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) (gone bool, err error) {
 	kc := &unstructured.Unstructured{}
@@ -108,5 +108,5 @@ func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionContr
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("delete Secrets: %w", err)
 	}
-	return true, nil
+	return true, deleteInternodePolicy(ctx, c, mcc)
 }

@@ -292,6 +292,9 @@ func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData m
 		}
 		in.Issued = issued
 	}
+	if err := applyInternodePolicy(ctx, t.Client, mcc, cleanName(clusterName(mcc, in.K8ssandra))); err != nil {
+		return fmt.Errorf("%s: %w", t.name(), err)
+	}
 	kc, err := desiredK8ssandraCluster(in)
 	if err != nil {
 		return err

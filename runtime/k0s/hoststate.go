@@ -75,6 +75,9 @@ type HostState struct {
 	// Mounts are the mount points at or under the data dir and createdPaths that were there
 	// before install (a data dir on a disk of its own): reset leaves them mounted.
 	Mounts []string `json:"mounts,omitempty"`
+	// IPSets are the pod network's IP sets (by their names: kube-router's) there before install
+	// (another kube-router's): reset keeps them.
+	IPSets []string `json:"ipSets,omitempty"`
 }
 
 // RecordHostState reads what reset must restore. Listing nftables' ruleset and saving iptables'
@@ -128,6 +131,9 @@ func RecordHostState(ctx context.Context, h host.Host, l datadir.Layout) (HostSt
 		}
 	}
 	s.Cgroups = kubepodsCgroups(h)
+	if s.IPSets, err = networkIPSets(h); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -297,12 +303,13 @@ func Cleanup(ctx context.Context, h host.Host, l datadir.Layout, before HostStat
 	}
 	keep(EndProcesses(ctx, h, l, nil))
 	keep(unmountRuntime(ctx, h, l, before, recorded))
-	keep(removeChains(ctx, h, before.Chains))
+	keep(removeChains(ctx, h, before.Chains, before.IPSets))
 	if hasLink(h, BridgeName) {
 		_, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "delete", BridgeName}})
 		keep(err)
 	}
 	keep(removeCgroups(ctx, h, before.Cgroups))
+	keep(removeIPSets(ctx, h, before.IPSets)) // after the chains, whose rules refer to them
 	if recorded {
 		keep(removeNewEmptyNft(ctx, h, before))
 		for _, p := range createdPaths {
@@ -396,7 +403,7 @@ func runtimeChain(name string) bool {
 // removeChains deletes the runtime's iptables chains and the rules that jump to them, in both
 // address families, leaving every other rule as it is and the runtime-named chains in kept (per
 // family) that were there before install.
-func removeChains(ctx context.Context, h host.Host, kept map[string][]string) error {
+func removeChains(ctx context.Context, h host.Host, kept map[string][]string, keptSets []string) error {
 	var errs []error
 	for _, family := range iptablesFamilies {
 		saved, err := h.Run(ctx, host.Command{Name: family + "-nft-save"})
@@ -404,7 +411,7 @@ func removeChains(ctx context.Context, h host.Host, kept map[string][]string) er
 			errs = append(errs, err)
 			continue
 		}
-		filtered, changed := withoutRuntimeChains(string(saved), kept[family])
+		filtered, changed := withoutRuntimeChains(string(saved), kept[family], keptSets)
 		if !changed {
 			continue
 		}
@@ -431,8 +438,10 @@ func runtimeChains(saved string) []string {
 }
 
 // withoutRuntimeChains filters iptables-save output: the runtime's chains (runtime-named ones not
-// in kept) go, with their rules and the rules that jump to them.
-func withoutRuntimeChains(saved string, kept []string) (string, bool) {
+// in kept) go, with their rules and the rules that jump to them, and so do the pod network's
+// rules in other chains: those matching its IP sets (not in keptSets) or its bridge (kube-router
+// adds them to FORWARD and POSTROUTING).
+func withoutRuntimeChains(saved string, kept, keptSets []string) (string, bool) {
 	var out []string
 	changed, table := false, ""
 	ours := func(chain string) bool { return runtimeChain(chain) && !slices.Contains(kept, table+":"+chain) }
@@ -448,8 +457,17 @@ func withoutRuntimeChains(saved string, kept []string) (string, bool) {
 		case strings.HasPrefix(line, "-A ") && len(fields) > 1:
 			drop = ours(fields[1])
 			for i, f := range fields {
-				if (f == "-j" || f == "-g" || f == "--jump" || f == "--goto") && i+1 < len(fields) && ours(fields[i+1]) {
-					drop = true
+				if i+1 == len(fields) {
+					break
+				}
+				next := fields[i+1]
+				switch f {
+				case "-j", "-g", "--jump", "--goto":
+					drop = drop || ours(next)
+				case "--match-set":
+					drop = drop || networkIPSet(next) && !slices.Contains(keptSets, next)
+				case "-i", "-o", "--in-interface", "--out-interface":
+					drop = drop || next == BridgeName
 				}
 			}
 		}
@@ -515,6 +533,36 @@ func removeCgroups(ctx context.Context, h host.Host, kept []string) error {
 	}
 	_, err := h.Run(ctx, host.Command{Name: "rmdir", Args: dirs})
 	return err
+}
+
+// networkIPSets are the IP sets the pod network names as its own: kube-router's ("kube-router-",
+// and its NetworkPolicy's "KUBE-SRC-", "KUBE-DST-"... with "inet6:" in front for IPv6).
+func networkIPSets(r host.Reader) ([]string, error) {
+	sets, err := r.IPSets()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(sets, func(name string) bool { return !networkIPSet(name) }), nil
+}
+
+func networkIPSet(name string) bool {
+	name = strings.TrimPrefix(name, "inet6:")
+	return strings.HasPrefix(name, "kube-router-") || strings.HasPrefix(name, "KUBE-")
+}
+
+// removeIPSets destroys the pod network's IP sets, keeping those there before install.
+func removeIPSets(ctx context.Context, h host.Host, kept []string) error {
+	sets, err := networkIPSets(h)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range sets {
+		if !slices.Contains(kept, name) {
+			errs = append(errs, h.DestroyIPSet(ctx, name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // cgroupProcesses lists the live processes in dirs' cgroup.procs, each once (with cgroup v1 a

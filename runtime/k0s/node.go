@@ -1,19 +1,14 @@
 package k0s
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
-
-// BridgeName is the Linux bridge of the pod network.
-const BridgeName = "mc-br0"
 
 // ContainerdDropIn is merged by k0s into its containerd CRI configuration: CNI plugins and
 // configuration from the data dir and, on hosts where this process lacks CAP_SYS_RESOURCE (some
@@ -27,42 +22,6 @@ func ContainerdDropIn(l datadir.Layout, restrictOOMScoreAdj bool) []byte {
 	b.WriteString("[plugins.\"io.containerd.grpc.v1.cri\".cni]\n")
 	fmt.Fprintf(&b, "  bin_dir = %q\n  conf_dir = %q\n", l.CNIBinDir(), l.CNIConfDir())
 	return []byte(b.String())
-}
-
-// NodePodSubnet is the single node's share of the pod range: its first /24, which is what
-// kube-controller-manager allocates to the first node of a fresh cluster.
-func NodePodSubnet(podCIDR netip.Prefix) netip.Prefix {
-	return netip.PrefixFrom(podCIDR.Addr(), 24)
-}
-
-// CNIConfig is the pod network of a single node: a bridge with host-local addresses from the
-// node's pod subnet. Pod traffic leaving the node is masqueraded behind the node address, as a
-// real host needs for pods to reach anything outside it.
-func CNIConfig(l datadir.Layout, podCIDR netip.Prefix) ([]byte, error) {
-	if !podCIDR.IsValid() {
-		return nil, errors.New("CNI config needs the pod range")
-	}
-	conf := map[string]any{
-		"cniVersion": "1.0.0",
-		"name":       "mission-control",
-		"plugins": []any{
-			map[string]any{
-				"type": "bridge", "bridge": BridgeName, "isGateway": true, "ipMasq": true, "hairpinMode": true,
-				"ipam": map[string]any{
-					"type":    "host-local",
-					"ranges":  [][]map[string]string{{{"subnet": NodePodSubnet(podCIDR).String()}}},
-					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-					"dataDir": l.CNIStateDir(),
-				},
-			},
-			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
-		},
-	}
-	b, err := json.MarshalIndent(conf, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode CNI config: %w", err)
-	}
-	return append(b, '\n'), nil
 }
 
 // capSysResource is CAP_SYS_RESOURCE's bit in the capability sets of /proc/<pid>/status.

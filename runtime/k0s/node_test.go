@@ -1,7 +1,6 @@
 package k0s
 
 import (
-	"encoding/json"
 	"io/fs"
 	"net/netip"
 	"slices"
@@ -44,6 +43,9 @@ func (f fakeReader) Readlink(path string) (string, error) {
 	}
 	return "", &fs.PathError{Op: "readlink", Path: path, Err: fs.ErrNotExist}
 }
+
+// IPSets are the names listed under "ipsets", one a line.
+func (f fakeReader) IPSets() ([]string, error) { return strings.Fields(f["ipsets"]), nil }
 func (f fakeReader) Sysctl(key string) (string, error) {
 	b, err := f.ReadFile("sysctl:" + key)
 	return string(b), err
@@ -65,36 +67,6 @@ func TestContainerdDropIn(t *testing.T) {
 				t.Errorf("drop-in lacks %q:\n%s", want, got)
 			}
 		}
-	}
-}
-
-func TestCNIConfig(t *testing.T) {
-	b, err := CNIConfig(datadir.Layout{DataDir: "/data"}, netip.MustParsePrefix("10.20.0.0/17"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conf struct {
-		Plugins []struct {
-			Type, Bridge string
-			IPMasq       bool `json:"ipMasq"`
-			IPAM         struct {
-				Ranges  [][]struct{ Subnet string }
-				DataDir string `json:"dataDir"`
-			}
-		}
-	}
-	if err := json.Unmarshal(b, &conf); err != nil {
-		t.Fatal(err)
-	}
-	p := conf.Plugins[0]
-	if p.Type != "bridge" || p.Bridge != BridgeName || !p.IPMasq || p.IPAM.Ranges[0][0].Subnet != "10.20.0.0/24" || p.IPAM.DataDir != "/data/cni/ipam" {
-		t.Errorf("bridge plugin = %+v", p)
-	}
-	if conf.Plugins[1].Type != "portmap" {
-		t.Errorf("second plugin = %+v", conf.Plugins[1])
-	}
-	if _, err := CNIConfig(datadir.Layout{}, netip.Prefix{}); err == nil {
-		t.Error("a config without a pod range was made")
 	}
 }
 

@@ -148,15 +148,15 @@ func (w Waiter) WaitNode(ctx context.Context) (Node, error) {
 
 // systemWorkloads are the cluster services k0s deploys that workloads depend on: Services need
 // kube-proxy, Service names need CoreDNS.
-var systemWorkloads = []struct{ kind, name string }{{"daemonset", "kube-proxy"}, {"deployment", "coredns"}}
+var systemWorkloads = []struct{ kind, name string }{{"daemonset", "kube-router"}, {"daemonset", "kube-proxy"}, {"deployment", "coredns"}}
 
-// WaitSystem waits for kube-proxy and CoreDNS to be ready in kube-system.
+// WaitSystem waits for the pod network, kube-proxy and CoreDNS to be ready in kube-system.
 func (w Waiter) WaitSystem(ctx context.Context) error {
 	client, err := w.Client()
 	if err != nil {
 		return err
 	}
-	return w.poll(ctx, "kube-proxy and CoreDNS to be ready", func(ctx context.Context) (bool, string) {
+	return w.poll(ctx, "the pod network, kube-proxy and CoreDNS to be ready", func(ctx context.Context) (bool, string) {
 		for _, wl := range systemWorkloads {
 			var ready, want int32
 			switch wl.kind {

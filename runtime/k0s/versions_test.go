@@ -23,6 +23,7 @@ func TestBuildModulesMatchVersions(t *testing.T) {
 		{"../../hack/operators/k8ssandra/go.mod", []string{"github.com/k8ssandra/k8ssandra-operator " + Versions["K8SSANDRA_OPERATOR_VERSION"],
 			"github.com/k8ssandra/cass-operator => github.com/k8ssandra/cass-operator " + Versions["CASS_OPERATOR_VERSION"]}},
 		{"../../hack/storage/go.mod", []string{"github.com/rancher/local-path-provisioner " + Versions["LOCAL_PATH_PROVISIONER_VERSION"]}},
+		{"../../hack/network/go.mod", []string{"github.com/cloudnativelabs/kube-router/v2 " + Versions["KUBE_ROUTER_VERSION"]}},
 	}
 	for _, c := range checks {
 		data, err := os.ReadFile(c.gomod)
@@ -34,8 +35,8 @@ func TestBuildModulesMatchVersions(t *testing.T) {
 				t.Errorf("%s does not pin %s (versions.env)", c.gomod, want)
 			}
 		}
-		if strings.Contains(c.gomod, "/operators/") || strings.Contains(c.gomod, "/storage/") {
-			continue // the operators and the provisioner keep the Kubernetes modules they were released with
+		if strings.Contains(c.gomod, "/operators/") || strings.Contains(c.gomod, "/storage/") || strings.Contains(c.gomod, "/network/") {
+			continue // the operators, the provisioner and the pod network keep the Kubernetes modules they were released with
 		}
 		// Every staging module is re-pinned to the same patch.
 		for _, m := range regexp.MustCompile(`k8s\.io/[a-z-]+ => k8s\.io/[a-z-]+ (v0\.\d+\.\d+)`).FindAllStringSubmatch(string(data), -1) {
@@ -45,7 +46,7 @@ func TestBuildModulesMatchVersions(t *testing.T) {
 		}
 	}
 	for _, key := range []string{"K0S_VERSION", "K0S_RELEASE", "KUBERNETES_VERSION", "ETCD_VERSION", "COREDNS_VERSION", "PAUSE_VERSION",
-		"K8SSANDRA_OPERATOR_VERSION", "CASS_OPERATOR_VERSION", "LOCAL_PATH_PROVISIONER_VERSION", "RUNTIME_BUILD_REVISION"} {
+		"K8SSANDRA_OPERATOR_VERSION", "CASS_OPERATOR_VERSION", "LOCAL_PATH_PROVISIONER_VERSION", "KUBE_ROUTER_VERSION", "RUNTIME_BUILD_REVISION"} {
 		if Versions[key] == "" {
 			t.Errorf("versions.env lacks %s", key)
 		}

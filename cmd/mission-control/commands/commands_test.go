@@ -52,7 +52,7 @@ func TestPreflightCommand(t *testing.T) {
 	}
 	deps := testDeps()
 	r = run(t, deps, "", "preflight", "--cidr", "10.0.0.0/16", "-o", "json")
-	if r.code != 1 || r.stderr != "Error: host preflights failed: 1 of 33 checks failed: network ranges\n" {
+	if r.code != 1 || r.stderr != "Error: host preflights failed: 1 of 36 checks failed: network ranges\n" {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	if !strings.Contains(r.stdout, `"remedy": "choose a free range, e.g. --cidr 10.1.0.0/16"`) {

@@ -85,6 +85,9 @@ func (Empty) Sysctl(key string) (string, error) {
 	return "", fmt.Errorf("read sysctl %s: %w", key, fs.ErrNotExist)
 }
 
+// IPSets implements host.Reader: none.
+func (Empty) IPSets() ([]string, error) { return nil, nil }
+
 // Stubbed is a Recorder whose Run answers the commands in Out (keyed as host.Command.String
 // renders them) with their output, as a real run would have: for tests of code that reads what
 // it runs.

@@ -32,6 +32,7 @@ var Images = map[string]string{
 	"cass-operator":            "localhost/mission-control/cass-operator:v0-test",
 	"k8ssandra-operator":       "localhost/mission-control/k8ssandra-operator:v0-test",
 	"mission-control-operator": "localhost/mission-control/mission-control-operator:sha-test",
+	"kube-router":              "localhost/mission-control/kube-router:v0-test",
 }
 
 // New packs Files into a payload.

@@ -1,0 +1,110 @@
+package k0s
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/datastax/mission-control/internal/datadir"
+)
+
+// TestCNIConfig: kube-router's shape, a bridge it makes (under its one name) with host-local
+// addresses and no range yet: kube-router adds its node's.
+func TestCNIConfig(t *testing.T) {
+	b, err := CNIConfig(datadir.Layout{DataDir: "/data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Plugins []struct {
+			Type, Bridge     string
+			IPMasq           bool `json:"ipMasq"`
+			IsDefaultGateway bool `json:"isDefaultGateway"`
+			IPAM             struct {
+				Type    string
+				Ranges  [][]struct{ Subnet string }
+				DataDir string `json:"dataDir"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &conf); err != nil {
+		t.Fatal(err)
+	}
+	p := conf.Plugins[0]
+	if p.Type != "bridge" || p.Bridge != "kube-bridge" || p.IPMasq || !p.IsDefaultGateway || p.IPAM.Type != "host-local" || len(p.IPAM.Ranges) != 0 || p.IPAM.DataDir != "/data/cni/ipam" {
+		t.Errorf("bridge plugin = %+v", p)
+	}
+	if conf.Plugins[1].Type != "portmap" {
+		t.Errorf("second plugin = %+v", conf.Plugins[1])
+	}
+}
+
+// TestNetworkManifest: every document parses; kube-router runs on every node from the payload's
+// image, never pulled, completing the CNI configuration install wrote, with the service proxy
+// left to kube-proxy.
+func TestNetworkManifest(t *testing.T) {
+	l := datadir.Layout{DataDir: "/data"}
+	if _, err := NetworkManifest(l, ""); err == nil {
+		t.Error("a manifest without an image was made")
+	}
+	b, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds *appsv1.DaemonSet
+	kinds := map[string]bool{}
+	r := k8syaml.NewYAMLReader(bufioReader(b))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta struct{ Kind string }
+		if err := yaml.UnmarshalStrict(doc, &meta); err != nil && !strings.Contains(err.Error(), "unknown field") {
+			t.Fatal(err)
+		}
+		kinds[meta.Kind] = true
+		if meta.Kind == "DaemonSet" {
+			ds = &appsv1.DaemonSet{}
+			if err := yaml.UnmarshalStrict(doc, ds); err != nil {
+				t.Fatalf("the DaemonSet: %v", err)
+			}
+		}
+	}
+	for _, k := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"} {
+		if !kinds[k] {
+			t.Errorf("no %s in the manifest", k)
+		}
+	}
+	if ds == nil {
+		t.FailNow()
+	}
+	c := ds.Spec.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	if c.Image != "localhost/mission-control/kube-router:v2.1.0" || c.ImagePullPolicy != "Never" || !ds.Spec.Template.Spec.HostNetwork ||
+		!strings.Contains(args, "--run-firewall=true") || !strings.Contains(args, "--run-router=true") || !strings.Contains(args, "--run-service-proxy=false") {
+		t.Errorf("kube-router container: %s %s %v, hostNetwork %v", c.Image, c.ImagePullPolicy, c.Args, ds.Spec.Template.Spec.HostNetwork)
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	if env["KUBE_ROUTER_CNI_CONF_FILE"] != l.CNIConfigFile() {
+		t.Errorf("KUBE_ROUTER_CNI_CONF_FILE = %q, want %q", env["KUBE_ROUTER_CNI_CONF_FILE"], l.CNIConfigFile())
+	}
+	if v := ds.Spec.Template.Spec.Volumes[0]; v.HostPath == nil || v.HostPath.Path != l.CNIConfDir() {
+		t.Errorf("first volume = %+v, want the CNI configuration dir", v)
+	}
+}
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
