@@ -437,6 +437,10 @@ func runtimeChains(saved string) []string {
 	return chains
 }
 
+// kubeRouterNodeInterfaceRule is the comment of the rule kube-router puts in FORWARD for the node's
+// own interface, which matches neither its sets nor its bridge.
+const kubeRouterNodeInterfaceRule = `"allow outbound node port traffic on node interface with which node ip is associated"`
+
 // withoutRuntimeChains filters iptables-save output: the runtime's chains (runtime-named ones not
 // in kept) go, with their rules and the rules that jump to them, and so do the pod network's
 // rules in other chains: those matching its IP sets (not in keptSets) or its bridge (kube-router
@@ -455,7 +459,7 @@ func withoutRuntimeChains(saved string, kept, keptSets []string) (string, bool) 
 		case strings.HasPrefix(line, ":") && len(fields) > 0:
 			drop = ours(strings.TrimPrefix(fields[0], ":"))
 		case strings.HasPrefix(line, "-A ") && len(fields) > 1:
-			drop = ours(fields[1])
+			drop = ours(fields[1]) || strings.Contains(line, kubeRouterNodeInterfaceRule)
 			for i, f := range fields {
 				if i+1 == len(fields) {
 					break
