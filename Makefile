@@ -135,7 +135,7 @@ vm-selftest: build ## the vm-tests runner's own test on podman (as root): a step
 	vm-tests/selftest.sh
 
 bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar
-	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
+	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
 
