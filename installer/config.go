@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -18,6 +19,7 @@ import (
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/license"
 	"github.com/datastax/mission-control/internal/network"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Modes install can set up.
@@ -52,6 +54,17 @@ type Config struct {
 	StorageClassName     string // --storage-class-name: the default StorageClass
 	VolumeSpace          string // --volume-space: room for volumes on the data dir's filesystem, e.g. 100Gi
 	IgnoreHostPreflights bool   // --ignore-host-preflights
+	// Role is the node's: k0s.RoleController (when empty) for install, k0s.RoleWorker for join.
+	Role string
+	// JoinToken is join's argument: a join token, or a file holding one.
+	JoinToken string
+}
+
+func (c Config) role() string {
+	if c.Role == "" {
+		return k0s.RoleController
+	}
+	return c.Role
 }
 
 // DefaultConfig is install's configuration when no flag is given.
@@ -104,6 +117,9 @@ func (c Config) Validate() []error {
 	if c.LicenseFile == "" {
 		add("--license is required: pass the license file you were issued, e.g. --license license.yaml")
 	}
+	if c.role() == k0s.RoleWorker {
+		return append(errs, c.validateJoin()...)
+	}
 	errs = append(errs, c.ValidateTarget()...)
 	switch {
 	case c.ReleaseName == "":
@@ -136,6 +152,24 @@ func (c Config) ValidateTarget() []error {
 	}
 	if _, err := c.NetworkPlan(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := c.VolumeBytes(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// validateJoin checks join's config: the cluster's ranges and mode come from the cluster.
+func (c Config) validateJoin() []error {
+	var errs []error
+	if strings.TrimSpace(c.JoinToken) == "" {
+		errs = append(errs, errors.New("join needs the join token: pass the file node join-command wrote, or the token, e.g. mission-control join --license license.yaml worker.token"))
+	}
+	if err := ValidateDataDir(c.DataDir); err != nil {
+		errs = append(errs, err)
+	}
+	if c.NetworkInterface != "" && !interfaceName.MatchString(c.NetworkInterface) {
+		errs = append(errs, fmt.Errorf("--network-interface %q is not an interface name; list them with: ip -br link", c.NetworkInterface))
 	}
 	if _, err := c.VolumeBytes(); err != nil {
 		errs = append(errs, err)

@@ -45,6 +45,9 @@ type Env struct {
 	Self string
 	// Cluster waits for the runtime: LiveCluster for real, PlannedCluster in a dry run.
 	Cluster Cluster
+	// JoinCluster reads the cluster a node joins (LiveJoinCluster, dry runs included: it only
+	// reads).
+	JoinCluster JoinCluster
 	// ResetTimeout bounds k0s' own reset within reset (k0s.ResetTimeout when zero); past it,
 	// reset ends the runtime's processes and removes its mounts and files itself.
 	ResetTimeout time.Duration
@@ -115,18 +118,20 @@ func (i *Install) run(ctx context.Context) ([]Result, *StepContext, error) {
 // newStepContext is what the steps of cfg's plan share on env.
 func newStepContext(cfg Config, env Env) *StepContext {
 	return &StepContext{
-		Config:   cfg,
-		Paths:    cfg.Paths(),
-		Host:     env.Host,
-		Network:  env.Network,
-		Facts:    env.Facts,
-		Now:      env.Now,
-		Version:  env.Version,
-		Log:      env.Log,
-		Payload:  env.Payload,
-		Self:     env.Self,
-		Cluster:  env.Cluster,
-		progress: env.Progress,
+		Config:  cfg,
+		Paths:   cfg.Paths(),
+		Host:    env.Host,
+		Network: env.Network,
+		Facts:   env.Facts,
+		Now:     env.Now,
+		Version: env.Version,
+		Log:     env.Log,
+		Payload: env.Payload,
+		Self:    env.Self,
+		Cluster: env.Cluster,
+
+		JoinCluster: env.JoinCluster,
+		progress:    env.Progress,
 
 		ResetTimeout: env.ResetTimeout,
 	}
@@ -174,7 +179,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	cfg := DefaultConfig()
 	cfg.DataDir = r.DataDir
 	if state.Mode != "" {
-		cfg.Mode, cfg.ReleaseName, cfg.ContextName = state.Mode, state.ReleaseName, state.ContextName
+		cfg.Mode, cfg.ReleaseName, cfg.ContextName, cfg.Role = state.Mode, state.ReleaseName, state.ContextName, state.Role
 	}
 	runner := Runner{Progress: r.Env.Progress}
 	return runner.Reset(ctx, newStepContext(cfg, r.Env), Plan(cfg))
@@ -219,7 +224,9 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 		return st, err
 	default:
 		st.Installed, st.State = true, &state
-		st.Complete = journal.Complete(Plan(DefaultConfig()))
+		cfg := DefaultConfig()
+		cfg.Role = state.Role
+		st.Complete = journal.Complete(Plan(cfg))
 	}
 	if st.Installed {
 		st.inspectRuntime(ctx, h, paths)
@@ -285,8 +292,8 @@ func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l datadir.Lay
 	health := k0s.Inspect(ctx, h, l)
 	st.Runtime = &health
 	st.Healthy = st.Complete && health.Healthy
-	if !health.APIReady || st.State == nil {
-		return
+	if !health.APIReady || st.State == nil || st.State.Role == k0s.RoleWorker {
+		return // a worker runs none of the operators, and its kubelet may not read them
 	}
 	client, err := k0s.Waiter{Layout: l, Reader: h}.Client()
 	if err == nil {

@@ -70,6 +70,8 @@ type fixture struct {
 	facts   preflight.Facts
 	payload *payload.Payload
 	self    string
+	// joinCluster is the cluster a join reads.
+	joinCluster JoinCluster
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -94,6 +96,8 @@ func (f *fixture) env(h host.Host) Env {
 		Payload:  func() (*payload.Payload, error) { return f.payload, nil },
 		Self:     f.self,
 		Cluster:  fakeCluster{PlannedCluster{Timeout: time.Minute}},
+
+		JoinCluster: f.joinCluster,
 	}
 }
 
@@ -134,7 +138,7 @@ func TestInstallPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok " +
-		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok start-runtime=ok " +
+		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok start-runtime=ok " +
 		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
@@ -173,6 +177,8 @@ func TestInstallPlan(t *testing.T) {
 		"write-cni-config: write $DATA/cni/net.d/10-mission-control.conflist 0600",
 		"write-network-manifest: mkdir $DATA/k0s/manifests/mission-control-network 0755",
 		"write-network-manifest: write $DATA/k0s/manifests/mission-control-network/kube-router.yaml 0600",
+		"write-join-manifest: mkdir $DATA/k0s/manifests/mission-control-join 0755",
+		"write-join-manifest: write $DATA/k0s/manifests/mission-control-join/join.yaml 0600",
 		"start-runtime: start $DATA/log/k0s.log ",
 		"start-runtime: write $DATA/run/supervisor.pid 0600",
 		"write-kubeconfig: write $DATA/kubeconfig 0600",
@@ -189,7 +195,7 @@ func TestInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantState := State{Version: "v0.0.0-test", Mode: "control-plane", ReleaseName: "mission-control", DataDir: f.cfg.DataDir,
+	wantState := State{Version: "v0.0.0-test", Mode: "control-plane", Role: "controller", ReleaseName: "mission-control", DataDir: f.cfg.DataDir,
 		CIDR: "10.244.0.0/16", PodCIDR: "10.244.0.0/17", ServiceCIDR: "10.244.128.0/17",
 		NetworkInterface: "eth0", NodeAddress: "192.0.2.2", LicenseID: "L-TEST-0001", StorageClass: "mission-control-local", Runtime: map[string]string{"kubernetes": "v1.33.4"}}
 	if !reflect.DeepEqual(state, wantState) {
@@ -341,7 +347,7 @@ func TestResumeAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-license=skipped write-preflight-results=skipped " +
-		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok " +
+		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok " +
 		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
 		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
@@ -415,7 +421,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-join-manifest=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -617,7 +623,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = Inspect(context.Background(), f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 15 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 16 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {

@@ -42,6 +42,8 @@ type Cluster interface {
 	ReleaseDeployed(sc *StepContext, v charts.Values) (bool, error)
 	// WaitOperators returns once the mode's operators are Available.
 	WaitOperators(ctx context.Context, sc *StepContext) (detail string, err error)
+	// LeaveCluster drains this joined node and deletes its Node.
+	LeaveCluster(ctx context.Context, sc *StepContext) (detail string, err error)
 }
 
 // stageRuntimeSteps and startRuntimeSteps bring up the embedded Kubernetes (air-gap images are
@@ -54,7 +56,7 @@ func stageRuntimeSteps() []Step {
 // startRuntimeSteps configure and start the staged runtime and wait for it to serve.
 func startRuntimeSteps() []Step {
 	return []Step{
-		writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(), writeNetworkManifest(),
+		writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(), writeNetworkManifest(), writeJoinManifest(),
 		startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode(), waitForSystem(),
 	}
 }
@@ -298,6 +300,17 @@ func writeContainerdConfig() Step {
 func writeCNIConfig() Step {
 	s := writeFile("write-cni-config", "Write the pod network configuration", func(sc *StepContext) string { return sc.Paths.CNIConfigFile() },
 		func(sc *StepContext) ([]byte, error) { return k0s.CNIConfig(sc.Paths) })
+	s.Done = func(_ context.Context, sc *StepContext) (bool, error) {
+		want, err := k0s.CNIConfig(sc.Paths)
+		if err != nil {
+			return false, err
+		}
+		have, err := sc.Host.ReadFile(sc.Paths.CNIConfigFile())
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil && k0s.SameCNIConfig(have, want), err
+	}
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
 		if err := sc.Host.MkdirAll(ctx, sc.Paths.CNIConfDir(), 0o755); err != nil {
@@ -317,7 +330,7 @@ func writeNetworkManifest() Step {
 			if err != nil {
 				return nil, err
 			}
-			return k0s.NetworkManifest(sc.Paths, p.Manifest.Images["kube-router"])
+			return k0s.NetworkManifest(sc.Paths, p.Manifest.Images["kube-router"], sc.Plan.ServiceCIDR)
 		})
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
@@ -329,8 +342,26 @@ func writeNetworkManifest() Step {
 	return s
 }
 
+// writeJoinManifest puts what joining nodes check (the cluster's license, mode, ranges and
+// version, readable with a join token) in k0s' manifests dir.
+func writeJoinManifest() Step {
+	s := writeFile("write-join-manifest", "Write what joining nodes check", func(sc *StepContext) string { return sc.Paths.JoinManifest() },
+		func(sc *StepContext) ([]byte, error) {
+			return k0s.JoinManifest(k0s.JoinFacts{LicenseID: sc.License.Spec.LicenseID, Mode: sc.Config.Mode,
+				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version})
+		})
+	run := s.Run
+	s.Run = func(ctx context.Context, sc *StepContext) error {
+		if err := sc.Host.MkdirAll(ctx, filepath.Dir(sc.Paths.JoinManifest()), 0o755); err != nil {
+			return err
+		}
+		return run(ctx, sc)
+	}
+	return s
+}
+
 func (sc *StepContext) service() k0s.Service {
-	return k0s.Service{Layout: sc.Paths, Host: sc.Host}
+	return k0s.Service{Layout: sc.Paths, Host: sc.Host, Role: sc.Config.role()}
 }
 
 func startRuntime() Step {
@@ -448,8 +479,25 @@ type LiveCluster struct {
 }
 
 func (c LiveCluster) waiter(sc *StepContext) k0s.Waiter {
-	return k0s.Waiter{Layout: sc.Paths, Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
+	w := k0s.Waiter{Layout: sc.Paths, Reader: sc.Host, Timeout: c.Timeout, Poll: time.Second,
 		Update: func(s string) { sc.Update("%s", s) }}
+	if sc.Config.role() == k0s.RoleWorker {
+		w.Kubeconfig = sc.Paths.KubeletKubeconfig()
+	}
+	return w
+}
+
+// LeaveCluster implements Cluster.
+func (c LiveCluster) LeaveCluster(ctx context.Context, sc *StepContext) (string, error) {
+	client, err := c.waiter(sc).Client()
+	if err != nil {
+		return "", err
+	}
+	name, err := k0s.NodeName(sc.Host)
+	if err != nil {
+		return "", err
+	}
+	return RemoveNode(ctx, client, name, false, c.Timeout, func(s string) { sc.Update("%s", s) })
 }
 
 // WaitAPI implements Cluster.
@@ -585,6 +633,12 @@ func (PlannedCluster) InstallRelease(_ context.Context, sc *StepContext, v chart
 	}
 	return fmt.Sprintf("would install release %s (chart %s %s) in namespace %s: %s", sc.Config.ReleaseName, ch.Metadata.Name,
 		ch.Metadata.Version, charts.Namespace, strings.Join(charts.Summary(objs), ", ")), nil
+}
+
+// LeaveCluster implements Cluster.
+func (PlannedCluster) LeaveCluster(_ context.Context, sc *StepContext) (string, error) {
+	name, err := k0s.NodeName(sc.Host)
+	return fmt.Sprintf("would drain node %s and delete it from the cluster", name), err
 }
 
 // ReleaseDeployed implements Cluster: nothing is deployed in a dry run.

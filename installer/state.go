@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,13 +11,18 @@ import (
 
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // State is the record of an install, written to the data dir. Status, reset and re-runs read it,
 // so that they need no flags repeated.
 type State struct {
-	Version          string `json:"version"` // of the mission-control that installed
-	Mode             string `json:"mode"`
+	Version string `json:"version"` // of the mission-control that installed
+	Mode    string `json:"mode"`
+	// Role is the node's: k0s.RoleController (also when empty: installs before joins) or
+	// k0s.RoleWorker, a node that joined the cluster whose API is at Controller.
+	Role             string `json:"role,omitempty"`
+	Controller       string `json:"controller,omitempty"`
 	ReleaseName      string `json:"releaseName"`
 	ContextName      string `json:"contextName,omitempty"`
 	DataDir          string `json:"dataDir"`
@@ -39,6 +45,7 @@ func stateOf(sc *StepContext) State {
 	s := State{
 		Version:          sc.Version,
 		Mode:             sc.Config.Mode,
+		Role:             sc.Config.role(),
 		ReleaseName:      sc.Config.ReleaseName,
 		ContextName:      sc.Config.ContextName,
 		DataDir:          sc.Config.DataDir,
@@ -54,6 +61,9 @@ func stateOf(sc *StepContext) State {
 	}
 	if sc.License != nil {
 		s.LicenseID = sc.License.Spec.LicenseID
+	}
+	if sc.Join != nil {
+		s.Controller = sc.Join.Server
 	}
 	if sc.Payload != nil {
 		if p, err := sc.Payload(); err == nil {
@@ -101,6 +111,7 @@ func (s State) conflicts(next State) []string {
 	var diffs []string
 	for _, f := range []struct{ name, old, new string }{
 		{"mode", s.Mode, next.Mode},
+		{"node role", cmp.Or(s.Role, k0s.RoleController), next.Role},
 		{"release name", s.ReleaseName, next.ReleaseName},
 		{"context name", s.ContextName, next.ContextName},
 		{"pod range", s.PodCIDR, next.PodCIDR},

@@ -59,6 +59,8 @@ type StepContext struct {
 	Self    string
 	// Cluster waits for the runtime to serve.
 	Cluster Cluster
+	// JoinCluster reads the cluster a node joins.
+	JoinCluster JoinCluster
 	// ResetTimeout bounds k0s' own reset (k0s.ResetTimeout when zero).
 	ResetTimeout time.Duration
 
@@ -68,6 +70,10 @@ type StepContext struct {
 	Node       network.Node
 	Preflights check.Report
 	Bundle     *bundle.Manifest // the verified --airgap-bundle's
+	// A join's: its token, and the cluster's facts and nodes read with it.
+	Join         *k0s.JoinToken
+	JoinFacts    *k0s.JoinFacts
+	ClusterNodes []k0s.Node
 
 	detail   string
 	progress progress.Reporter

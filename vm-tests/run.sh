@@ -162,6 +162,7 @@ stage() {
 	sign --license-id L-VMT-EXPIRED --issued 2020-01-01 --expires 2021-01-01 --out "$stage/licenses/expired.yaml"
 	sign --license-id L-VMT-DP --expires 2036-01-01 --modes data-plane --out "$stage/licenses/data-plane-only.yaml"
 	sign --license-id L-VMT-ONLINE --expires 2036-01-01 --out "$stage/licenses/no-airgap.yaml"
+	sign --license-id L-VMT-TWO-NODES --expires 2036-01-01 --max-nodes 2 --out "$stage/licenses/two-nodes.yaml"
 	sed 's/^  customer: .*/  customer: Someone Else/' "$repo/examples/license.yaml" >"$stage/licenses/edited.yaml"
 }
 

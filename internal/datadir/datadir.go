@@ -84,6 +84,19 @@ func (l Layout) NetworkManifest() string {
 	return filepath.Join(l.K0sDataDir(), "manifests", "mission-control-network", "kube-router.yaml")
 }
 
+// JoinManifest is what lets a new node check its join against the cluster before it joins (its
+// RBAC for join tokens and the cluster's join facts), in k0s' manifests dir like the network's.
+func (l Layout) JoinManifest() string {
+	return filepath.Join(l.K0sDataDir(), "manifests", "mission-control-join", "join.yaml")
+}
+
+// JoinTokenFile is the token a joined node's k0s worker joins with (root only).
+func (l Layout) JoinTokenFile() string { return filepath.Join(l.EtcDir(), "join-token") }
+
+// KubeletKubeconfig is the kubeconfig k0s' worker gives the kubelet once it has joined: the
+// node's own credentials, which may read and delete its Node.
+func (l Layout) KubeletKubeconfig() string { return filepath.Join(l.K0sDataDir(), "kubelet.conf") }
+
 // LogDir holds the runtime's log.
 func (l Layout) LogDir() string { return filepath.Join(l.DataDir, "log") }
 

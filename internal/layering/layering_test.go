@@ -28,7 +28,7 @@ var layers = [][]string{
 	// layout, the runtime, the payload format, and their test support.
 	{"internal/license", "internal/tsspec", "internal/cli", "internal/host/hosttest", "internal/testhost",
 		"internal/localvolume", "runtime/payload", "runtime/k0s"},
-	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "bundle"},
+	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "runtime/k0s/jointest", "bundle"},
 	// Domain packages.
 	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "registration"},
 	{"installer", "installer/preflight/hostpreflight"},

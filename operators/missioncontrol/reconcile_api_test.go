@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -677,12 +678,17 @@ spec:
 		// k8ssandra-operator's finalizer holds the data plane's K8ssandraCluster while its
 		// datacenters go, and cass-operator needs their Secrets until then.
 		const held = "k8ssandracluster.k8ssandra.io/finalizer"
-		kc, err := getKC(p.dp, "shop", "west")
+		// The operator may write the object between the read and the update: retry as a
+		// controller would.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			kc, err := getKC(p.dp, "shop", "west")
+			if err != nil {
+				return err
+			}
+			kc.SetFinalizers([]string{held})
+			return p.dp.Update(ctx, kc)
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		kc.SetFinalizers([]string{held})
-		if err := p.dp.Update(ctx, kc); err != nil {
 			t.Fatal(err)
 		}
 		m := getMCC(t, p.cp, "shop", "west")
@@ -701,11 +707,15 @@ spec:
 			t.Fatalf("the data plane's Secrets went before its K8ssandraCluster (%v)", err)
 		}
 		getMCC(t, p.cp, "shop", "west") // still held
-		if kc, err = getKC(p.dp, "shop", "west"); err != nil {
-			t.Fatal(err)
-		}
-		kc.SetFinalizers(nil)
-		if err := p.dp.Update(ctx, kc); err != nil {
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			kc, err := getKC(p.dp, "shop", "west")
+			if err != nil {
+				return err
+			}
+			kc.SetFinalizers(nil)
+			return p.dp.Update(ctx, kc)
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "everything gone in both planes", func() error {

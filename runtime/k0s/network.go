@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"reflect"
 	"text/template"
 
 	"github.com/datastax/mission-control/internal/datadir"
@@ -21,6 +23,12 @@ const (
 	NetworkHealthPort = 20244
 )
 
+// routesSyncPeriod is how often kube-router syncs its routes and its ipsets of the nodes' pod
+// ranges (5 minutes by default). Until a new node's range is in that set, pods' traffic to the
+// new node's pods is masqueraded as leaving the cluster, so NetworkPolicy there sees the node's
+// address instead of the pod's: a joined node's pods would be cut off from peers a policy admits.
+const routesSyncPeriod = "15s"
+
 //go:embed network.yaml
 var networkManifest string
 
@@ -28,14 +36,19 @@ var networkTmpl = template.Must(template.New("network.yaml").Parse(networkManife
 
 // NetworkManifest is the pod network's manifest: kube-router on every node routing the nodes' pod
 // ranges to each other and enforcing NetworkPolicy (kube-proxy keeps the Services), reading and
-// completing the CNI configuration at l.CNIConfigFile() with its node's range.
-func NetworkManifest(l datadir.Layout, image string) ([]byte, error) {
+// completing the CNI configuration at l.CNIConfigFile() with its node's range. serviceCIDR is the
+// cluster's service range, which its firewall lets through to the nodes.
+func NetworkManifest(l datadir.Layout, image string, serviceCIDR netip.Prefix) ([]byte, error) {
 	if image == "" {
 		return nil, errors.New("the pod network needs kube-router's image")
+	}
+	if !serviceCIDR.IsValid() {
+		return nil, errors.New("the pod network needs the service range")
 	}
 	var b bytes.Buffer
 	if err := networkTmpl.Execute(&b, map[string]any{
 		"Image": image, "CNIConfDir": l.CNIConfDir(), "CNIConfigFile": l.CNIConfigFile(), "HealthPort": NetworkHealthPort,
+		"ServiceCIDR": serviceCIDR.String(), "RoutesSyncPeriod": routesSyncPeriod,
 	}); err != nil {
 		return nil, fmt.Errorf("render the pod network's manifest: %w", err)
 	}
@@ -63,4 +76,22 @@ func CNIConfig(l datadir.Layout) ([]byte, error) {
 		return nil, fmt.Errorf("encode CNI config: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// SameCNIConfig reports whether have is the CNI configuration want, kube-router's completion of
+// it aside: kube-router writes its node's range into the bridge plugin's ipam, and a re-run of
+// install must neither take that for a change nor overwrite it (new pods would get no address).
+func SameCNIConfig(have, want []byte) bool {
+	var h, w map[string]any
+	if json.Unmarshal(have, &h) != nil || json.Unmarshal(want, &w) != nil {
+		return false
+	}
+	if plugins, ok := h["plugins"].([]any); ok && len(plugins) > 0 {
+		if bridge, ok := plugins[0].(map[string]any); ok {
+			if ipam, ok := bridge["ipam"].(map[string]any); ok {
+				delete(ipam, "ranges")
+			}
+		}
+	}
+	return reflect.DeepEqual(h, w)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -51,10 +52,14 @@ func TestCNIConfig(t *testing.T) {
 // left to kube-proxy.
 func TestNetworkManifest(t *testing.T) {
 	l := datadir.Layout{DataDir: "/data"}
-	if _, err := NetworkManifest(l, ""); err == nil {
+	services := netip.MustParsePrefix("10.0.128.0/17")
+	if _, err := NetworkManifest(l, "", services); err == nil {
 		t.Error("a manifest without an image was made")
 	}
-	b, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0")
+	if _, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0", netip.Prefix{}); err == nil {
+		t.Error("a manifest without the service range was made")
+	}
+	b, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0", services)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +97,8 @@ func TestNetworkManifest(t *testing.T) {
 	c := ds.Spec.Template.Spec.Containers[0]
 	args := strings.Join(c.Args, " ")
 	if c.Image != "localhost/mission-control/kube-router:v2.1.0" || c.ImagePullPolicy != "Never" || !ds.Spec.Template.Spec.HostNetwork ||
-		!strings.Contains(args, "--run-firewall=true") || !strings.Contains(args, "--run-router=true") || !strings.Contains(args, "--run-service-proxy=false") {
+		!strings.Contains(args, "--run-firewall=true") || !strings.Contains(args, "--run-router=true") || !strings.Contains(args, "--run-service-proxy=false") ||
+		!strings.Contains(args, "--service-cluster-ip-range=10.0.128.0/17") || !strings.Contains(args, "--routes-sync-period=15s") {
 		t.Errorf("kube-router container: %s %s %v, hostNetwork %v", c.Image, c.ImagePullPolicy, c.Args, ds.Spec.Template.Spec.HostNetwork)
 	}
 	env := map[string]string{}
@@ -108,3 +114,32 @@ func TestNetworkManifest(t *testing.T) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// TestSameCNIConfig: the configuration kube-router completed with its node's range is still
+// install's; any other difference is not.
+func TestSameCNIConfig(t *testing.T) {
+	want, err := CNIConfig(datadir.Layout{DataDir: "/data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completed := bytes.Replace(want, []byte(`"type": "host-local"`), []byte(`"ranges": [[{"subnet": "10.0.0.0/24"}]], "type": "host-local"`), 1)
+	other := bytes.Replace(want, []byte(`"hairpinMode": true`), []byte(`"hairpinMode": false`), 1)
+	if bytes.Equal(completed, want) || bytes.Equal(other, want) {
+		t.Fatalf("the test's edits do not apply to %s", want)
+	}
+	for _, c := range []struct {
+		name string
+		have []byte
+		same bool
+	}{
+		{"as written", want, true},
+		{"completed by kube-router", completed, true},
+		{"changed otherwise", other, false},
+		{"not JSON", []byte("{"), false},
+		{"empty", nil, false},
+	} {
+		if got := SameCNIConfig(c.have, want); got != c.same {
+			t.Errorf("%s: SameCNIConfig = %t, want %t", c.name, got, c.same)
+		}
+	}
+}

@@ -75,20 +75,31 @@ func FindXtables(r host.Reader) (nft, legacy string, err error) {
 }
 
 // DisabledComponents are k0s components mission-control does not run: the update prober would
-// call k0s' update server, metrics-server has no image here, and konnectivity is off in --single.
+// call k0s' update server, metrics-server has no image here, and konnectivity has none either
+// (the API server reaches the kubelets directly: every node's address is routable from it).
 var DisabledComponents = []string{"update-prober", "metrics-server", "konnectivity-server"}
 
-// ControllerCommand is the k0s process the runtime service runs.
-func ControllerCommand(l datadir.Layout) host.Command {
+// Roles of a node.
+const (
+	RoleController = "controller" // the API, etcd and a worker: install's first node
+	RoleWorker     = "worker"     // a worker only: a joined node
+)
+
+// NodeCommand is the k0s process the runtime service runs for the role: the first node is a
+// controller with its own worker, untainted, that others can join (not k0s' --single, which
+// refuses joins); a joined worker runs k0s' worker with its join token.
+func NodeCommand(l datadir.Layout, role string) host.Command {
+	common := []string{
+		"--data-dir", l.K0sDataDir(),
+		"--status-socket", l.StatusSocket(),
+		"--iptables-mode", "nft", // k0s would guess, and pick legacy if anything ever touched it
+	}
+	if role == RoleWorker {
+		return host.Command{Name: l.K0s(), Args: append([]string{"worker", "--token-file", l.JoinTokenFile()}, common...)}
+	}
 	return host.Command{
 		Name: l.K0s(),
-		Args: []string{
-			"controller", "--single",
-			"--data-dir", l.K0sDataDir(),
-			"--config", l.ConfigFile(),
-			"--status-socket", l.StatusSocket(),
-			"--iptables-mode", "nft", // k0s would guess, and pick legacy if anything ever touched it
-			"--disable-components", strings.Join(DisabledComponents, ","),
-		},
+		Args: append(append([]string{"controller", "--enable-worker", "--no-taints", "--config", l.ConfigFile()}, common...),
+			"--disable-components", strings.Join(DisabledComponents, ",")),
 	}
 }

@@ -106,11 +106,18 @@ func TestFindXtables(t *testing.T) {
 	}
 }
 
-func TestControllerCommand(t *testing.T) {
-	got := ControllerCommand(datadir.Layout{DataDir: "/data"}).String()
-	want := "/data/k0s/bin/k0s controller --single --data-dir /data/k0s --config /data/etc/k0s.yaml --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"
-	if got != want {
-		t.Errorf("command:\n%s\nwant\n%s", got, want)
+// TestNodeCommand: the first node is a joinable controller with an untainted worker; a joined
+// node is a worker with its token.
+func TestNodeCommand(t *testing.T) {
+	l := datadir.Layout{DataDir: "/data"}
+	for role, want := range map[string]string{
+		RoleController: "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server",
+		"":             "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server",
+		RoleWorker:     "/data/k0s/bin/k0s worker --token-file /data/etc/join-token --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft",
+	} {
+		if got := NodeCommand(l, role).String(); got != want {
+			t.Errorf("%q command:\n%s\nwant\n%s", role, got, want)
+		}
 	}
 }
 

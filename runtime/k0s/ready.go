@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,12 @@ type Waiter struct {
 	Timeout, Poll time.Duration
 	// Update, if set, is told what is awaited and for how long already.
 	Update func(string)
+	// Kubeconfig is what the waiter connects with: the admin's when empty; a joined worker has
+	// only its kubelet's (KubeletKubeconfig).
+	Kubeconfig string
 }
+
+func (w Waiter) kubeconfig() string { return cmp.Or(w.Kubeconfig, w.Layout.AdminKubeconfig()) }
 
 // errTimeout ends a wait; the caller's message says what for.
 var errTimeout = errors.New("timed out")
@@ -56,9 +62,9 @@ func (w Waiter) poll(ctx context.Context, what string, check func(context.Contex
 	return err
 }
 
-// Client connects to the runtime's API with the admin kubeconfig.
+// Client connects to the runtime's API with the waiter's kubeconfig.
 func (w Waiter) Client() (*kubernetes.Clientset, error) {
-	cfg, err := kube.RESTConfigFile(w.Layout.AdminKubeconfig(), 5*time.Second)
+	cfg, err := kube.RESTConfigFile(w.kubeconfig(), 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +76,8 @@ func (w Waiter) WaitAPI(ctx context.Context) error {
 	var client *kubernetes.Clientset
 	return w.poll(ctx, "the Kubernetes API to be ready", func(ctx context.Context) (bool, string) {
 		if client == nil {
-			if ok, _ := w.Reader.Exists(w.Layout.AdminKubeconfig()); !ok {
-				return false, "k0s has not written its admin kubeconfig yet"
+			if ok, _ := w.Reader.Exists(w.kubeconfig()); !ok {
+				return false, "k0s has not written " + w.kubeconfig() + " yet"
 			}
 			c, err := w.Client()
 			if err != nil {
@@ -90,6 +96,7 @@ func (w Waiter) WaitAPI(ctx context.Context) error {
 // Node is the runtime's node as the API reports it.
 type Node struct {
 	Name           string `json:"name"`
+	Role           string `json:"role"` // RoleController or RoleWorker
 	Ready          bool   `json:"ready"`
 	KubeletVersion string `json:"kubeletVersion"`
 	Runtime        string `json:"containerRuntime"`
@@ -97,6 +104,9 @@ type Node struct {
 	Address        string `json:"address"`
 	Message        string `json:"message,omitempty"` // why it is not Ready
 }
+
+// controlPlaneLabel marks the nodes k0s runs a controller on.
+const controlPlaneLabel = "node-role.kubernetes.io/control-plane"
 
 // Nodes lists the cluster's nodes.
 func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
@@ -106,7 +116,10 @@ func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
 	}
 	nodes := make([]Node, 0, len(list.Items))
 	for _, n := range list.Items {
-		node := Node{Name: n.Name, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Runtime: n.Status.NodeInfo.ContainerRuntimeVersion, PodCIDR: n.Spec.PodCIDR}
+		node := Node{Name: n.Name, Role: RoleWorker, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Runtime: n.Status.NodeInfo.ContainerRuntimeVersion, PodCIDR: n.Spec.PodCIDR}
+		if _, ok := n.Labels[controlPlaneLabel]; ok {
+			node.Role = RoleController
+		}
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP {
 				node.Address = a.Address
@@ -123,24 +136,46 @@ func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
 	return nodes, nil
 }
 
-// WaitNode waits for the node to register and become Ready, and returns it.
+// NodeName is this host's node name: its hostname in lowercase, as the kubelet registers it.
+func NodeName(r host.Reader) (string, error) {
+	name, err := r.ReadFile("/proc/sys/kernel/hostname")
+	if err != nil {
+		return "", fmt.Errorf("read the hostname: %w", err)
+	}
+	return strings.ToLower(strings.TrimSpace(string(name))), nil
+}
+
+// WaitNode waits for this host's node to register and become Ready, and returns it.
 func (w Waiter) WaitNode(ctx context.Context) (Node, error) {
-	client, err := w.Client()
+	name, err := NodeName(w.Reader)
 	if err != nil {
 		return Node{}, err
 	}
 	var ready Node
-	err = w.poll(ctx, "the node to be Ready", func(ctx context.Context) (bool, string) {
-		nodes, err := Nodes(ctx, client)
-		switch {
-		case err != nil:
-			return false, firstLine(err.Error())
-		case len(nodes) == 0:
-			return false, "the kubelet has not registered the node yet"
-		case !nodes[0].Ready:
-			return false, fmt.Sprintf("node %s is not Ready: %s", nodes[0].Name, nodes[0].Message)
+	var client *kubernetes.Clientset
+	err = w.poll(ctx, "node "+name+" to be Ready", func(ctx context.Context) (bool, string) {
+		if client == nil { // a joining worker's kubelet writes its kubeconfig once it has joined
+			if ok, _ := w.Reader.Exists(w.kubeconfig()); !ok {
+				return false, "k0s has not written " + w.kubeconfig() + " yet"
+			}
+			c, err := w.Client()
+			if err != nil {
+				return false, firstLine(err.Error())
+			}
+			client = c
 		}
-		ready = nodes[0]
+		nodes, err := Nodes(ctx, client)
+		if err != nil {
+			return false, firstLine(err.Error())
+		}
+		i := slices.IndexFunc(nodes, func(n Node) bool { return n.Name == name })
+		switch {
+		case i < 0:
+			return false, "the kubelet has not registered node " + name + " yet"
+		case !nodes[i].Ready:
+			return false, fmt.Sprintf("node %s is not Ready: %s", name, nodes[i].Message)
+		}
+		ready = nodes[i]
 		return true, ""
 	})
 	return ready, err
@@ -212,6 +247,9 @@ func Inspect(ctx context.Context, h host.Host, l datadir.Layout) Health {
 	}
 	health.Running = running
 	w := Waiter{Layout: l, Reader: h}
+	if ok, _ := h.Exists(l.AdminKubeconfig()); !ok {
+		w.Kubeconfig = l.KubeletKubeconfig() // a joined worker's
+	}
 	client, err := w.Client()
 	if err != nil {
 		health.APIProblem = firstLine(err.Error())

@@ -37,6 +37,8 @@ const unitFile = "/etc/systemd/system/" + UnitName
 type Service struct {
 	Layout datadir.Layout
 	Host   host.Host
+	// Role is the node's: RoleController (also when empty) or RoleWorker.
+	Role string
 	// StopTimeout bounds a graceful stop before the service's processes are killed.
 	StopTimeout time.Duration
 }
@@ -65,12 +67,12 @@ TimeoutStopSec=90
 
 [Install]
 WantedBy=multi-user.target
-`, ControllerCommand(s.Layout), joins))
+`, NodeCommand(s.Layout, s.Role), joins))
 }
 
 // supervisorCommand is the supervisor process that runs k0s where there is no systemd.
 func (s Service) supervisorCommand() host.Command {
-	k0s := ControllerCommand(s.Layout)
+	k0s := NodeCommand(s.Layout, s.Role)
 	return host.Command{Name: s.Layout.Self(), Args: append([]string{"supervise", "--", k0s.Name}, k0s.Args...)}
 }
 

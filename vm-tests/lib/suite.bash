@@ -6,7 +6,7 @@
 #   MC_SSH_CONFIG  ssh config that names the hosts (lima, vagrant)
 #   MC_PODMAN_PREFIX  a host's container is this prefix and its name (podman)
 #   MC_STAGE       directory on every host with mission-control, mcctl, testhost, license.yaml,
-#                  development-license.key, licenses/ (wrong ones), images/hello.tar and the
+#                  development-license.key, licenses/ (wrong ones, and two-nodes.yaml: maxNodes 2), images/hello.tar and the
 #                  Cassandra stand-ins' images/*-standin.tar
 #   MC_NET_GUARD   1: keep each install's pod and service traffic on the machine (local)
 #   MC_PRIVATE_NET the hosts' private network, when their default route is not on it: nodes take

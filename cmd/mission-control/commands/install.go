@@ -25,6 +25,14 @@ type installOptions struct {
 	dryRun      bool
 	waitTimeout time.Duration
 	output      cli.Output
+	verb        string // install or join
+}
+
+func (o *installOptions) name() string {
+	if o.verb == "" {
+		return "install"
+	}
+	return o.verb
 }
 
 func newInstallCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Command {
@@ -87,7 +95,7 @@ func newEnv(streams cli.Streams, deps Deps, g *cli.GlobalFlags, waitTimeout time
 	}
 	return installer.Env{
 		Network: deps.Network, Facts: deps.Facts, Now: deps.Now, Version: version.Version, Log: g.Logger(streams.Err),
-		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: waitTimeout},
+		Payload: deps.Payload, Self: self, Cluster: installer.LiveCluster{Timeout: waitTimeout}, JoinCluster: deps.JoinCluster,
 	}, nil
 }
 
@@ -102,19 +110,20 @@ func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Glob
 	if o.dryRun {
 		return runDryRunInstall(ctx, streams, deps, env, o)
 	}
-	if err := requireRoot(deps, "install"); err != nil {
+	if err := requireRoot(deps, o.name()); err != nil {
 		return err
 	}
 	env.Host = deps.Host
 	env.Progress = g.Progress(streams.Err, o.output)
 	inst := installer.Install{Config: o.cfg, Env: env, Confirm: func(found installer.Findings) error {
-		return confirm(streams, deps, o.yes, "install", installQuestion(found))
+		return confirm(streams, deps, o.yes, o.name(), installQuestion(o.name(), found))
 	}}
 	done, err := inst.Run(ctx)
 	if err != nil {
 		return err
 	}
 	summary := newInstallSummary(done)
+	summary.verb = o.name()
 	return o.output.Print(streams.Out, summary, summary.writeText)
 }
 
@@ -133,8 +142,12 @@ func runDryRunInstall(ctx context.Context, streams cli.Streams, deps Deps, env i
 	return o.output.Print(streams.Out, plan, plan.writeText)
 }
 
-func installQuestion(found installer.Findings) string {
-	return fmt.Sprintf("Install mission-control (%s) on this host?\n  data dir %s\n  pods %s, services %s, node %s on %s\n",
+func installQuestion(verb string, found installer.Findings) string {
+	what := "Install mission-control (%s) on this host?"
+	if verb == "join" {
+		what = "Join this host to the mission-control cluster (%s) as a worker?"
+	}
+	return fmt.Sprintf(what+"\n  data dir %s\n  pods %s, services %s, node %s on %s\n",
 		found.Mode, found.DataDir, found.Network.PodCIDR, found.Network.ServiceCIDR, found.Node.Address, found.Node.Interface)
 }
 
@@ -251,6 +264,7 @@ type installSummary struct {
 	Mode      string             `json:"mode"`
 	DataDir   string             `json:"dataDir"`
 	Steps     []installer.Result `json:"steps"`
+	verb      string
 }
 
 func newInstallSummary(done installer.Findings) installSummary {
@@ -267,7 +281,11 @@ func (s installSummary) writeText(w io.Writer) error {
 			ran++
 		}
 	}
-	_, err := fmt.Fprintf(w, "Install (%s) complete: %d steps changed the host, %d were already done. Data dir: %s\nSee it with: mission-control status --data-dir %s\n",
-		s.Mode, ran, skipped, s.DataDir, s.DataDir)
+	verb := "Install"
+	if s.verb == "join" {
+		verb = "Join"
+	}
+	_, err := fmt.Fprintf(w, "%s (%s) complete: %d steps changed the host, %d were already done. Data dir: %s\nSee it with: mission-control status --data-dir %s\n",
+		verb, s.Mode, ran, skipped, s.DataDir, s.DataDir)
 	return err
 }

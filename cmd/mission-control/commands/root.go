@@ -42,6 +42,8 @@ type Deps struct {
 	Self    func() (string, error)
 	// WaitTimeout bounds each wait for the runtime.
 	WaitTimeout time.Duration
+	// JoinCluster reads the cluster a join token names.
+	JoinCluster installer.JoinCluster
 }
 
 // SystemDeps is this machine.
@@ -59,6 +61,7 @@ func SystemDeps() Deps {
 		Payload:       payload.Embedded,
 		Self:          os.Executable,
 		WaitTimeout:   5 * time.Minute,
+		JoinCluster:   installer.LiveJoinCluster,
 	}
 }
 
@@ -86,6 +89,8 @@ host check has passed.`,
 	g.Bind(root)
 	root.AddCommand(
 		newInstallCmd(streams, deps, g),
+		newJoinCmd(streams, deps, g),
+		newNodeCmd(streams, deps),
 		newResetCmd(streams, deps, g),
 		newPreflightCmd(streams, deps),
 		newSupportBundleCmd(streams, deps, g),

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // status's exit codes beyond 0 and 1, so that scripts can test them (as with systemctl status).
@@ -72,7 +74,7 @@ func writeStatus(w io.Writer, st installer.Status) error {
 		completion = "INCOMPLETE: run install again to resume, or reset to remove it"
 	}
 	if s := st.State; s != nil {
-		fmt.Fprintf(w, "mission-control %s: %s\n", s.Mode, completion)
+		fmt.Fprintf(w, "mission-control %s, %s node: %s\n", s.Mode, cmp.Or(s.Role, k0s.RoleController), completion)
 		fmt.Fprintf(w, "  data dir:  %s\n  version:   %s\n  release:   %s\n  license:   %s\n", s.DataDir, s.Version, s.ReleaseName, s.LicenseID)
 		if s.ContextName != "" {
 			fmt.Fprintf(w, "  context:   %s\n", s.ContextName)
@@ -96,7 +98,7 @@ func writeStatus(w io.Writer, st installer.Status) error {
 			if !n.Ready {
 				ready = "NOT READY: " + n.Message
 			}
-			fmt.Fprintf(w, "  node:      %s %s, %s, %s, %s, pods %s\n", n.Name, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
+			fmt.Fprintf(w, "  node:      %s (%s) %s, %s, %s, %s, pods %s\n", n.Name, n.Role, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
 		}
 	}
 	if len(st.Components) > 0 {

@@ -14,7 +14,7 @@ import (
 )
 
 // Fresh reads this machine except for what varies between machines and would change a plan:
-// capabilities, users, mounts, kernel parameters, systemd, iptables, cgroups and every system path
+// capabilities, users, mounts, the hostname, kernel parameters, systemd, iptables, cgroups and every system path
 // (/etc, /run, /var, /usr, /lib, /sys/fs/cgroup), which read as absent. Temporary directories, where tests keep their data
 // dirs and inputs, read through.
 type Fresh struct{ host.System }
@@ -28,6 +28,8 @@ func (f Fresh) ReadFile(path string) ([]byte, error) {
 		return []byte("root:x:0:0:root:/root:/bin/bash\n"), nil
 	case "/proc/self/mountinfo": // the root filesystem only: no runtime's mounts of an earlier run
 		return []byte("1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n"), nil
+	case "/proc/sys/kernel/hostname": // the node's name
+		return []byte("Node-1\n"), nil
 	}
 	return f.System.ReadFile(path)
 }
