@@ -351,9 +351,10 @@ func checkOperators(t *testing.T, mode string, st statusReport) {
 	if controlPlane != "true" { // it reconciles the K8ssandraCluster written into every cluster
 		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q, want true", controlPlane)
 	}
-	ports := kubectl(t, "", "-n", "mission-control", "get", "networkpolicy", "cassandra-internode", "-o", "jsonpath={.spec.ingress[0].ports[*].port}")
-	if ports != "7000 7001" {
-		t.Errorf("the internode NetworkPolicy admits ports %q", ports)
+	// Each Cassandra cluster's internode NetworkPolicy is the operator's (TestDatabase proves it
+	// on running pods); the chart installs none.
+	if policies := kubectl(t, "", "get", "networkpolicy", "-A", "-o", "name"); policies != "" {
+		t.Errorf("NetworkPolicies with no database: %s", policies)
 	}
 }
 

@@ -78,20 +78,51 @@ func CNIConfig(l datadir.Layout) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// SameCNIConfig reports whether have is the CNI configuration want, kube-router's completion of
-// it aside: kube-router writes its node's range into the bridge plugin's ipam, and a re-run of
-// install must neither take that for a change nor overwrite it (new pods would get no address).
+// SameCNIConfig reports whether have is the CNI configuration want, kube-router's rewrite of it
+// aside: kube-router writes its node's range into the bridge plugin's ipam and the node's MTU
+// into the plugin (keeping every other setting); a re-run of install must neither take that for
+// a change nor overwrite it (new pods would get no address).
 func SameCNIConfig(have, want []byte) bool {
-	var h, w map[string]any
+	var h, w any
 	if json.Unmarshal(have, &h) != nil || json.Unmarshal(want, &w) != nil {
 		return false
 	}
-	if plugins, ok := h["plugins"].([]any); ok && len(plugins) > 0 {
-		if bridge, ok := plugins[0].(map[string]any); ok {
-			if ipam, ok := bridge["ipam"].(map[string]any); ok {
-				delete(ipam, "ranges")
+	return cniCovers(h, w)
+}
+
+// kubeRouterKeys are the settings kube-router adds to the CNI configuration.
+var kubeRouterKeys = map[string]bool{"ranges": true, "mtu": true}
+
+// cniCovers: have holds every setting of want, and nothing else but kubeRouterKeys.
+func cniCovers(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			if hv, ok := h[k]; !ok || !cniCovers(hv, wv) {
+				return false
 			}
 		}
+		for k := range h {
+			if _, ours := w[k]; !ours && !kubeRouterKeys[k] {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !cniCovers(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
 	}
-	return reflect.DeepEqual(h, w)
+	return reflect.DeepEqual(have, want)
 }

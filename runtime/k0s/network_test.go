@@ -123,8 +123,12 @@ func TestSameCNIConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	completed := bytes.Replace(want, []byte(`"type": "host-local"`), []byte(`"ranges": [[{"subnet": "10.0.0.0/24"}]], "type": "host-local"`), 1)
+	// kube-router's own rewrite: the range and the node's MTU.
+	rewritten := bytes.Replace(completed, []byte(`"ipMasq": false,`), []byte(`"ipMasq": false, "mtu": 1450,`), 1)
+	dropped := bytes.Replace(want, []byte(`"ipMasq": false,`), nil, 1)
+	added := bytes.Replace(want, []byte(`"hairpinMode": true`), []byte(`"hairpinMode": true, "promiscMode": true`), 1)
 	other := bytes.Replace(want, []byte(`"hairpinMode": true`), []byte(`"hairpinMode": false`), 1)
-	if bytes.Equal(completed, want) || bytes.Equal(other, want) {
+	if bytes.Equal(completed, want) || bytes.Equal(other, want) || bytes.Equal(rewritten, completed) || bytes.Equal(added, want) || bytes.Equal(dropped, want) {
 		t.Fatalf("the test's edits do not apply to %s", want)
 	}
 	for _, c := range []struct {
@@ -134,6 +138,9 @@ func TestSameCNIConfig(t *testing.T) {
 	}{
 		{"as written", want, true},
 		{"completed by kube-router", completed, true},
+		{"rewritten by kube-router", rewritten, true},
+		{"another setting added", added, false},
+		{"a setting dropped", dropped, false},
 		{"changed otherwise", other, false},
 		{"not JSON", []byte("{"), false},
 		{"empty", nil, false},
