@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
@@ -535,7 +538,20 @@ func removeCgroups(ctx context.Context, h host.Host, kept []string) error {
 	if err := defaultEnding.end(ctx, h, func() ([]Process, error) { return cgroupProcesses(h, dirs), nil }, nil); err != nil {
 		return err
 	}
-	_, err := h.Run(ctx, host.Command{Name: "rmdir", Args: dirs})
+	// A cgroup whose last processes were just killed can refuse removal (EBUSY) for a moment while
+	// the kernel lets them go: try again with those left, for a while.
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		left := slices.DeleteFunc(slices.Clone(dirs), func(dir string) bool { ok, _ := h.Exists(dir); return !ok })
+		if len(left) == 0 {
+			return true, nil
+		}
+		_, last = h.Run(ctx, host.Command{Name: "rmdir", Args: left})
+		return last == nil, nil
+	})
+	if err != nil && last != nil && ctx.Err() == nil {
+		return last
+	}
 	return err
 }
 

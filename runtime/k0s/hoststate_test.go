@@ -2,6 +2,7 @@ package k0s
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -260,5 +261,35 @@ func TestCleanupWithoutRecord(t *testing.T) {
 	got := opStrings(rec.Ops())
 	if strings.Join(got, "\n") != "run iptables-nft-save\nrun ip6tables-nft-save\nremove "+ContainerdDropInFile {
 		t.Errorf("cleanup:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// busyOnce refuses the first rmdir as the kernel does while a killed pod's processes go.
+type busyOnce struct {
+	*host.Recorder
+	refused bool
+}
+
+func (b *busyOnce) Run(ctx context.Context, c host.Command) ([]byte, error) {
+	if c.Name == "rmdir" && !b.refused {
+		b.refused = true
+		return nil, &host.ExecError{Cmd: c.String(), Err: errors.New("exit status 1: rmdir: failed to remove: Device or resource busy")}
+	}
+	return b.Recorder.Run(ctx, c)
+}
+
+// TestRemoveCgroupsRetriesBusy: a cgroup that is busy for a moment is removed on a later try.
+func TestRemoveCgroupsRetriesBusy(t *testing.T) {
+	h := &busyOnce{Recorder: host.NewRecorder(fakeReader{
+		"/sys/fs/cgroup/cpu":                            "",
+		"/sys/fs/cgroup/cpu/kubepods":                   "",
+		"/sys/fs/cgroup/cpu/kubepods/podB":              "",
+		"/sys/fs/cgroup/cpu/kubepods/podB/cgroup.procs": "",
+	})}
+	if err := removeCgroups(context.Background(), h, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(opStrings(h.Ops()), "\n"); got != "run rmdir /sys/fs/cgroup/cpu/kubepods/podB /sys/fs/cgroup/cpu/kubepods" || !h.refused {
+		t.Errorf("ops after a busy rmdir:\n%s", got)
 	}
 }
