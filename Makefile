@@ -138,7 +138,7 @@ bench: build ## time a bare k0s against install, and reset (root; installs for r
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
-	vm-tests/run.sh --target podman --suites-dir vm-tests/bench --suite join --out bin/bench
+	vm-tests/run.sh --target podman --suites-dir vm-tests/bench --suite join --out $(CURDIR)/bin/bench
 
 standin-images: ## the Cassandra stand-ins' images (test doubles, never in the payload) in bin/standin/, under the references cass-operator computes for 4.0.11
 	hack/standin-images.sh bin/standin
