@@ -54,19 +54,18 @@ func readJoinToken() Step {
 		Check: true,
 		Run: func(_ context.Context, sc *StepContext) error {
 			arg := strings.TrimSpace(sc.Config.JoinToken)
-			encoded := arg
-			data, err := sc.Host.ReadFile(arg)
-			switch {
-			case err == nil:
-				encoded = string(data)
-			case !errors.Is(err, fs.ErrNotExist) && !strings.Contains(err.Error(), "file name too long"):
-				return fmt.Errorf("read the join token %s: %w", arg, err)
-			case len(arg) < 100: // no token is this short: a file name that is not there
-				return fmt.Errorf("join token file %s does not exist: pass the file node join-command wrote, or the token itself", arg)
-			}
-			token, err := k0s.ParseJoinToken(encoded)
-			if err != nil {
-				return err
+			token, err := k0s.ParseJoinToken(arg)
+			if err != nil { // not the token itself: the file holding it
+				data, readErr := sc.Host.ReadFile(arg)
+				switch {
+				case errors.Is(readErr, fs.ErrNotExist):
+					return fmt.Errorf("join token file %s does not exist: pass the file node join-command wrote, or the token itself", arg)
+				case readErr != nil:
+					return fmt.Errorf("read the join token %s: %w", arg, readErr)
+				}
+				if token, err = k0s.ParseJoinToken(string(data)); err != nil {
+					return err
+				}
 			}
 			if token.Role != k0s.RoleWorker {
 				return fmt.Errorf("the join token joins a %s; only workers join yet: %s", token.Role, joinTokenHelp)
@@ -205,6 +204,9 @@ func joinAPIError(token k0s.JoinToken, err error) error {
 	return fmt.Errorf("cannot reach the cluster at %s (check that this host reaches it, and its firewall lets 6443 in): %w", token.Server, err)
 }
 
+// errNoSuchNode: the node to remove is not in the cluster.
+var errNoSuchNode = errors.New("no such node")
+
 // RemoveNode drains the node and deletes its Node. evict: through the eviction API, which keeps
 // PodDisruptionBudgets (an admin's rights); otherwise by deleting the pods, with their grace
 // periods, which is what a kubelet's own credentials may do for the pods bound to its node. The
@@ -221,7 +223,7 @@ func RemoveNode(ctx context.Context, client kubernetes.Interface, name string, e
 		}}
 	node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("node %s is not in the cluster", name), nil
+		return "", fmt.Errorf("node %s is not in the cluster: %w", name, errNoSuchNode)
 	}
 	if err != nil {
 		return "", fmt.Errorf("read node %s: %w", name, err)
@@ -260,15 +262,9 @@ func NewJoinToken(ctx context.Context, h host.Host, dataDir, role string, expiry
 		return JoinTicket{}, fmt.Errorf("--expiry %s: give between 1m and 168h (e.g. --expiry 24h)", expiry)
 	}
 	l := datadir.Layout{DataDir: dataDir}
-	state, err := LoadState(h, l)
-	if errors.Is(err, ErrNotInstalled) {
-		return JoinTicket{}, fmt.Errorf("mission-control is not installed in %s: run node join-command on the cluster's controller, or pass its --data-dir", dataDir)
-	}
+	client, err := controllerClient(h, l, "node join-command")
 	if err != nil {
 		return JoinTicket{}, err
-	}
-	if state.Role == k0s.RoleWorker {
-		return JoinTicket{}, fmt.Errorf("this host is a worker of the cluster at %s: run node join-command on its controller", state.Controller)
 	}
 	data, err := h.ReadFile(l.License())
 	if err != nil {
@@ -277,10 +273,6 @@ func NewJoinToken(ctx context.Context, h host.Host, dataDir, role string, expiry
 	lic, err := license.Parse(data)
 	if err != nil {
 		return JoinTicket{}, fmt.Errorf("the install's license %s: %w", l.License(), err)
-	}
-	client, err := k0s.Waiter{Layout: l, Reader: h}.Client()
-	if err != nil {
-		return JoinTicket{}, err
 	}
 	nodes, err := k0s.Nodes(ctx, client)
 	if err != nil {
@@ -308,16 +300,9 @@ func NewJoinToken(ctx context.Context, h host.Host, dataDir, role string, expiry
 
 // NodeRemoval removes a node from the cluster of the controller in dataDir.
 func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout time.Duration, update func(string)) (string, error) {
-	l := datadir.Layout{DataDir: dataDir}
-	state, err := LoadState(h, l)
-	if errors.Is(err, ErrNotInstalled) {
-		return "", fmt.Errorf("mission-control is not installed in %s: run node remove on the cluster's controller, or pass its --data-dir", dataDir)
-	}
+	client, err := controllerClient(h, datadir.Layout{DataDir: dataDir}, "node remove")
 	if err != nil {
 		return "", err
-	}
-	if state.Role == k0s.RoleWorker {
-		return "", fmt.Errorf("this host is a worker: run node remove on the controller at %s, or mission-control reset here to leave", state.Controller)
 	}
 	self, err := k0s.NodeName(h)
 	if err != nil {
@@ -326,12 +311,25 @@ func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout
 	if name == self {
 		return "", fmt.Errorf("node %s is this controller: it cannot remove itself; mission-control reset removes the whole cluster", name)
 	}
-	client, err := k0s.Waiter{Layout: l, Reader: h}.Client()
-	if err != nil {
-		return "", err
-	}
-	if _, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
+	if errors.Is(err, errNoSuchNode) {
 		return "", fmt.Errorf("node %s is not in the cluster: see the nodes with mission-control status", name)
 	}
-	return RemoveNode(ctx, client, name, true, timeout, update)
+	return detail, err
+}
+
+// controllerClient is the admin client of the controller installed in l, for a command that
+// only a controller runs; it names the fix when l holds no install or a worker's.
+func controllerClient(h host.Host, l datadir.Layout, command string) (kubernetes.Interface, error) {
+	state, err := LoadState(h, l)
+	if errors.Is(err, ErrNotInstalled) {
+		return nil, fmt.Errorf("mission-control is not installed in %s: run %s on the cluster's controller, or pass its --data-dir", l.DataDir, command)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if state.Role == k0s.RoleWorker {
+		return nil, fmt.Errorf("this host is a worker of the cluster at %s: run %s on its controller", state.Controller, command)
+	}
+	return k0s.Waiter{Layout: l, Reader: h}.Client()
 }

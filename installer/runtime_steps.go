@@ -287,14 +287,7 @@ func writeContainerdConfig() Step {
 			}
 			return k0s.ContainerdDropIn(sc.Paths, !capable), nil
 		})
-	run := s.Run
-	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, filepath.Dir(k0s.ContainerdDropInFile), 0o755); err != nil {
-			return err
-		}
-		return run(ctx, sc)
-	}
-	return s
+	return inDir(s, func(*StepContext) string { return filepath.Dir(k0s.ContainerdDropInFile) })
 }
 
 func writeCNIConfig() Step {
@@ -311,14 +304,7 @@ func writeCNIConfig() Step {
 		}
 		return err == nil && k0s.SameCNIConfig(have, want), err
 	}
-	run := s.Run
-	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, sc.Paths.CNIConfDir(), 0o755); err != nil {
-			return err
-		}
-		return run(ctx, sc)
-	}
-	return s
+	return inDir(s, func(sc *StepContext) string { return sc.Paths.CNIConfDir() })
 }
 
 // writeNetworkManifest puts the pod network's manifest in k0s' manifests dir: k0s applies it once
@@ -332,14 +318,7 @@ func writeNetworkManifest() Step {
 			}
 			return k0s.NetworkManifest(sc.Paths, p.Manifest.Images["kube-router"], sc.Plan.ServiceCIDR)
 		})
-	run := s.Run
-	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, filepath.Dir(sc.Paths.NetworkManifest()), 0o755); err != nil {
-			return err
-		}
-		return run(ctx, sc)
-	}
-	return s
+	return inDir(s, func(sc *StepContext) string { return filepath.Dir(sc.Paths.NetworkManifest()) })
 }
 
 // writeJoinManifest puts what joining nodes check (the cluster's license, mode, ranges and
@@ -350,9 +329,15 @@ func writeJoinManifest() Step {
 			return k0s.JoinManifest(k0s.JoinFacts{LicenseID: sc.License.Spec.LicenseID, Mode: sc.Config.Mode,
 				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version})
 		})
+	return inDir(s, func(sc *StepContext) string { return filepath.Dir(sc.Paths.JoinManifest()) })
+}
+
+// inDir makes a file-writing step first make its file's directory (mode 0755: read by k0s,
+// containerd and kube-router).
+func inDir(s Step, dir func(*StepContext) string) Step {
 	run := s.Run
 	s.Run = func(ctx context.Context, sc *StepContext) error {
-		if err := sc.Host.MkdirAll(ctx, filepath.Dir(sc.Paths.JoinManifest()), 0o755); err != nil {
+		if err := sc.Host.MkdirAll(ctx, dir(sc), 0o755); err != nil {
 			return err
 		}
 		return run(ctx, sc)
@@ -497,7 +482,11 @@ func (c LiveCluster) LeaveCluster(ctx context.Context, sc *StepContext) (string,
 	if err != nil {
 		return "", err
 	}
-	return RemoveNode(ctx, client, name, false, c.Timeout, func(s string) { sc.Update("%s", s) })
+	detail, err := RemoveNode(ctx, client, name, false, c.Timeout, func(s string) { sc.Update("%s", s) })
+	if errors.Is(err, errNoSuchNode) {
+		return fmt.Sprintf("node %s is not in the cluster", name), nil
+	}
+	return detail, err
 }
 
 // WaitAPI implements Cluster.
