@@ -62,6 +62,16 @@ type Manifest struct {
 // Size is the bundle's payload size, uncompressed.
 func (m Manifest) Size() int64 { return m.Files.Size() }
 
+// ID names the bundle by what its signature covers: its version, when it was built, and a digest
+// of its files (paths, sizes, checksums). Joining nodes compare it with their controller's.
+func (m Manifest) ID() string {
+	sum := sha256.New()
+	for _, f := range m.Files {
+		fmt.Fprintf(sum, "%s %d %s\n", f.Path, f.Size, f.SHA256)
+	}
+	return fmt.Sprintf("%s built %s, sha256:%s", m.Version, m.Created.UTC().Format(time.RFC3339), hexSum(sum)[:12])
+}
+
 // BuildOptions are a bundle's inputs.
 type BuildOptions struct {
 	// ImagesDir holds the OCI image tarballs (*.tar) to bundle.

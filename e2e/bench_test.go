@@ -146,7 +146,7 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	must(b, os.MkdirAll(filepath.Dir(l.NetworkManifest()), 0o755))
 	must(b, os.WriteFile(l.NetworkManifest(), podNetwork, 0o600))
 
-	c := k0s.NodeCommand(l, k0s.RoleController)
+	c := k0s.NodeCommand(l, k0s.RoleController, false)
 	proc := exec.Command(c.Name, c.Args...)
 	log, err := os.Create(filepath.Join(l.DataDir, "k0s.log"))
 	must(b, err)

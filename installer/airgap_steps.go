@@ -87,6 +87,9 @@ func verifyAirgapBundle() Step {
 				if m.Arch != runtime.GOARCH {
 					return fmt.Errorf("it is the bundle for %s hosts, and this is an %s binary: use the %s bundle", m.Arch, runtime.GOARCH, runtime.GOARCH)
 				}
+				if sc.JoinFacts != nil && m.ID() != sc.JoinFacts.Bundle {
+					return fmt.Errorf("it is the bundle %s, and the cluster was installed from %s: join with the cluster's bundle", m.ID(), sc.JoinFacts.Bundle)
+				}
 				return nil // room for its images is a host preflight
 			}
 			m, err := readBundle(ctx, sc, bundle.Handlers{Manifest: fits})

@@ -54,11 +54,17 @@ type Config struct {
 	StorageClassName     string // --storage-class-name: the default StorageClass
 	VolumeSpace          string // --volume-space: room for volumes on the data dir's filesystem, e.g. 100Gi
 	IgnoreHostPreflights bool   // --ignore-host-preflights
-	// Role is the node's: k0s.RoleController (when empty) for install, k0s.RoleWorker for join.
+	// Role is the node's: k0s.RoleController (when empty) or k0s.RoleWorker, the join token's
+	// role for join.
 	Role string
+	// Joined: the node joins a cluster (join) rather than makes one (install); a worker always
+	// joins.
+	Joined bool
 	// JoinToken is join's argument: a join token, or a file holding one.
 	JoinToken string
 }
+
+func (c Config) joins() bool { return c.Joined || c.role() == k0s.RoleWorker }
 
 func (c Config) role() string {
 	if c.Role == "" {
@@ -117,7 +123,7 @@ func (c Config) Validate() []error {
 	if c.LicenseFile == "" {
 		add("--license is required: pass the license file you were issued, e.g. --license license.yaml")
 	}
-	if c.role() == k0s.RoleWorker {
+	if c.joins() {
 		return append(errs, c.validateJoin()...)
 	}
 	errs = append(errs, c.ValidateTarget()...)

@@ -179,7 +179,7 @@ func (r *Reset) Run(ctx context.Context) ([]Result, error) {
 	cfg := DefaultConfig()
 	cfg.DataDir = r.DataDir
 	if state.Mode != "" {
-		cfg.Mode, cfg.ReleaseName, cfg.ContextName, cfg.Role = state.Mode, state.ReleaseName, state.ContextName, state.Role
+		cfg.Mode, cfg.ReleaseName, cfg.ContextName, cfg.Role, cfg.Joined = state.Mode, state.ReleaseName, state.ContextName, state.Role, state.Joined
 	}
 	runner := Runner{Progress: r.Env.Progress}
 	return runner.Reset(ctx, newStepContext(cfg, r.Env), Plan(cfg))
@@ -199,6 +199,8 @@ type Status struct {
 	// Storage is the cluster's volumes: those the provisioner made, and this node's share of the
 	// data dir.
 	Storage *StorageStatus `json:"storage,omitempty"`
+	// Etcd are the controllers' etcd members, on a controller whose runtime runs.
+	Etcd []k0s.EtcdMember `json:"etcd,omitempty"`
 	// Healthy: complete, the runtime healthy, and every operator of the mode Available.
 	Healthy bool `json:"healthy"`
 }
@@ -225,7 +227,7 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 	default:
 		st.Installed, st.State = true, &state
 		cfg := DefaultConfig()
-		cfg.Role = state.Role
+		cfg.Role, cfg.Joined = state.Role, state.Joined
 		st.Complete = journal.Complete(Plan(cfg))
 	}
 	if st.Installed {
@@ -295,6 +297,12 @@ func (st *Status) inspectRuntime(ctx context.Context, h host.Host, l datadir.Lay
 	if !health.APIReady || st.State == nil || st.State.Role == k0s.RoleWorker {
 		return // a worker runs none of the operators, and its kubelet may not read them
 	}
+	members, err := k0s.EtcdMembers(ctx, h, l)
+	if err != nil {
+		health.APIProblem, st.Healthy = err.Error(), false
+		return
+	}
+	st.Etcd = members
 	client, err := k0s.Waiter{Layout: l, Reader: h}.Client()
 	if err == nil {
 		st.Components, err = charts.Components(ctx, client, st.State.ReleaseName)

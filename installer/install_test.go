@@ -116,6 +116,19 @@ func outcomes(results []Result) string {
 	return strings.Join(s, " ")
 }
 
+// installWants runs the fixture's install, which must succeed with exactly the outcomes want.
+func installWants(t *testing.T, f *fixture, want string) []Result {
+	t.Helper()
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(results); got != want {
+		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
+	}
+	return results
+}
+
 func opLines(ops []host.Op, dataDir string) []string {
 	var lines []string
 	for _, op := range ops {
@@ -133,17 +146,10 @@ func opLines(ops []host.Op, dataDir string) []string {
 
 func TestInstallPlan(t *testing.T) {
 	f := newFixture(t)
-	results, err := f.install(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok " +
-		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok start-runtime=ok " +
-		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
-		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
-	if got := outcomes(results); got != want {
-		t.Errorf("outcomes:\n%s\nwant\n%s", got, want)
-	}
+	installWants(t, f, "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok "+
+		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok start-runtime=ok "+
+		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok "+
+		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok")
 	gotOps := opLines(f.rec.Ops(), f.cfg.DataDir)
 	wantOps := []string{
 		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
@@ -421,7 +427,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok write-kubeconfig=ok start-runtime=ok write-join-manifest=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-webhook-certificates=ok wait-for-node=ok write-kubeconfig=ok start-runtime=ok write-join-manifest=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {

@@ -2,24 +2,34 @@ package installer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	k0sapi "github.com/k0sproject/k0s/pkg/apis/k0s/v1beta1"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/drain"
 
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/license"
+	"github.com/datastax/mission-control/internal/pki"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
 
@@ -29,7 +39,9 @@ type JoinCluster func(ctx context.Context, token k0s.JoinToken) (k0s.JoinFacts, 
 
 // joinPlan is join's whole run, in order. Like install's, its checks come first: the token, the
 // cluster it names (its license, mode, ranges and nodes), the license, this host; then the same
-// runtime is staged as install stages it, and k0s' worker joins with the token.
+// runtime is staged as install stages it, and k0s joins with the token: a worker, or a controller,
+// which gets install's runtime config and manifests too (k0s applies the manifests of whichever
+// controller leads).
 func joinPlan(cfg Config) []Step {
 	steps := []Step{readJoinToken(), checkJoinCluster(), verifyLicense(), checkNodeLimit(), planNetwork(), checkInstallState(), hostPreflights()}
 	if cfg.AirgapBundle != "" {
@@ -40,35 +52,46 @@ func joinPlan(cfg Config) []Step {
 	if cfg.AirgapBundle != "" {
 		steps = append(steps, stageAirgapImages())
 	}
-	return append(steps, writeContainerdConfig(), writeCNIConfig(), writeJoinToken(), startRuntime(), waitForJoinedNode())
+	if cfg.role() == k0s.RoleWorker {
+		return append(steps, writeContainerdConfig(), writeCNIConfig(), writeJoinToken(), startRuntime(), waitForNode())
+	}
+	return append(steps, writeRuntimeConfig(), writeContainerdConfig(), writeCNIConfig(), writeNetworkManifest(), writeJoinManifest(),
+		writeJoinToken(), startRuntime(), waitForAPI(), writeKubeconfig(), waitForNode())
 }
 
 // joinTokenHelp is how to get a join token, for every error about one.
-const joinTokenHelp = "print a new one on the controller with: sudo mission-control node join-command --role worker"
+const joinTokenHelp = "print a new one on the controller with: sudo mission-control node join-command --role worker|controller"
 
-// readJoinToken reads join's argument: a file holding the token, or the token itself.
+// ReadJoinToken reads join's argument: the token itself, or a file holding it.
+func ReadJoinToken(r host.Reader, arg string) (k0s.JoinToken, error) {
+	arg = strings.TrimSpace(arg)
+	token, err := k0s.ParseJoinToken(arg)
+	if err == nil {
+		return token, nil
+	}
+	data, err := r.ReadFile(arg)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return k0s.JoinToken{}, fmt.Errorf("join token file %s does not exist: pass the file node join-command wrote, or the token itself", arg)
+	case err != nil:
+		return k0s.JoinToken{}, fmt.Errorf("read the join token %s: %w", arg, err)
+	}
+	return k0s.ParseJoinToken(string(data))
+}
+
+// readJoinToken reads the token the plan was made for.
 func readJoinToken() Step {
 	return Step{
 		Name:  "read-join-token",
 		Title: "Read the join token",
 		Check: true,
 		Run: func(_ context.Context, sc *StepContext) error {
-			arg := strings.TrimSpace(sc.Config.JoinToken)
-			token, err := k0s.ParseJoinToken(arg)
-			if err != nil { // not the token itself: the file holding it
-				data, readErr := sc.Host.ReadFile(arg)
-				switch {
-				case errors.Is(readErr, fs.ErrNotExist):
-					return fmt.Errorf("join token file %s does not exist: pass the file node join-command wrote, or the token itself", arg)
-				case readErr != nil:
-					return fmt.Errorf("read the join token %s: %w", arg, readErr)
-				}
-				if token, err = k0s.ParseJoinToken(string(data)); err != nil {
-					return err
-				}
+			token, err := ReadJoinToken(sc.Host, sc.Config.JoinToken)
+			if err != nil {
+				return err
 			}
-			if token.Role != k0s.RoleWorker {
-				return fmt.Errorf("the join token joins a %s; only workers join yet: %s", token.Role, joinTokenHelp)
+			if token.Role != sc.Config.role() {
+				return fmt.Errorf("the join token joins a %s and this join was planned for a %s: run join again with the token", token.Role, sc.Config.role())
 			}
 			pin, err := token.CAPin()
 			if err != nil {
@@ -96,9 +119,21 @@ func checkJoinCluster() Step {
 			if facts.Version != sc.Version {
 				return fmt.Errorf("the cluster at %s runs mission-control %s and this is %s: join with the binary of its version", sc.Join.Server, facts.Version, sc.Version)
 			}
+			switch {
+			case facts.Bundle != "" && sc.Config.AirgapBundle == "":
+				return fmt.Errorf("the cluster at %s was installed from the air-gap bundle %s: join with --airgap-bundle and that bundle's file", sc.Join.Server, facts.Bundle)
+			case facts.Bundle == "" && sc.Config.AirgapBundle != "":
+				return fmt.Errorf("the cluster at %s was installed without an air-gap bundle: join without --airgap-bundle", sc.Join.Server)
+			}
 			sc.Config.Mode, sc.Config.CIDR, sc.Config.PodCIDR, sc.Config.ServiceCIDR = facts.Mode, "", facts.PodCIDR, facts.ServiceCIDR
 			sc.JoinFacts, sc.ClusterNodes = &facts, nodes
 			sc.Detail("%s, license %s, pods %s, services %s, %d nodes", facts.Mode, facts.LicenseID, facts.PodCIDR, facts.ServiceCIDR, len(nodes))
+			if sc.Join.Role == k0s.RoleController {
+				if warning := k0s.QuorumWarning(controllers(nodes) + 1); warning != "" {
+					sc.Log.Warn(warning)
+					sc.Detail("%s", warning)
+				}
+			}
 			return nil
 		},
 	}
@@ -149,31 +184,15 @@ func writeJoinToken() Step {
 		})
 }
 
-// waitForJoinedNode waits for this node to be Ready in the cluster; reset undoes the join from
-// the cluster's side first (while the runtime still runs): the node is drained and its Node
-// deleted, when the controller answers.
-func waitForJoinedNode() Step {
-	s := waitStep("wait-for-node", "Wait for the node to be Ready", Cluster.WaitNode)
-	s.Undo = func(ctx context.Context, sc *StepContext) error {
-		detail, err := sc.Cluster.LeaveCluster(ctx, sc)
-		if err != nil {
-			// The host is reset all the same: the controller may be gone for good.
-			sc.Log.Warn("the cluster could not be told this node leaves; remove it there with: mission-control node remove", "error", err)
-			sc.Detail("NOT removed from the cluster (%v): on the controller run mission-control node remove", err)
-			return nil
-		}
-		sc.Detail("%s", detail)
-		return nil
-	}
-	return s
-}
-
-// LiveJoinCluster reads the cluster through its API with the token's bootstrap credentials.
+// LiveJoinCluster reads the cluster through its API with what the token grants.
 func LiveJoinCluster(ctx context.Context, token k0s.JoinToken) (k0s.JoinFacts, []k0s.Node, error) {
-	client, err := kubernetes.NewForConfig(&rest.Config{Host: token.Server, BearerToken: token.Bearer,
-		TLSClientConfig: rest.TLSClientConfig{CAData: token.CA}, Timeout: 10 * time.Second})
+	config, err := joinClientConfig(ctx, token, time.Now())
 	if err != nil {
-		return k0s.JoinFacts{}, nil, fmt.Errorf("client for %s: %w", token.Server, err)
+		return k0s.JoinFacts{}, nil, err
+	}
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return k0s.JoinFacts{}, nil, fmt.Errorf("client for %s: %w", config.Host, err)
 	}
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, k0s.JoinConfigMap, metav1.GetOptions{})
 	if err != nil {
@@ -188,6 +207,54 @@ func LiveJoinCluster(ctx context.Context, token k0s.JoinToken) (k0s.JoinFacts, [
 		return k0s.JoinFacts{}, nil, joinAPIError(token, err)
 	}
 	return facts, nodes, nil
+}
+
+// joinClientConfig is how a joining node reads the cluster. A worker's token is a bootstrap
+// credential of the API itself. A controller's is good only for k0s' join API, which hands the
+// cluster's CA to the controllers it admits (k0s' controller asks it again when it starts): with
+// it the check signs itself a certificate for ten minutes in the group bootstrap tokens are in,
+// so that it reads exactly what a worker's check reads, and nothing more.
+func joinClientConfig(ctx context.Context, token k0s.JoinToken, now time.Time) (*rest.Config, error) {
+	config := &rest.Config{Host: token.Server, TLSClientConfig: rest.TLSClientConfig{CAData: token.CA}, Timeout: 10 * time.Second}
+	if token.Role == k0s.RoleWorker {
+		config.BearerToken = token.Bearer
+		return config, nil
+	}
+	joinAPI := rest.CopyConfig(config)
+	joinAPI.BearerToken, joinAPI.NegotiatedSerializer = token.Bearer, scheme.Codecs.WithoutConversion()
+	client, err := rest.UnversionedRESTClientFor(joinAPI)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", token.Server, err)
+	}
+	raw, err := client.Get().AbsPath("v1beta1", "ca").Do(ctx).Raw()
+	if err != nil {
+		return nil, joinAPIError(token, err)
+	}
+	var ca k0sapi.CaResponse
+	if err := json.Unmarshal(raw, &ca); err != nil {
+		return nil, fmt.Errorf("the join API at %s answered what is not a CA: %w", token.Server, err)
+	}
+	config.CertData, config.KeyData, err = pki.IssueClient(ca.Cert, ca.Key, "mission-control:join-check", []string{k0s.BootstrapGroup}, 10*time.Minute, now)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's CA from %s: %w", token.Server, err)
+	}
+	server, err := url.Parse(token.Server)
+	if err != nil {
+		return nil, fmt.Errorf("join token's server %q: %w", token.Server, err)
+	}
+	config.Host = "https://" + net.JoinHostPort(server.Hostname(), strconv.Itoa(k0s.APIPort))
+	return config, nil
+}
+
+// controllers counts the controller nodes.
+func controllers(nodes []k0s.Node) int {
+	n := 0
+	for _, node := range nodes {
+		if node.Role == k0s.RoleController {
+			n++
+		}
+	}
+	return n
 }
 
 // joinAPIError says what a refusal of the cluster means for the user.
@@ -250,13 +317,16 @@ type JoinTicket struct {
 	Expires time.Time `json:"expires"`
 	CAPin   string    `json:"caPin"`
 	Token   string    `json:"token"`
+	// Warning is what the join means for etcd's quorum, when the user must know.
+	Warning string `json:"warning,omitempty"`
 }
 
 // NewJoinToken makes a join token for role on this controller, valid for expiry. It refuses when
-// the cluster already has the nodes its license covers: the join would be refused then.
+// the cluster already has the nodes its license covers: the join would be refused then. A
+// controller's ticket warns when the join leaves an even number of controllers.
 func NewJoinToken(ctx context.Context, h host.Host, dataDir, role string, expiry time.Duration, now time.Time) (JoinTicket, error) {
-	if role != k0s.RoleWorker {
-		return JoinTicket{}, fmt.Errorf("--role %s: only workers join yet (--role worker); a second controller would leave etcd without quorum whenever either is down", role)
+	if role != k0s.RoleWorker && role != k0s.RoleController {
+		return JoinTicket{}, fmt.Errorf("--role %q: give --role worker or --role controller", role)
 	}
 	if expiry < time.Minute || expiry > 7*24*time.Hour {
 		return JoinTicket{}, fmt.Errorf("--expiry %s: give between 1m and 168h (e.g. --expiry 24h)", expiry)
@@ -294,13 +364,19 @@ func NewJoinToken(ctx context.Context, h host.Host, dataDir, role string, expiry
 	if err != nil {
 		return JoinTicket{}, err
 	}
-	return JoinTicket{Role: role, Server: token.Server, TokenID: token.TokenID(), Expires: now.Add(expiry).UTC().Truncate(time.Second),
-		CAPin: pin, Token: token.Encoded}, nil
+	ticket := JoinTicket{Role: role, Server: token.Server, TokenID: token.TokenID(), Expires: now.Add(expiry).UTC().Truncate(time.Second),
+		CAPin: pin, Token: token.Encoded}
+	if role == k0s.RoleController {
+		ticket.Warning = k0s.QuorumWarning(controllers(nodes) + 1)
+	}
+	return ticket, nil
 }
 
-// NodeRemoval removes a node from the cluster of the controller in dataDir.
+// NodeRemoval removes a node from the cluster of the controller in dataDir; a controller's etcd
+// member goes with it.
 func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout time.Duration, update func(string)) (string, error) {
-	client, err := controllerClient(h, datadir.Layout{DataDir: dataDir}, "node remove")
+	l := datadir.Layout{DataDir: dataDir}
+	client, err := controllerClient(h, l, "node remove")
 	if err != nil {
 		return "", err
 	}
@@ -309,13 +385,37 @@ func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout
 		return "", err
 	}
 	if name == self {
-		return "", fmt.Errorf("node %s is this controller: it cannot remove itself; mission-control reset removes the whole cluster", name)
+		return "", fmt.Errorf("node %s is this controller: run mission-control reset on it (it leaves the cluster when other controllers remain), or node remove on another controller", name)
 	}
-	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
-	if errors.Is(err, errNoSuchNode) {
+	nodes, err := k0s.Nodes(ctx, client)
+	if err != nil {
+		return "", fmt.Errorf("the cluster's API does not answer (see mission-control status): %w", err)
+	}
+	i := slices.IndexFunc(nodes, func(n k0s.Node) bool { return n.Name == name })
+	if i < 0 {
 		return "", fmt.Errorf("node %s is not in the cluster: see the nodes with mission-control status", name)
 	}
-	return detail, err
+	node := nodes[i]
+	var peer netip.Addr
+	if node.Role == k0s.RoleController {
+		if peer, err = netip.ParseAddr(node.Address); err != nil {
+			return "", fmt.Errorf("controller %s has no address to find its etcd member by (%q)", name, node.Address)
+		}
+		if warning := k0s.QuorumWarning(controllers(nodes) - 1); warning != "" {
+			update(warning)
+		}
+	}
+	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
+	if err != nil && !errors.Is(err, errNoSuchNode) {
+		return "", err
+	}
+	if node.Role == k0s.RoleController {
+		if err := k0s.RemoveEtcdMember(ctx, h, l, peer); err != nil {
+			return "", fmt.Errorf("node %s left Kubernetes but its etcd member at %s did not (see k0s etcd member-list in mission-control shell): %w", name, peer, err)
+		}
+		detail += "; its etcd member was removed (reset that host before it rejoins)"
+	}
+	return detail, nil
 }
 
 // controllerClient is the admin client of the controller installed in l, for a command that

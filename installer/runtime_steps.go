@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"path"
 	"path/filepath"
 	"strings"
@@ -326,8 +327,12 @@ func writeNetworkManifest() Step {
 func writeJoinManifest() Step {
 	s := writeFile("write-join-manifest", "Write what joining nodes check", func(sc *StepContext) string { return sc.Paths.JoinManifest() },
 		func(sc *StepContext) ([]byte, error) {
-			return k0s.JoinManifest(k0s.JoinFacts{LicenseID: sc.License.Spec.LicenseID, Mode: sc.Config.Mode,
-				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version})
+			facts := k0s.JoinFacts{LicenseID: sc.License.Spec.LicenseID, Mode: sc.Config.Mode,
+				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version}
+			if sc.Bundle != nil {
+				facts.Bundle = sc.Bundle.ID()
+			}
+			return k0s.JoinManifest(facts)
 		})
 	return inDir(s, func(sc *StepContext) string { return filepath.Dir(sc.Paths.JoinManifest()) })
 }
@@ -346,7 +351,7 @@ func inDir(s Step, dir func(*StepContext) string) Step {
 }
 
 func (sc *StepContext) service() k0s.Service {
-	return k0s.Service{Layout: sc.Paths, Host: sc.Host, Role: sc.Config.role()}
+	return k0s.Service{Layout: sc.Paths, Host: sc.Host, Role: sc.Config.role(), Joined: sc.Config.joins()}
 }
 
 func startRuntime() Step {
@@ -412,8 +417,24 @@ func waitForAPI() Step {
 	return waitStep("wait-for-api", "Wait for the Kubernetes API", Cluster.WaitAPI)
 }
 
+// waitForNode waits for this node to be Ready in the cluster. Reset undoes the node's part in the
+// cluster first, while the runtime still runs: a worker, or a controller with others beside it,
+// is drained and its Node deleted (and a controller's etcd member removed) when the cluster
+// answers; a cluster's last controller takes the cluster with it.
 func waitForNode() Step {
-	return waitStep("wait-for-node", "Wait for the node to be Ready", Cluster.WaitNode)
+	s := waitStep("wait-for-node", "Wait for the node to be Ready", Cluster.WaitNode)
+	s.Undo = func(ctx context.Context, sc *StepContext) error {
+		detail, err := sc.Cluster.LeaveCluster(ctx, sc)
+		if err != nil {
+			// The host is reset all the same: the cluster may be gone for good.
+			sc.Log.Warn("the cluster could not be told this node leaves; remove it there with: mission-control node remove", "error", err)
+			sc.Detail("NOT removed from the cluster (%v): on another controller run mission-control node remove", err)
+			return nil
+		}
+		sc.Detail("%s", detail)
+		return nil
+	}
+	return s
 }
 
 func waitForSystem() Step {
@@ -474,19 +495,57 @@ func (c LiveCluster) waiter(sc *StepContext) k0s.Waiter {
 
 // LeaveCluster implements Cluster.
 func (c LiveCluster) LeaveCluster(ctx context.Context, sc *StepContext) (string, error) {
-	client, err := c.waiter(sc).Client()
-	if err != nil {
-		return "", err
-	}
 	name, err := k0s.NodeName(sc.Host)
 	if err != nil {
 		return "", err
 	}
-	detail, err := RemoveNode(ctx, client, name, false, c.Timeout, func(s string) { sc.Update("%s", s) })
-	if errors.Is(err, errNoSuchNode) {
-		return fmt.Sprintf("node %s is not in the cluster", name), nil
+	update := func(s string) { sc.Update("%s", s) }
+	if sc.Config.role() == k0s.RoleWorker {
+		// A worker's kubelet credentials reach the cluster even with its own runtime stopped.
+		client, err := c.waiter(sc).Client()
+		if err != nil {
+			return "", err
+		}
+		detail, err := RemoveNode(ctx, client, name, false, c.Timeout, update)
+		if errors.Is(err, errNoSuchNode) {
+			return fmt.Sprintf("node %s is not in the cluster", name), nil
+		}
+		return detail, err
 	}
-	return detail, err
+	if running, _, err := sc.service().Running(ctx); err != nil || !running {
+		return "the runtime does not run: no other controller was told (remove this node there with mission-control node remove)", err
+	}
+	members, err := k0s.EtcdMembers(ctx, sc.Host, sc.Paths)
+	if err != nil {
+		return "", err
+	}
+	if len(members) <= 1 {
+		return "the cluster's last controller: the cluster ends with it", nil
+	}
+	state, err := LoadState(sc.Host, sc.Paths)
+	if err != nil {
+		return "", err
+	}
+	addr, err := netip.ParseAddr(state.NodeAddress)
+	if err != nil {
+		return "", fmt.Errorf("install state's node address %q: %w", state.NodeAddress, err)
+	}
+	client, err := c.waiter(sc).Client()
+	if err != nil {
+		return "", err
+	}
+	detail, err := RemoveNode(ctx, client, name, true, c.Timeout, update)
+	if errors.Is(err, errNoSuchNode) {
+		detail, err = fmt.Sprintf("node %s is not in the cluster", name), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	// Last: once its member is gone, this controller's API no longer answers.
+	if err := k0s.RemoveEtcdMember(ctx, sc.Host, sc.Paths, addr); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s; its etcd member left (%d controllers remain)", detail, len(members)-1), nil
 }
 
 // WaitAPI implements Cluster.
@@ -627,6 +686,9 @@ func (PlannedCluster) InstallRelease(_ context.Context, sc *StepContext, v chart
 // LeaveCluster implements Cluster.
 func (PlannedCluster) LeaveCluster(_ context.Context, sc *StepContext) (string, error) {
 	name, err := k0s.NodeName(sc.Host)
+	if sc.Config.role() == k0s.RoleController {
+		return fmt.Sprintf("would drain node %s, delete it from the cluster and remove its etcd member, if other controllers remain", name), err
+	}
 	return fmt.Sprintf("would drain node %s and delete it from the cluster", name), err
 }
 

@@ -21,8 +21,10 @@ type State struct {
 	Mode    string `json:"mode"`
 	// Role is the node's: k0s.RoleController (also when empty: installs before joins) or
 	// k0s.RoleWorker, a node that joined the cluster whose API is at Controller.
-	Role             string `json:"role,omitempty"`
-	Controller       string `json:"controller,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Controller string `json:"controller,omitempty"`
+	// Joined: the node joined the cluster whose API is at Controller (always true of a worker).
+	Joined           bool   `json:"joined,omitempty"`
 	ReleaseName      string `json:"releaseName"`
 	ContextName      string `json:"contextName,omitempty"`
 	DataDir          string `json:"dataDir"`
@@ -46,6 +48,7 @@ func stateOf(sc *StepContext) State {
 		Version:          sc.Version,
 		Mode:             sc.Config.Mode,
 		Role:             sc.Config.role(),
+		Joined:           sc.Config.joins(),
 		ReleaseName:      sc.Config.ReleaseName,
 		ContextName:      sc.Config.ContextName,
 		DataDir:          sc.Config.DataDir,
@@ -112,6 +115,7 @@ func (s State) conflicts(next State) []string {
 	for _, f := range []struct{ name, old, new string }{
 		{"mode", s.Mode, next.Mode},
 		{"node role", cmp.Or(s.Role, k0s.RoleController), next.Role},
+		{"joined cluster", cmp.Or(s.Controller, "none"), cmp.Or(next.Controller, "none")},
 		{"release name", s.ReleaseName, next.ReleaseName},
 		{"context name", s.ContextName, next.ContextName},
 		{"pod range", s.PodCIDR, next.PodCIDR},

@@ -24,7 +24,7 @@ import (
 // Plan is the whole install, in order. Checks come first, so that bad input or an unfit host is
 // refused before anything changes; later issues add the runtime's and the charts' steps.
 func Plan(cfg Config) []Step {
-	if cfg.role() == k0s.RoleWorker {
+	if cfg.joins() {
 		return joinPlan(cfg)
 	}
 	steps := []Step{verifyLicense(), planNetwork(), checkInstallState(), hostPreflights()}

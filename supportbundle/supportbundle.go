@@ -102,6 +102,20 @@ func Spec(ctx context.Context, dataDir string, systemd bool) (*v1beta2.SupportBu
 	return &kinds.SupportBundlesV1Beta2[0], &kinds.RedactorsV1Beta2[0], nil
 }
 
+// apiReady checks, within 10 s, that the API answers /readyz.
+func apiReady(ctx context.Context, cfg *rest.Config) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := k0s.Readyz(ctx, client); err != nil {
+		return fmt.Errorf("the cluster's API is not ready, its resources were not collected: %w", err)
+	}
+	return nil
+}
+
 // clusterErrorFile records, inside the bundle, why the cluster could not be collected.
 const clusterErrorFile = "cluster-collection-error.txt"
 
@@ -120,6 +134,11 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	cfg, cfgErr := kube.RESTConfigFile(datadir.Layout{DataDir: opts.DataDir}.Kubeconfig(), opts.APITimeout)
+	if cfgErr == nil {
+		// An API that takes connections and answers none (its etcd gone) would hold every
+		// collector for its whole timeout: ask once, briefly, first.
+		cfgErr = apiReady(ctx, cfg)
+	}
 	if cfgErr != nil {
 		// troubleshoot needs a config even for hosts only; this one fails every request at once.
 		cfg = &rest.Config{Host: "https://127.0.0.1:1", Timeout: time.Second}

@@ -138,6 +138,22 @@ files_with_libs() {
 	done | sort -u
 }
 
+# check_libs DEST=SRC...: fail unless every library any of an image's entries loads is among them
+# (an image without one fails only when its program first loads it).
+check_libs() {
+	local entry lib dests=" "
+	for entry in "$@"; do dests+="${entry%%[=@]*} "; done
+	for entry in "$@"; do
+		[[ $entry == *=* ]] || continue
+		while read -r lib; do
+			if [[ $dests != *" $lib "* ]]; then
+				echo "build.sh: ${entry%%=*} loads $lib, which its image lacks" >&2
+				return 1
+			fi
+		done < <(ldd "${entry#*=}" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib/{print $1}')
+	done
+}
+
 imagebuild="$cache/imagebuild-$rev"
 (cd "$repo" && CGO_ENABLED=0 go build -o "$imagebuild" ./hack/imagebuild)
 src_label="org.opencontainers.image.source=https://github.com/datastax/mission-control"
@@ -151,12 +167,14 @@ build_images() {
 		-entrypoint /coredns -label "$src" -label "org.opencontainers.image.version=$COREDNS_VERSION" \
 		"/coredns=$coredns_dir/coredns"
 	# kube-proxy programs iptables (nft backend, as k0s is told to use) and cleans conntrack entries.
+	# The extensions load libraries of their own (statistic, which balances a Service over several
+	# endpoints, needs libm).
 	local entries=() x
-	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack)
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack /usr/lib/x86_64-linux-gnu/xtables/*.so)
 	for x in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
 		entries+=("/usr/sbin/$x@xtables-nft-multi")
 	done
-	for x in /usr/lib/x86_64-linux-gnu/xtables/*.so; do entries+=("$x=$x"); done
+	check_libs "${entries[@]}" || return
 	"$imagebuild" -name "localhost/mission-control/kube-proxy:$KUBERNETES_VERSION" -out "$dir/kube-proxy.tar" \
 		-entrypoint /usr/local/bin/kube-proxy -label "$src" -label "org.opencontainers.image.version=$KUBERNETES_VERSION" \
 		"/usr/local/bin/kube-proxy=$k8s_dir/kube-proxy" "${entries[@]}"
@@ -210,14 +228,15 @@ build_network() {
 	(cd "$repo/hack/network" && CGO_ENABLED=0 go build -trimpath \
 		-ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
 		-o "$dir/.kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
-	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack /usr/sbin/ipset "$(readlink -f "$(command -v ip)")")
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/sbin/conntrack /usr/sbin/ipset "$(readlink -f "$(command -v ip)")" \
+		/usr/lib/x86_64-linux-gnu/xtables/*.so)
 	for x in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
 		entries+=("/usr/sbin/$x@xtables-nft-multi")
 	done
-	for x in /usr/lib/x86_64-linux-gnu/xtables/*.so; do entries+=("$x=$x"); done
 	# The routing tables' names, to which kube-router adds its own (policy routing for overlays).
 	printf '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n' >"$dir/.rt_tables"
 	entries+=("/etc/iproute2/rt_tables=$dir/.rt_tables")
+	check_libs "${entries[@]}" || return
 	"$imagebuild" -name "localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION" -out "$dir/kube-router.tar" \
 		-entrypoint /usr/local/bin/kube-router -env PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -label "$src_label" \
 		-label "org.opencontainers.image.title=kube-router" -label "org.opencontainers.image.version=$KUBE_ROUTER_VERSION" \
@@ -243,12 +262,14 @@ esac
 coredns_dir=$(component coredns "$COREDNS_VERSION-$rev" build_coredns)
 node_key="containerd-$(debian_version containerd)-runc-$(debian_version runc)-cni-$(debian_version containernetworking-plugins)-$source_kind"
 node_dir=$(component node "${node_key//[^A-Za-z0-9._-]/_}-$rev" copy_node_binaries)
-images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSION-iptables-$(debian_version iptables)"
+# The images' and the network's keys hash the functions that assemble them: a change to what
+# goes into an image rebuilds that image only.
+images_key="k8s-$KUBERNETES_VERSION-coredns-$COREDNS_VERSION-pause-$PAUSE_VERSION-$(declare -f build_images files_with_libs | sha256sum | cut -c1-12)-iptables-$(debian_version iptables)"
 images_dir=$(component images "${images_key//[^A-Za-z0-9._-]/_}-$rev" build_images)
 operators_dir=$(component operators "cass-$CASS_OPERATOR_VERSION-k8ssandra-$K8SSANDRA_OPERATOR_VERSION-$rev" build_operators)
 storage_dir=$(component storage "local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION-$rev" build_storage)
 # Keyed by what goes into the image, this function's text included.
-network_key="kube-router-$KUBE_ROUTER_VERSION-$(cat "$repo/hack/network/go.sum" <(declare -f build_network) | sha256sum | cut -c1-12)-iptables-$(debian_version iptables)-ipset-$(debian_version ipset)"
+network_key="kube-router-$KUBE_ROUTER_VERSION-$(cat "$repo/hack/network/go.sum" <(declare -f build_network files_with_libs) | sha256sum | cut -c1-12)-iptables-$(debian_version iptables)-ipset-$(debian_version ipset)"
 network_dir=$(component network "${network_key//[^A-Za-z0-9._-]/_}-$rev" build_network)
 
 # mission-control-operator is this repository's code: built every time, tagged by its content.

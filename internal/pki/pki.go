@@ -3,6 +3,7 @@
 package pki
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -108,6 +109,43 @@ func (ca CA) Issue(dnsNames []string, usages []x509.ExtKeyUsage, validity time.D
 	}
 	keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key)
 	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der}), keyPEM, nil
+}
+
+// IssueClient signs, with the CA given as PEM (any key type: the runtime's own CA is RSA), a
+// client certificate for the Kubernetes user in groups, valid from now for validity.
+func IssueClient(caCertPEM, caKeyPEM []byte, user string, groups []string, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	certs, err := certutil.ParseCertsPEM(caCertPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse CA certificate: %w", err)
+	}
+	caKey, err := keyutil.ParsePrivateKeyPEM(caKeyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse CA key: %w", err)
+	}
+	signer, ok := caKey.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("a %T CA key cannot sign", caKey)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: user, Organization: groups},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, certs[0], &key.PublicKey, signer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign client certificate for %s: %w", user, err)
+	}
+	if keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key); err != nil {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: der}), keyPEM, nil

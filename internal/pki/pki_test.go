@@ -1,9 +1,15 @@
 package pki
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"strings"
 	"testing"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -42,5 +48,39 @@ func TestIssueAndCheck(t *testing.T) {
 	c, _, _ := short.IssueServing(names, 24*time.Hour, now)
 	if err := short.CheckServing(c, names, now.Add(2*time.Hour), 0); err == nil {
 		t.Error("a certificate outliving its CA")
+	}
+}
+
+func TestIssueClientWithAnRSACA(t *testing.T) {
+	// The runtime's CA is RSA: sign with one, as the join check does.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := certutil.NewSelfSignedCACert(certutil.Config{CommonName: "kubernetes-ca"}, rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKeyPEM, _ := keyutil.MarshalPrivateKeyToPEM(rsaKey)
+	certPEM, _, err := IssueClient(EncodeCertificate(caCert), caKeyPEM, "mission-control:join-check", []string{"system:bootstrappers"}, 10*time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := certutil.ParseCertsPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := certs[0]
+	if err := c.CheckSignatureFrom(caCert); err != nil {
+		t.Errorf("not signed by the CA: %v", err)
+	}
+	if c.Subject.CommonName != "mission-control:join-check" || len(c.Subject.Organization) != 1 || c.Subject.Organization[0] != "system:bootstrappers" {
+		t.Errorf("subject %v: want the user and its group", c.Subject)
+	}
+	if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth || !c.NotAfter.Equal(now.Add(10*time.Minute).Truncate(time.Second)) {
+		t.Errorf("usages %v, not after %s: want client auth for ten minutes", c.ExtKeyUsage, c.NotAfter)
+	}
+	if _, _, err := IssueClient(EncodeCertificate(caCert), []byte("junk"), "u", nil, time.Minute, now); err == nil {
+		t.Error("a junk CA key was accepted")
 	}
 }

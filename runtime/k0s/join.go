@@ -21,15 +21,19 @@ import (
 )
 
 // JoinConfigMap holds, in kube-system, what a joining node checks before it joins: the cluster's
-// license, mode and ranges. Its readers are the holders of a worker join token (the group every
-// bootstrap token authenticates as), who may also list the nodes, to count them against the
-// license.
+// license, mode and ranges. Its readers are BootstrapGroup: the holders of a worker join token
+// (the group every bootstrap token authenticates as) and a joining controller's check (which signs
+// itself into it), who may also list the nodes, to count them against the license.
 const (
 	JoinConfigMap  = "mission-control-join"
+	BootstrapGroup = "system:bootstrappers"
 	joinRole       = "mission-control:join"
 	leaveRole      = "mission-control:leave"
-	bootstrapGroup = "system:bootstrappers"
 )
+
+// APIPort is the Kubernetes API's port on every controller (k0s' default, which the runtime
+// config keeps); a controller join token names k0s' join API instead.
+const APIPort = 6443
 
 // JoinFacts are the cluster's facts a joining node checks against.
 type JoinFacts struct {
@@ -38,16 +42,22 @@ type JoinFacts struct {
 	PodCIDR     string `json:"podCIDR"`
 	ServiceCIDR string `json:"serviceCIDR"`
 	Version     string `json:"version"` // mission-control's, which a joining node must match
+	// Bundle is the ID of the air-gap bundle the cluster was installed from; empty when online.
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // Data is the ConfigMap's data.
 func (f JoinFacts) Data() map[string]string {
-	return map[string]string{"licenseID": f.LicenseID, "mode": f.Mode, "podCIDR": f.PodCIDR, "serviceCIDR": f.ServiceCIDR, "version": f.Version}
+	data := map[string]string{"licenseID": f.LicenseID, "mode": f.Mode, "podCIDR": f.PodCIDR, "serviceCIDR": f.ServiceCIDR, "version": f.Version}
+	if f.Bundle != "" {
+		data["bundle"] = f.Bundle
+	}
+	return data
 }
 
 // JoinFactsFrom reads the ConfigMap's data; every fact must be there.
 func JoinFactsFrom(data map[string]string) (JoinFacts, error) {
-	f := JoinFacts{LicenseID: data["licenseID"], Mode: data["mode"], PodCIDR: data["podCIDR"], ServiceCIDR: data["serviceCIDR"], Version: data["version"]}
+	f := JoinFacts{LicenseID: data["licenseID"], Mode: data["mode"], PodCIDR: data["podCIDR"], ServiceCIDR: data["serviceCIDR"], Version: data["version"], Bundle: data["bundle"]}
 	if f.LicenseID == "" || f.Mode == "" || f.PodCIDR == "" || f.ServiceCIDR == "" || f.Version == "" {
 		return JoinFacts{}, fmt.Errorf("the cluster's %s ConfigMap is incomplete: reinstall its controller with this version", JoinConfigMap)
 	}
@@ -57,7 +67,7 @@ func JoinFactsFrom(data map[string]string) (JoinFacts, error) {
 // JoinManifest is written into k0s' manifests dir on the first node: the join facts and the
 // read-only rights a worker join token needs to check them.
 func JoinManifest(f JoinFacts) ([]byte, error) {
-	bootstrappers := []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: bootstrapGroup}}
+	bootstrappers := []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: BootstrapGroup}}
 	objs := []any{
 		&corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},

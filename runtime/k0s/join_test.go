@@ -97,4 +97,12 @@ func TestJoinManifest(t *testing.T) {
 	if _, err := JoinFactsFrom(map[string]string{"licenseID": "L-1"}); err == nil {
 		t.Error("incomplete facts were accepted")
 	}
+	// An air-gapped cluster's bundle travels with its facts; an online one has no such key.
+	if _, ok := facts.Data()["bundle"]; ok {
+		t.Error("an online cluster's facts name a bundle")
+	}
+	facts.Bundle = "v1 built 2026-12-07T00:00:00Z, sha256:0123456789ab"
+	if got, err := JoinFactsFrom(facts.Data()); err != nil || got != facts {
+		t.Errorf("round trip %+v, %v", got, err)
+	}
 }

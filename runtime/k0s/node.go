@@ -85,10 +85,11 @@ const (
 	RoleWorker     = "worker"     // a worker only: a joined node
 )
 
-// NodeCommand is the k0s process the runtime service runs for the role: the first node is a
-// controller with its own worker, untainted, that others can join (not k0s' --single, which
-// refuses joins); a joined worker runs k0s' worker with its join token.
-func NodeCommand(l datadir.Layout, role string) host.Command {
+// NodeCommand is the k0s process the runtime service runs for the role: a controller (the first
+// node, or one that joined: then with its join token) with its own worker, untainted, that others
+// can join (not k0s' --single, which refuses joins); a joined worker runs k0s' worker with its
+// token.
+func NodeCommand(l datadir.Layout, role string, joined bool) host.Command {
 	common := []string{
 		"--data-dir", l.K0sDataDir(),
 		"--status-socket", l.StatusSocket(),
@@ -97,9 +98,9 @@ func NodeCommand(l datadir.Layout, role string) host.Command {
 	if role == RoleWorker {
 		return host.Command{Name: l.K0s(), Args: append([]string{"worker", "--token-file", l.JoinTokenFile()}, common...)}
 	}
-	return host.Command{
-		Name: l.K0s(),
-		Args: append(append([]string{"controller", "--enable-worker", "--no-taints", "--config", l.ConfigFile()}, common...),
-			"--disable-components", strings.Join(DisabledComponents, ",")),
+	args := []string{"controller", "--enable-worker", "--no-taints", "--config", l.ConfigFile()}
+	if joined { // k0s uses the token only until its etcd member has data
+		args = append(args, "--token-file", l.JoinTokenFile())
 	}
+	return host.Command{Name: l.K0s(), Args: append(append(args, common...), "--disable-components", strings.Join(DisabledComponents, ","))}
 }

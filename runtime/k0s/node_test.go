@@ -110,13 +110,18 @@ func TestFindXtables(t *testing.T) {
 // node is a worker with its token.
 func TestNodeCommand(t *testing.T) {
 	l := datadir.Layout{DataDir: "/data"}
-	for role, want := range map[string]string{
-		RoleController: "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server",
-		"":             "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server",
-		RoleWorker:     "/data/k0s/bin/k0s worker --token-file /data/etc/join-token --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft",
+	for _, c := range []struct {
+		role   string
+		joined bool
+		want   string
+	}{
+		{RoleController, false, "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"},
+		{"", false, "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"},
+		{RoleController, true, "/data/k0s/bin/k0s controller --enable-worker --no-taints --config /data/etc/k0s.yaml --token-file /data/etc/join-token --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft --disable-components update-prober,metrics-server,konnectivity-server"},
+		{RoleWorker, true, "/data/k0s/bin/k0s worker --token-file /data/etc/join-token --data-dir /data/k0s --status-socket /run/k0s/status.sock --iptables-mode nft"},
 	} {
-		if got := NodeCommand(l, role).String(); got != want {
-			t.Errorf("%q command:\n%s\nwant\n%s", role, got, want)
+		if got := NodeCommand(l, c.role, c.joined).String(); got != c.want {
+			t.Errorf("%q (joined %t) command:\n%s\nwant\n%s", c.role, c.joined, got, c.want)
 		}
 	}
 }

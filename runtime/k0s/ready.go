@@ -85,12 +85,20 @@ func (w Waiter) WaitAPI(ctx context.Context) error {
 			}
 			client = c
 		}
-		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		if err != nil {
-			return false, "/readyz: " + firstLine(err.Error())
+		if err := Readyz(ctx, client); err != nil {
+			return false, err.Error()
 		}
-		return strings.TrimSpace(string(body)) == "ok", "/readyz: " + firstLine(string(body))
+		return true, "/readyz: ok"
 	})
+}
+
+// Readyz asks the API whether it is ready; the error says why not, in one line.
+func Readyz(ctx context.Context, client kubernetes.Interface) error {
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil || strings.TrimSpace(string(body)) != "ok" {
+		return errors.New("/readyz: " + firstLine(strings.TrimSpace(fmt.Sprint(err, " ", string(body)))))
+	}
+	return nil
 }
 
 // Node is the runtime's node as the API reports it.
@@ -105,8 +113,9 @@ type Node struct {
 	Message        string `json:"message,omitempty"` // why it is not Ready
 }
 
-// controlPlaneLabel marks the nodes k0s runs a controller on.
-const controlPlaneLabel = "node-role.kubernetes.io/control-plane"
+// k0sRoleLabel is the role k0s' kubelet registers its node with ("control-plane" on a
+// controller); k0s copies it to node-role.kubernetes.io/ only on its once-a-minute pass.
+const k0sRoleLabel = "node.k0sproject.io/role"
 
 // Nodes lists the cluster's nodes.
 func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
@@ -117,7 +126,7 @@ func Nodes(ctx context.Context, client kubernetes.Interface) ([]Node, error) {
 	nodes := make([]Node, 0, len(list.Items))
 	for _, n := range list.Items {
 		node := Node{Name: n.Name, Role: RoleWorker, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Runtime: n.Status.NodeInfo.ContainerRuntimeVersion, PodCIDR: n.Spec.PodCIDR}
-		if _, ok := n.Labels[controlPlaneLabel]; ok {
+		if n.Labels[k0sRoleLabel] == "control-plane" {
 			node.Role = RoleController
 		}
 		for _, a := range n.Status.Addresses {
@@ -257,9 +266,8 @@ func Inspect(ctx context.Context, h host.Host, l datadir.Layout) Health {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-	if err != nil || strings.TrimSpace(string(body)) != "ok" {
-		health.APIProblem = "/readyz: " + firstLine(fmt.Sprint(err, " ", string(body)))
+	if err := Readyz(ctx, client); err != nil {
+		health.APIProblem = err.Error()
 		return health
 	}
 	health.APIReady = true

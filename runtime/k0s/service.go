@@ -39,6 +39,8 @@ type Service struct {
 	Host   host.Host
 	// Role is the node's: RoleController (also when empty) or RoleWorker.
 	Role string
+	// Joined: the node joined a cluster (with the join token) rather than made it.
+	Joined bool
 	// StopTimeout bounds a graceful stop before the service's processes are killed.
 	StopTimeout time.Duration
 }
@@ -67,12 +69,12 @@ TimeoutStopSec=90
 
 [Install]
 WantedBy=multi-user.target
-`, NodeCommand(s.Layout, s.Role), joins))
+`, NodeCommand(s.Layout, s.Role, s.Joined), joins))
 }
 
 // supervisorCommand is the supervisor process that runs k0s where there is no systemd.
 func (s Service) supervisorCommand() host.Command {
-	k0s := NodeCommand(s.Layout, s.Role)
+	k0s := NodeCommand(s.Layout, s.Role, s.Joined)
 	return host.Command{Name: s.Layout.Self(), Args: append([]string{"supervise", "--", k0s.Name}, k0s.Args...)}
 }
 

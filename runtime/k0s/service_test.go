@@ -44,7 +44,7 @@ func TestServiceWithSystemd(t *testing.T) {
 		t.Errorf("start:\n%s\nwant\n%s", got, want)
 	}
 	unit := string(s.Unit(""))
-	for _, line := range []string{"ExecStart=" + NodeCommand(s.Layout, RoleController).String(), "Restart=always", "KillMode=process", "Delegate=yes"} {
+	for _, line := range []string{"ExecStart=" + NodeCommand(s.Layout, RoleController, false).String(), "Restart=always", "KillMode=process", "Delegate=yes"} {
 		if !strings.Contains(unit, line+"\n") {
 			t.Errorf("unit lacks %q:\n%s", line, unit)
 		}

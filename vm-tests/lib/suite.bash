@@ -281,3 +281,37 @@ stop_runtime() {
 		wait_until "the supervisor $pid to stop" 120 on "$1" sh -c "! kill -0 $pid"
 	fi
 }
+
+# The Cassandra stand-ins of datacenter dc1 in namespace db (the database suites').
+DC1_PODS=(-n db get pods -l cassandra.datastax.com/datacenter=dc1)
+
+# ring_joined HOST N: dc1 has N pods, and each stand-in, asked through HOST's API server's pod
+# proxy, reports all N pods' addresses in its ring, over TLS on 7001.
+ring_joined() {
+	local host=$1 n=$2 pods ips want pod report got
+	read -ra pods <<<"$(kubectl_on "$host" "${DC1_PODS[@]}" -o 'jsonpath={.items[*].metadata.name}')"
+	ips=$(kubectl_on "$host" "${DC1_PODS[@]}" -o 'jsonpath={.items[*].status.podIP}')
+	want=$(tr ' ' '\n' <<<"$ips" | LC_ALL=C sort | paste -sd' ')
+	[[ ${#pods[@]} == "$n" ]] || { echo "dc1 has pods ${pods[*]}, want $n" && return 1; }
+	for pod in "${pods[@]}"; do
+		report=$(kubectl_on "$host" get --raw "/api/v1/namespaces/db/pods/$pod:8080/proxy/api/v0/standin") || return 1
+		got=$(jq -r '"\(.tls) \(.internodePort) " + ([.ring[].ip] | sort | join(" "))' <<<"$report")
+		[[ $got == "true 7001 $want" ]] || { echo "$pod reports '$got', want 'true 7001 $want'" && return 1; }
+	done
+}
+
+# copy_token FROM PATH HOST: the join token file PATH on FROM, copied to HOST's
+# $MC_STAGE/join.token (root only: it is a credential).
+copy_token() {
+	on "$1" cat "$2" | on "$3" sh -c "umask 077 && cat >'$MC_STAGE/join.token'"
+}
+
+# join_with FROM PATH HOST LICENSE [ARG...]: join HOST with the token file PATH on FROM and the
+# license; cleanup resets it.
+join_with() {
+	local from=$1 path=$2 host=$3 license=$4
+	shift 4
+	copy_token "$from" "$path" "$host"
+	echo "$host" >>"$BATS_FILE_TMPDIR/installed"
+	mc "$host" join --license "$license" "$MC_STAGE/join.token" --wait-timeout 4m --yes "$@"
+}

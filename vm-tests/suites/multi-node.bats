@@ -17,12 +17,9 @@ teardown_file() {
 	cleanup_installs
 }
 
-# join_worker HOST TOKEN-FILE: join HOST with the token (copied there); cleanup resets it.
+# join_worker HOST TOKEN-FILE: join HOST with the controller's token file; cleanup resets it.
 join_worker() {
-	local host=$1 token=$2
-	on "$CP" cat "$token" | on "$host" sh -c "umask 077 && cat >'$MC_STAGE/worker.token'"
-	echo "$host" >>"$BATS_FILE_TMPDIR/installed"
-	mc "$host" join --license "$LICENSE" "$MC_STAGE/worker.token" --wait-timeout 4m --yes
+	join_with "$CP" "$2" "$1" "$LICENSE"
 }
 
 # nodes_ready N: the controller sees N nodes, every one Ready.
@@ -61,9 +58,9 @@ dial_until() {
 	assert_output 600
 	mc "$CP" node join-command --role worker --expiry 1m --out /tmp/short.token >/dev/null
 	date +%s >"$BATS_FILE_TMPDIR/short-token-made"
-	run mc "$CP" node join-command --role controller
+	run mc "$CP" node join-command --role worker --expiry 200h
 	assert_failure
-	assert_output --partial "only workers join yet"
+	assert_output --partial "--expiry 200h0m0s: give between 1m and 168h"
 }
 
 @test "a worker joins: both nodes Ready, with their roles in status on either host" {
@@ -147,8 +144,8 @@ EOF
 	made=$(cat "$BATS_FILE_TMPDIR/short-token-made")
 	now=$(date +%s)
 	((now - made >= 65)) || sleep $((65 - (now - made)))
-	on "$CP" cat /tmp/short.token | on "$W2" sh -c "umask 077 && cat >'$MC_STAGE/short.token'"
-	run mc "$W2" join --license "$LICENSE" "$MC_STAGE/short.token" --yes
+	copy_token "$CP" /tmp/short.token "$W2"
+	run mc "$W2" join --license "$LICENSE" "$MC_STAGE/join.token" --yes
 	assert_failure
 	assert_output --partial "refused the join token"
 	assert_output --partial "node join-command --role worker"
@@ -161,8 +158,8 @@ EOF
 	assert_failure
 	assert_output --partial "license L-VMT-TWO-NODES covers 2 nodes and the cluster has 2"
 	# A token made before the cluster was full: the join itself counts the nodes.
-	on "$CP" cat /tmp/worker.token | on "$W2" sh -c "umask 077 && cat >'$MC_STAGE/worker.token'"
-	run mc "$W2" join --license "$LICENSE" "$MC_STAGE/worker.token" --yes
+	copy_token "$CP" /tmp/worker.token "$W2"
+	run mc "$W2" join --license "$LICENSE" "$MC_STAGE/join.token" --yes
 	assert_failure
 	assert_output --partial "license L-VMT-TWO-NODES covers 2 nodes and the cluster has 2 (cp-east, worker-1)"
 	run on "$W2" test -e "$DATA_DIR/install.yaml"

@@ -42,8 +42,13 @@ func newJoinCommandCmd(streams cli.Streams, deps Deps) *cobra.Command {
 credential until it expires (--expiry): it holds the controller's address, the cluster's CA (its
 pin is printed, and join shows it again) and a bootstrap token. With --out it is written to a file
 (root only) to copy to the new host; otherwise the printed command carries it. It is refused
-when the cluster already has every node its license covers.`,
+when the cluster already has every node its license covers.
+
+A controller runs the API, etcd and a worker. etcd needs a majority of the controllers up: one
+controller tolerates none down, two still none (either one down stops the API), three tolerate
+one. The command warns when the join leaves an even number of controllers: join a third next.`,
 		Example: `  sudo mission-control node join-command --role worker --out worker.token
+  sudo mission-control node join-command --role controller --out controller.token
   sudo mission-control node join-command --role worker --expiry 2h -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -53,6 +58,9 @@ when the cluster already has every node its license covers.`,
 			ticket, err := installer.NewJoinToken(c.Context(), deps.Host, o.dataDir, o.role, o.expiry, deps.Now())
 			if err != nil {
 				return err
+			}
+			if ticket.Warning != "" {
+				fmt.Fprintf(streams.Err, "Warning: %s\n", ticket.Warning)
 			}
 			arg := ticket.Token
 			if o.out != "" {
@@ -76,7 +84,7 @@ when the cluster already has every node its license covers.`,
 	}
 	fs := c.Flags()
 	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "data dir of the controller's install (e.g. --data-dir /data/mission-control)")
-	fs.StringVar(&o.role, "role", o.role, "role of the new node: worker (e.g. --role worker)")
+	fs.StringVar(&o.role, "role", o.role, "role of the new node: worker, or controller (the API, etcd and a worker) (e.g. --role controller)")
 	fs.DurationVar(&o.expiry, "expiry", o.expiry, "how long the token may be used, 1m to 168h (e.g. --expiry 2h)")
 	fs.StringVar(&o.out, "out", "", "write the token to this file (mode 0600) instead of printing it (e.g. --out worker.token)")
 	cli.BindOutput(c, &o.output)
@@ -89,8 +97,10 @@ func newNodeRemoveCmd(streams cli.Streams, deps Deps) *cobra.Command {
 		Use:   "remove NAME",
 		Short: "Drain a node and remove it from the cluster",
 		Long: `Drain the node (cordon it, then evict its pods through the eviction API, which keeps
-PodDisruptionBudgets) and delete it from the cluster. The host itself is not changed: reset it
-there with mission-control reset, which also leaves the cluster when the controller answers.`,
+PodDisruptionBudgets) and delete it from the cluster; a controller's etcd member is removed
+too (the command warns when an even number of controllers is left). The host itself is not
+changed: reset it there with mission-control reset (which, run first, leaves the cluster itself
+when the cluster answers).`,
 		Example: `  sudo mission-control node remove worker-2`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {

@@ -33,8 +33,11 @@ func newResetCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Comm
 		Use:   "reset",
 		Short: "Remove mission-control from this host, so that it can be installed again",
 		Long: `Remove everything install created, in reverse order, including what a failed or interrupted
-install left behind, and finally the data dir. Reset refuses a data dir that holds no
-mission-control install, and succeeds with nothing to do when there is no install.`,
+install left behind, and finally the data dir. A joined worker, or a controller with others
+beside it, first leaves its cluster while its runtime still runs (its node drained and deleted,
+a controller's etcd member removed); the cluster's last controller takes the cluster with it.
+Reset refuses a data dir that holds no mission-control install, and succeeds with nothing to do
+when there is no install.`,
 		Example: `  # Remove the install, after confirming:
   sudo mission-control reset
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,6 +100,17 @@ func writeStatus(w io.Writer, st installer.Status) error {
 				ready = "NOT READY: " + n.Message
 			}
 			fmt.Fprintf(w, "  node:      %s (%s) %s, %s, %s, %s, pods %s\n", n.Name, n.Role, n.Address, ready, n.KubeletVersion, n.Runtime, n.PodCIDR)
+		}
+		if len(st.Etcd) > 0 {
+			names := make([]string, len(st.Etcd))
+			for i, m := range st.Etcd {
+				names[i] = m.Name
+			}
+			quorum, tolerated := k0s.Quorum(len(names))
+			fmt.Fprintf(w, "  etcd:      %d members (%s): quorum %d, tolerates %d down\n", len(names), strings.Join(names, ", "), quorum, tolerated)
+			if warning := k0s.QuorumWarning(len(names)); warning != "" {
+				fmt.Fprintf(w, "  WARNING:   %s\n", warning)
+			}
 		}
 	}
 	if len(st.Components) > 0 {

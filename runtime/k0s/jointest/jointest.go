@@ -23,8 +23,14 @@ func Token(t testing.TB, user, server string) (token string, caPEM []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return TokenWithCA(t, user, server, ca.CertPEM), ca.CertPEM
+}
+
+// TokenWithCA is a join token for user at server that trusts the CA certificate caPEM.
+func TokenWithCA(t testing.TB, user, server string, caPEM []byte) string {
+	t.Helper()
 	kubeconfig, err := clientcmd.Write(clientcmdapi.Config{
-		Clusters:       map[string]*clientcmdapi.Cluster{"k0s": {Server: server, CertificateAuthorityData: ca.CertPEM}},
+		Clusters:       map[string]*clientcmdapi.Cluster{"k0s": {Server: server, CertificateAuthorityData: caPEM}},
 		Contexts:       map[string]*clientcmdapi.Context{"k0s": {Cluster: "k0s", AuthInfo: user}},
 		CurrentContext: "k0s",
 		AuthInfos:      map[string]*clientcmdapi.AuthInfo{user: {Token: "abcdef.0123456789abcdef"}},
@@ -40,5 +46,5 @@ func Token(t testing.TB, user, server string) (token string, caPEM []byte) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return base64.StdEncoding.EncodeToString(gz.Bytes()), ca.CertPEM
+	return base64.StdEncoding.EncodeToString(gz.Bytes())
 }
