@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/kube"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Labels on everything registration writes, so deregister and listings find it.
@@ -239,6 +241,52 @@ func connectBoth(ctx context.Context, o Options) (src, dst *cluster, err error) 
 	return src, dst, nil
 }
 
+// checkRanges refuses clusters whose address ranges overlap: registered clusters' pods reach each
+// other by pod IP, which needs each one's pod range apart from the other's pods and Services.
+func checkRanges(ctx context.Context, src, dst *cluster) error {
+	type span struct {
+		flag, context, what string
+		prefix              netip.Prefix
+	}
+	var spans [2][]span
+	for i, side := range []struct {
+		c    *cluster
+		flag string
+	}{{src, "--source-context"}, {dst, "--dest-context"}} {
+		var cm corev1.ConfigMap
+		err := side.c.client.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: k0s.JoinConfigMap}, &cm)
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s %s has no %s/%s ConfigMap, where mission-control records its ranges: install it with this version of mission-control", side.flag, side.c.Context, metav1.NamespaceSystem, k0s.JoinConfigMap)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: read its ranges: %w", side.flag, side.c.Context, err)
+		}
+		facts, err := k0s.JoinFactsFrom(cm.Data)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", side.flag, side.c.Context, err)
+		}
+		for _, r := range []struct{ what, cidr string }{{"pod range", facts.PodCIDR}, {"service range", facts.ServiceCIDR}} {
+			prefix, err := netip.ParsePrefix(r.cidr)
+			if err != nil {
+				return fmt.Errorf("%s %s: its %s %q: %w", side.flag, side.c.Context, r.what, r.cidr, err)
+			}
+			spans[i] = append(spans[i], span{side.flag, side.c.Context, r.what, prefix})
+		}
+	}
+	for _, a := range spans[0] {
+		for _, b := range spans[1] {
+			if a.what == "service range" && b.what == "service range" {
+				continue // each cluster's Services stay its own
+			}
+			if a.prefix.Overlaps(b.prefix) {
+				return fmt.Errorf("%s %s's %s %s overlaps %s %s's %s %s: registered clusters reach each other's pods by address, so their ranges must be apart; reset one and install it again with another --cidr",
+					a.flag, a.context, a.what, a.prefix, b.flag, b.context, b.what, b.prefix)
+			}
+		}
+	}
+	return nil
+}
+
 // Register grants the control plane access to the data plane and records it on the control
 // plane. It is idempotent: a re-run issues a fresh token and rewrites the server and CA. When
 // writing on the control plane fails, what this run created on the data plane is removed.
@@ -249,6 +297,9 @@ func Register(ctx context.Context, o Options) (Result, error) {
 	}
 	src, dst, err := connectBoth(ctx, o)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := checkRanges(ctx, src, dst); err != nil {
 		return Result{}, err
 	}
 	n := o.names()

@@ -27,6 +27,7 @@ import (
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol"
 	"github.com/datastax/mission-control/runtime/apiservertest"
+	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 const crdDir = "../charts/mission-control/crds"
@@ -70,8 +71,32 @@ func startPlanes(t *testing.T) *planes {
 				t.Fatal(err)
 			}
 		}
+		// The ranges install records (the shared pair's in the vm-tests).
+		pods, services := "10.109.0.0/17", "10.109.128.0/17"
+		if len(side.deployments) == 2 {
+			pods, services = "10.108.0.0/17", "10.108.128.0/17"
+		}
+		if err := c.Create(ctx, joinFacts(pods, services)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return p
+}
+
+// withResourceVersion gives cm the resource version of its stored self, for an Update.
+func withResourceVersion(t *testing.T, c client.Client, cm *corev1.ConfigMap) *corev1.ConfigMap {
+	t.Helper()
+	var have corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(cm), &have); err != nil {
+		t.Fatal(err)
+	}
+	cm.ResourceVersion = have.ResourceVersion
+	return cm
+}
+
+func joinFacts(pods, services string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: k0s.JoinConfigMap},
+		Data: k0s.JoinFacts{LicenseID: "L-1", Mode: "data-plane", PodCIDR: pods, ServiceCIDR: services, Version: "v1"}.Data()}
 }
 
 func deployment(name string) *appsv1.Deployment {
@@ -216,6 +241,20 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 					t.Errorf("exit %d, stderr %q; want one line with %q", r.code, r.stderr, tc.want)
 				}
 			})
+		}
+		// A data plane whose pod range overlaps the control plane's pods or Services.
+		for _, pods := range []string{"10.108.64.0/18", "10.108.128.0/24"} {
+			if err := p.dp.Update(ctx, withResourceVersion(t, p.dp, joinFacts(pods, "10.109.128.0/17"))); err != nil {
+				t.Fatal(err)
+			}
+			r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
+			want := "--source-context DP_WEST's pod range " + pods + " overlaps --dest-context CP_EAST's "
+			if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "install it again with another --cidr") {
+				t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+			}
+		}
+		if err := p.dp.Update(ctx, withResourceVersion(t, p.dp, joinFacts("10.109.0.0/17", "10.109.128.0/17"))); err != nil {
+			t.Fatal(err)
 		}
 		if got := registrationObjects(t, p.cp); !slices.Equal(got, cpBefore) {
 			t.Errorf("the control plane changed: %v, was %v", got, cpBefore)

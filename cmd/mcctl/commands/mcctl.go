@@ -83,8 +83,9 @@ func newRegisterCmd(streams cli.Streams) *cobra.Command {
 the mission-control-operator needs there, and a token for it (valid --token-lifetime, bound to a
 Secret so that deleting the Secret revokes it); and, on the control plane, the Secret <name>-config
 holding a kubeconfig with that token and the ClientConfig <name> naming it. Both clusters are
-checked first; the new credential is checked before the control plane is written. Running it
-again issues a new token and rewrites the server and CA.`,
+checked first (each runs mission-control in its mode, and their pod ranges overlap neither the
+other's pods nor its Services); the new credential is checked before the control plane is
+written. Running it again issues a new token and rewrites the server and CA.`,
 		Example: `  mcctl register --source-context DP_WEST --dest-context CP_EAST
   mcctl register --source-context DP_WEST --dest-context CP_EAST --source-server https://10.1.2.3:6443
   mcctl register --source-kubeconfig west.yaml --source-context DP_WEST --dest-kubeconfig east.yaml --dest-context CP_EAST`,
