@@ -6,9 +6,12 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -54,6 +57,9 @@ type Config struct {
 	StorageClassName     string // --storage-class-name: the default StorageClass
 	VolumeSpace          string // --volume-space: room for volumes on the data dir's filesystem, e.g. 100Gi
 	IgnoreHostPreflights bool   // --ignore-host-preflights
+	// TelemetryAggregatorURL is where a data plane sends telemetry: the control plane's aggregator,
+	// on port 30600 of any of its nodes (--telemetry-aggregator-url).
+	TelemetryAggregatorURL string
 	// Role is the node's: k0s.RoleController (when empty) or k0s.RoleWorker, the join token's
 	// role for join.
 	Role string
@@ -162,7 +168,39 @@ func (c Config) ValidateTarget() []error {
 	if _, err := c.VolumeBytes(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.TelemetryAggregator(); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
+}
+
+// TelemetryAggregatorPort is where the control plane serves the telemetry aggregator, on every
+// node.
+const TelemetryAggregatorPort = "30600"
+
+// TelemetryAggregator is the host:port of --telemetry-aggregator-url (port 30600 when the URL
+// names none), or "" when it is not given. Only a data plane takes it: a control plane runs the
+// aggregator.
+func (c Config) TelemetryAggregator() (string, error) {
+	raw := c.TelemetryAggregatorURL
+	if raw == "" {
+		return "", nil
+	}
+	if c.Mode != ModeDataPlane {
+		return "", fmt.Errorf("--telemetry-aggregator-url is for data planes (--mode data-plane): a control plane runs the aggregator itself")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || strings.Trim(u.Path, "/") != "" {
+		return "", fmt.Errorf("--telemetry-aggregator-url %q is not the aggregator's address: give http:// and a control plane node's address, e.g. --telemetry-aggregator-url http://10.0.0.5:%s", raw, TelemetryAggregatorPort)
+	}
+	port := u.Port()
+	if port == "" {
+		port = TelemetryAggregatorPort
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("--telemetry-aggregator-url %q: port %s is not a port: the aggregator listens on %s", raw, port, TelemetryAggregatorPort)
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
 // validateJoin checks join's config: the cluster's ranges and mode come from the cluster.

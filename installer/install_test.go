@@ -717,3 +717,15 @@ func TestResetGoesOnWhenTheRuntimeDoesNotAnswer(t *testing.T) {
 		t.Error("reset left the data dir")
 	}
 }
+
+// TestTelemetryAggregator: a data plane's aggregator URL becomes the host:port preflight dials,
+// port 30600 when the URL names none.
+func TestTelemetryAggregator(t *testing.T) {
+	for url, want := range map[string]string{"http://10.0.0.5:30600": "10.0.0.5:30600", "https://cp-east": "cp-east:30600", "http://cp-east/": "cp-east:30600", "": ""} {
+		cfg := DefaultConfig()
+		cfg.Mode, cfg.TelemetryAggregatorURL = ModeDataPlane, url
+		if got, err := cfg.TelemetryAggregator(); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", url, got, err, want)
+		}
+	}
+}

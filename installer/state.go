@@ -36,6 +36,8 @@ type State struct {
 	LicenseID        string `json:"licenseID"`
 	// StorageClass is the default StorageClass's name.
 	StorageClass string `json:"storageClass,omitempty"`
+	// TelemetryAggregatorURL is where this data plane sends telemetry, when given.
+	TelemetryAggregatorURL string `json:"telemetryAggregatorURL,omitempty"`
 	// Airgap: installed from an air-gap bundle; database images are never pulled.
 	Airgap bool `json:"airgap,omitempty"`
 	// Runtime are the versions of the runtime installed, from the payload's manifest.
@@ -58,6 +60,8 @@ func stateOf(sc *StepContext) State {
 		NodeAddress:      sc.Node.Address.String(),
 		Airgap:           sc.Config.AirgapBundle != "",
 		StorageClass:     sc.Config.StorageClassName,
+
+		TelemetryAggregatorURL: sc.Config.TelemetryAggregatorURL,
 	}
 	if sc.Plan.CIDR.IsValid() {
 		s.CIDR = sc.Plan.CIDR.String()

@@ -102,8 +102,12 @@ func RunHostPreflights(ctx context.Context, r host.Reader, facts func(context.Co
 	if err != nil {
 		return check.Report{}, err
 	}
+	aggregator, err := cfg.TelemetryAggregator()
+	if err != nil {
+		return check.Report{}, err
+	}
 	in := preflight.Input{Mode: cfg.Mode, DataDir: cfg.DataDir, NetworkInterface: cfg.NetworkInterface,
-		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming, VolumeBytes: volumeBytes}
+		Network: plan, OwnDevices: []string{k0s.BridgeName}, Resuming: resuming, VolumeBytes: volumeBytes, TelemetryAggregator: aggregator}
 	if cfg.AirgapBundle != "" {
 		if in.BundleImageBytes, err = BundleImageBytes(ctx, r, cfg.AirgapBundle, version); err != nil {
 			return check.Report{}, err

@@ -32,7 +32,6 @@ import (
 
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/kube"
-	"github.com/datastax/mission-control/runtime/k0s"
 )
 
 // Labels on everything registration writes, so deregister and listings find it.
@@ -254,18 +253,14 @@ func checkRanges(ctx context.Context, src, dst *cluster) error {
 		flag string
 	}{{src, "--source-context"}, {dst, "--dest-context"}} {
 		var cm corev1.ConfigMap
-		err := side.c.client.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: k0s.JoinConfigMap}, &cm)
+		err := side.c.client.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: contract.ClusterFacts}, &cm)
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s %s has no %s/%s ConfigMap, where mission-control records its ranges: install it with this version of mission-control", side.flag, side.c.Context, metav1.NamespaceSystem, k0s.JoinConfigMap)
+			return fmt.Errorf("%s %s has no %s/%s ConfigMap, where mission-control records its ranges: install it with this version of mission-control", side.flag, side.c.Context, metav1.NamespaceSystem, contract.ClusterFacts)
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s: read its ranges: %w", side.flag, side.c.Context, err)
 		}
-		facts, err := k0s.JoinFactsFrom(cm.Data)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", side.flag, side.c.Context, err)
-		}
-		for _, r := range []struct{ what, cidr string }{{"pod range", facts.PodCIDR}, {"service range", facts.ServiceCIDR}} {
+		for _, r := range []struct{ what, cidr string }{{"pod range", cm.Data[contract.PodCIDRKey]}, {"service range", cm.Data[contract.ServiceCIDRKey]}} {
 			prefix, err := netip.ParsePrefix(r.cidr)
 			if err != nil {
 				return fmt.Errorf("%s %s: its %s %q: %w", side.flag, side.c.Context, r.what, r.cidr, err)

@@ -85,6 +85,11 @@ func TestEvaluate(t *testing.T) {
 			f.NetnsError = "this runs in network namespace net:[4026532283], which has no name"
 		}, "systemd", check.Fail, "could not run where install does"},
 		{"unknown mode", "both", nil, nil, "mode", check.Fail, `unknown mode "both"`},
+		{"telemetry aggregator answers", "data-plane", func(in *preflight.Input) { in.TelemetryAggregator = "192.0.2.9:30600" }, nil,
+			"telemetry aggregator", check.Pass, "reached 192.0.2.9:30600"},
+		{"telemetry aggregator not up yet", "data-plane", func(in *preflight.Input) { in.TelemetryAggregator = "192.0.2.9:30600" },
+			func(f *preflight.Facts) { f.TelemetryError = "dial tcp 192.0.2.9:30600: connect: connection refused" },
+			"telemetry aggregator", check.Warn, "192.0.2.9:30600 does not answer: dial tcp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -63,6 +65,14 @@ func Gather(in Input, hostNet network.HostNetwork) (Facts, error) {
 	}
 	f.FirewalldRunning = processRunning("firewalld")
 	f.Systemd = host.HasSystemd(host.System{})
+	if in.TelemetryAggregator != "" {
+		conn, err := net.DialTimeout("tcp", in.TelemetryAggregator, 3*time.Second)
+		if err != nil {
+			f.TelemetryError = err.Error()
+		} else {
+			_ = conn.Close()
+		}
+	}
 	if _, err := host.SystemdNetns(host.System{}); f.Systemd && err != nil {
 		f.NetnsError = err.Error()
 	}

@@ -45,6 +45,8 @@ type Facts struct {
 	// NetnsError is why systemd could not start the runtime in this process's network namespace
 	// (it has no name), if it cannot.
 	NetnsError string
+	// TelemetryError is why the telemetry aggregator could not be reached, when it was given.
+	TelemetryError string
 }
 
 // Listener is a TCP port something listens on, and the process holding it when found.
@@ -78,6 +80,8 @@ type Input struct {
 	// VolumeBytes is the room the cluster's volumes need (install --volume-space): they live in
 	// the data dir, beside the mode's minimum.
 	VolumeBytes uint64
+	// TelemetryAggregator is the host:port a data plane sends telemetry to, when given.
+	TelemetryAggregator string
 }
 
 const gib = 1 << 30
@@ -138,6 +142,9 @@ func Evaluate(in Input, f Facts) check.Report {
 	r.Results = append(r.Results, portResults(f.Listening, in.Resuming)...)
 	r.Results = append(r.Results, networkResult(in.Network, f.Taken), serviceRouteResult(in.Network, f.Taken), nodeResult(f))
 	r.Results = append(r.Results, toolResults(f.Tools)...)
+	if in.TelemetryAggregator != "" {
+		r.Results = append(r.Results, telemetryResult(in.TelemetryAggregator, f.TelemetryError))
+	}
 	r.Results = append(r.Results, forwardingResult(f), hostnameResult(f.Hostname), clockResult(f),
 		selinuxResult(f), firewalldResult(f, in), systemdResult(f))
 	return r
@@ -175,6 +182,16 @@ func toolResults(found map[string]string) []check.Result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// telemetryResult warns, and no more, when the aggregator does not answer: a data plane may be
+// installed before its control plane, and telemetry flows once the aggregator is up.
+func telemetryResult(aggregator, problem string) check.Result {
+	if problem == "" {
+		return check.Result{Check: "telemetry aggregator", Status: check.Pass, Message: "reached " + aggregator}
+	}
+	return check.Result{Check: "telemetry aggregator", Status: check.Warn, Message: fmt.Sprintf("%s does not answer: %s", aggregator, problem),
+		Remedy: "check that the control plane is installed and that this host reaches port 30600 of its node (firewalls, routes); install goes on, and telemetry flows once it answers"}
 }
 
 func nodeResult(f Facts) check.Result {

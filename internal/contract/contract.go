@@ -22,6 +22,15 @@ import (
 // registrations (ClientConfigs and their kubeconfig Secrets).
 const Namespace = "mission-control"
 
+// ClusterFacts names the ConfigMap, in kube-system, where install records a cluster's facts:
+// joining nodes check them, and mcctl register keeps registered clusters' ranges apart. Its keys
+// for the ranges:
+const (
+	ClusterFacts   = "mission-control-join"
+	PodCIDRKey     = "podCIDR"
+	ServiceCIDRKey = "serviceCIDR"
+)
+
 // The platform's operators: each a Deployment of that name in Namespace.
 const (
 	CassOperator           = "cass-operator"

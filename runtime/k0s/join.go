@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/datastax/mission-control/internal/contract"
 )
 
 // JoinConfigMap holds, in kube-system, what a joining node checks before it joins: the cluster's
@@ -25,7 +27,7 @@ import (
 // (the group every bootstrap token authenticates as) and a joining controller's check (which signs
 // itself into it), who may also list the nodes, to count them against the license.
 const (
-	JoinConfigMap  = "mission-control-join"
+	JoinConfigMap  = contract.ClusterFacts
 	BootstrapGroup = "system:bootstrappers"
 	joinRole       = "mission-control:join"
 	leaveRole      = "mission-control:leave"
@@ -48,7 +50,7 @@ type JoinFacts struct {
 
 // Data is the ConfigMap's data.
 func (f JoinFacts) Data() map[string]string {
-	data := map[string]string{"licenseID": f.LicenseID, "mode": f.Mode, "podCIDR": f.PodCIDR, "serviceCIDR": f.ServiceCIDR, "version": f.Version}
+	data := map[string]string{"licenseID": f.LicenseID, "mode": f.Mode, contract.PodCIDRKey: f.PodCIDR, contract.ServiceCIDRKey: f.ServiceCIDR, "version": f.Version}
 	if f.Bundle != "" {
 		data["bundle"] = f.Bundle
 	}
@@ -57,7 +59,7 @@ func (f JoinFacts) Data() map[string]string {
 
 // JoinFactsFrom reads the ConfigMap's data; every fact must be there.
 func JoinFactsFrom(data map[string]string) (JoinFacts, error) {
-	f := JoinFacts{LicenseID: data["licenseID"], Mode: data["mode"], PodCIDR: data["podCIDR"], ServiceCIDR: data["serviceCIDR"], Version: data["version"], Bundle: data["bundle"]}
+	f := JoinFacts{LicenseID: data["licenseID"], Mode: data["mode"], PodCIDR: data[contract.PodCIDRKey], ServiceCIDR: data[contract.ServiceCIDRKey], Version: data["version"], Bundle: data["bundle"]}
 	if f.LicenseID == "" || f.Mode == "" || f.PodCIDR == "" || f.ServiceCIDR == "" || f.Version == "" {
 		return JoinFacts{}, fmt.Errorf("the cluster's %s ConfigMap is incomplete: reinstall its controller with this version", JoinConfigMap)
 	}

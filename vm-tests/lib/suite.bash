@@ -149,7 +149,9 @@ install_shared() {
 	if [[ $host == "$CP" ]]; then
 		install_platform "$host" "$SHARED_CP_CIDR" control-plane --context-name CP_EAST
 	else
-		install_platform "$host" "$SHARED_DP_CIDR" data-plane --context-name DP_WEST
+		# The control plane's telemetry aggregator, as the docs' data plane install names it.
+		install_platform "$host" "$SHARED_DP_CIDR" data-plane --context-name DP_WEST \
+			--telemetry-aggregator-url "http://$(host_address "$CP"):30600"
 	fi
 }
 
@@ -314,4 +316,13 @@ join_with() {
 	copy_token "$from" "$path" "$host"
 	echo "$host" >>"$BATS_FILE_TMPDIR/installed"
 	mc "$host" join --license "$license" "$MC_STAGE/join.token" --wait-timeout 4m --yes "$@"
+}
+
+# host_address HOST: the address HOST has on the test network, which the other hosts reach.
+host_address() {
+	if [[ -n ${MC_PRIVATE_NET:-} ]]; then
+		on "$1" ip -o -4 addr show to "$MC_PRIVATE_NET" | awk '{split($4, a, "/"); print a[1]; exit}'
+	else
+		on "$1" hostname -I | awk '{print $1}'
+	fi
 }

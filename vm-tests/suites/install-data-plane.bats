@@ -19,6 +19,23 @@ teardown_file() {
 	cleanup_installs
 }
 
+# telemetry_status URL: the status preflight on the data plane's host gives the aggregator at URL.
+telemetry_status() {
+	mc "$DP" preflight --mode data-plane --cidr "$SHARED_DP_CIDR" --telemetry-aggregator-url "$1" -o json |
+		jq -r '.results[] | select(.check == "telemetry aggregator") | "\(.status) \(.message)"'
+}
+
+@test "preflight dials the telemetry aggregator's address when given: it passes when that answers, and only warns when not" {
+	local address
+	address=$(host_address "$CP"):30600
+	testhost "$CP" hold-port 30600 >"$BATS_FILE_TMPDIR/holder"
+	run telemetry_status "http://$address"
+	on "$CP" kill "$(cat "$BATS_FILE_TMPDIR/holder")"
+	assert_output "pass reached $address"
+	run telemetry_status "http://$address"
+	assert_output --partial "warn $address does not answer: dial tcp $address: connect: connection refused"
+}
+
 @test "install a data plane" {
 	# A fresh install, never one found on the host: the output is the install's own.
 	run install_shared "$DP"
@@ -30,6 +47,7 @@ teardown_file() {
 	run --separate-stderr mc "$DP" status -o json
 	assert_success
 	jq -e '.complete and .healthy and .state.mode == "data-plane" and .state.contextName == "DP_WEST"' <<<"$output"
+	jq -e --arg url "http://$(host_address "$CP"):30600" '.state.telemetryAggregatorURL == $url' <<<"$output"
 	jq -e 'any(.components[]; .name == "k8ssandra-operator" and .available)' <<<"$output"
 	jq -e 'any(.components[]; .name == "cass-operator" and .available)' <<<"$output"
 	jq -e 'all(.components[]; .name != "mission-control-operator")' <<<"$output"

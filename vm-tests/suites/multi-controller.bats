@@ -151,8 +151,8 @@ volumes_on_pods_nodes() {
 	# The removed host's runtime has no cluster any more: its reset says so and cleans up.
 	run mc "$C2" reset --yes
 	assert_success
-	run on "$C2" test -e "$DATA_DIR"
-	assert_failure
+	run mc "$C2" status -q
+	assert_failure 3 # not installed
 	run mc "$CP" reset --yes
 	assert_success
 	assert_output --partial "the cluster's last controller: the cluster ends with it"

@@ -114,6 +114,7 @@ func bindHostFlags(fs *pflag.FlagSet, cfg *installer.Config) {
 	fs.StringVar(&cfg.NetworkInterface, "network-interface", "", "interface whose IPv4 address the node uses; default: the default route's (e.g. --network-interface eth1)")
 	fs.StringVar(&cfg.AirgapBundle, "airgap-bundle", "", "install from this air-gap bundle instead of registries (e.g. --airgap-bundle mission-control-v1.0.0.airgap)")
 	fs.StringVar(&cfg.VolumeSpace, "volume-space", cfg.VolumeSpace, "room the database's volumes need on the data dir's filesystem, counted by the disk preflight (e.g. --volume-space 500Gi)")
+	fs.StringVar(&cfg.TelemetryAggregatorURL, "telemetry-aggregator-url", "", "a data plane's: the control plane's telemetry aggregator, port 30600 of any of its nodes; preflight warns when it does not answer (e.g. --telemetry-aggregator-url http://10.0.0.5:30600)")
 }
 
 // resolveCIDRFlags clears the default --cidr when the ranges are given explicitly; an explicit

@@ -80,6 +80,9 @@ func writeStatus(w io.Writer, st installer.Status) error {
 		if s.ContextName != "" {
 			fmt.Fprintf(w, "  context:   %s\n", s.ContextName)
 		}
+		if s.TelemetryAggregatorURL != "" {
+			fmt.Fprintf(w, "  telemetry: %s\n", s.TelemetryAggregatorURL)
+		}
 		fmt.Fprintf(w, "  network:   pods %s, services %s\n  node:      %s on %s\n", s.PodCIDR, s.ServiceCIDR, s.NodeAddress, s.NetworkInterface)
 		if len(s.Runtime) > 0 {
 			fmt.Fprintf(w, "  runtime:   k0s %s, kubernetes %s, etcd %s, coredns %s\n", s.Runtime["k0s"], s.Runtime["kubernetes"], s.Runtime["etcd"], s.Runtime["coredns"])
