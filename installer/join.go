@@ -396,24 +396,38 @@ func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout
 		return "", fmt.Errorf("node %s is not in the cluster: see the nodes with mission-control status", name)
 	}
 	node := nodes[i]
-	var peer netip.Addr
-	if node.Role == k0s.RoleController {
-		if peer, err = netip.ParseAddr(node.Address); err != nil {
-			return "", fmt.Errorf("controller %s has no address to find its etcd member by (%q)", name, node.Address)
-		}
-		if warning := k0s.QuorumWarning(controllers(nodes) - 1); warning != "" {
-			update(warning)
-		}
+	if node.Role != k0s.RoleController {
+		return RemoveNode(ctx, client, name, true, timeout, update)
 	}
-	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
-	if err != nil && !errors.Is(err, errNoSuchNode) {
+	peer, err := netip.ParseAddr(node.Address)
+	if err != nil {
+		return "", fmt.Errorf("controller %s has no address to find its etcd member by (%q)", name, node.Address)
+	}
+	if warning := k0s.QuorumWarning(controllers(nodes) - 1); warning != "" {
+		update(warning)
+	}
+	detail, err := removeController(ctx, h, l, client, name, peer, timeout, update)
+	if err != nil {
 		return "", err
 	}
-	if node.Role == k0s.RoleController {
-		if err := k0s.RemoveEtcdMember(ctx, h, l, peer); err != nil {
-			return "", fmt.Errorf("node %s left Kubernetes but its etcd member at %s did not (see k0s etcd member-list in mission-control shell): %w", name, peer, err)
-		}
-		detail += "; its etcd member was removed (reset that host before it rejoins)"
+	return detail + "; its etcd member was removed (reset that host before it rejoins)", nil
+}
+
+// removeController drains and deletes controller name's Node (by eviction: PodDisruptionBudgets
+// hold), then removes its etcd member (at peer) through the controller in l: last, since that
+// member's own API stops answering then. Its own reset and node remove from another controller
+// both take it out so.
+func removeController(ctx context.Context, h host.Host, l datadir.Layout, client kubernetes.Interface, name string, peer netip.Addr,
+	timeout time.Duration, update func(string)) (string, error) {
+	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
+	if errors.Is(err, errNoSuchNode) {
+		detail, err = fmt.Sprintf("node %s is not in the cluster", name), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := k0s.RemoveEtcdMember(ctx, h, l, peer); err != nil {
+		return "", fmt.Errorf("node %s left Kubernetes but its etcd member at %s did not (see k0s etcd member-list in mission-control shell): %w", name, peer, err)
 	}
 	return detail, nil
 }

@@ -534,15 +534,8 @@ func (c LiveCluster) LeaveCluster(ctx context.Context, sc *StepContext) (string,
 	if err != nil {
 		return "", err
 	}
-	detail, err := RemoveNode(ctx, client, name, true, c.Timeout, update)
-	if errors.Is(err, errNoSuchNode) {
-		detail, err = fmt.Sprintf("node %s is not in the cluster", name), nil
-	}
+	detail, err := removeController(ctx, sc.Host, sc.Paths, client, name, addr, c.Timeout, update)
 	if err != nil {
-		return "", err
-	}
-	// Last: once its member is gone, this controller's API no longer answers.
-	if err := k0s.RemoveEtcdMember(ctx, sc.Host, sc.Paths, addr); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s; its etcd member left (%d controllers remain)", detail, len(members)-1), nil
