@@ -406,7 +406,7 @@ func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout
 	if warning := k0s.QuorumWarning(controllers(nodes) - 1); warning != "" {
 		update(warning)
 	}
-	detail, err := removeController(ctx, h, l, client, name, peer, timeout, update)
+	detail, err := removeController(ctx, h, l, client, name, peer, false, timeout, update)
 	if err != nil {
 		return "", err
 	}
@@ -415,9 +415,9 @@ func NodeRemoval(ctx context.Context, h host.Host, dataDir, name string, timeout
 
 // removeController drains and deletes controller name's Node (by eviction: PodDisruptionBudgets
 // hold), then removes its etcd member (at peer) through the controller in l: last, since that
-// member's own API stops answering then. Its own reset and node remove from another controller
-// both take it out so.
-func removeController(ctx context.Context, h host.Host, l datadir.Layout, client kubernetes.Interface, name string, peer netip.Addr,
+// member's own API stops answering then. Its own reset (self) and node remove from another
+// controller both take it out so.
+func removeController(ctx context.Context, h host.Host, l datadir.Layout, client kubernetes.Interface, name string, peer netip.Addr, self bool,
 	timeout time.Duration, update func(string)) (string, error) {
 	detail, err := RemoveNode(ctx, client, name, true, timeout, update)
 	if errors.Is(err, errNoSuchNode) {
@@ -426,7 +426,7 @@ func removeController(ctx context.Context, h host.Host, l datadir.Layout, client
 	if err != nil {
 		return "", err
 	}
-	if err := k0s.RemoveEtcdMember(ctx, h, l, peer); err != nil {
+	if err := k0s.RemoveEtcdMember(ctx, h, l, peer, self); err != nil {
 		return "", fmt.Errorf("node %s left Kubernetes but its etcd member at %s did not (see k0s etcd member-list in mission-control shell): %w", name, peer, err)
 	}
 	return detail, nil

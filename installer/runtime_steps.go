@@ -534,7 +534,7 @@ func (c LiveCluster) LeaveCluster(ctx context.Context, sc *StepContext) (string,
 	if err != nil {
 		return "", err
 	}
-	detail, err := removeController(ctx, sc.Host, sc.Paths, client, name, addr, c.Timeout, update)
+	detail, err := removeController(ctx, sc.Host, sc.Paths, client, name, addr, true, c.Timeout, update)
 	if err != nil {
 		return "", err
 	}

@@ -50,12 +50,17 @@ func ParseEtcdMembers(out []byte) ([]EtcdMember, error) {
 	return members, nil
 }
 
-// RemoveEtcdMember removes the member whose peer address is addr, through this controller's k0s
-// (itself, or another controller being removed).
-func RemoveEtcdMember(ctx context.Context, h host.Host, l datadir.Layout, addr netip.Addr) error {
+// etcdStopped is what a member answers when it applies its own removal before the answer goes out:
+// it stops at once, so for a controller that removes itself it means the removal took.
+const etcdStopped = "etcdserver: server stopped"
+
+// RemoveEtcdMember removes the member whose peer address is addr, through this controller's k0s;
+// self says that member is this controller's own.
+func RemoveEtcdMember(ctx context.Context, h host.Host, l datadir.Layout, addr netip.Addr, self bool) error {
 	ctx, cancel := context.WithTimeout(ctx, etcdTimeout)
 	defer cancel()
-	if _, err := h.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"etcd", "leave", "--data-dir", l.K0sDataDir(), "--peer-address", addr.String()}}); err != nil {
+	_, err := h.Run(ctx, host.Command{Name: l.K0s(), Args: []string{"etcd", "leave", "--data-dir", l.K0sDataDir(), "--peer-address", addr.String()}})
+	if err != nil && !(self && strings.Contains(err.Error(), etcdStopped)) {
 		return fmt.Errorf("remove the etcd member at %s: %w", addr, err)
 	}
 	return nil

@@ -2,8 +2,13 @@ package k0s
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/datastax/mission-control/internal/datadir"
+	"github.com/datastax/mission-control/internal/host"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,5 +64,31 @@ func TestNodesRoles(t *testing.T) {
 	}
 	if roles["ctl-2"] != RoleController || roles["worker-1"] != RoleWorker {
 		t.Errorf("roles %v", roles)
+	}
+}
+
+// leavingHost answers `k0s etcd leave` as a member that applies its own removal before its answer
+// goes out does.
+type leavingHost struct{ *host.Recorder }
+
+func (s leavingHost) Run(ctx context.Context, c host.Command) ([]byte, error) {
+	if len(c.Args) > 1 && c.Args[0] == "etcd" && c.Args[1] == "leave" {
+		return nil, &host.ExecError{Cmd: c.String(), Err: errors.New("exit status 1"), Output: []byte("Error: etcdserver: server stopped\n")}
+	}
+	return s.Recorder.Run(ctx, c)
+}
+
+// TestRemoveEtcdMemberStopped: a controller that removes its own member may hear only that its
+// etcd stopped, which is the removal taking; from another controller it is a failure.
+func TestRemoveEtcdMemberStopped(t *testing.T) {
+	l := datadir.Layout{DataDir: "/data"}
+	h := leavingHost{host.NewRecorder(fakeReader{})}
+	addr := netip.MustParseAddr("10.89.0.4")
+	if err := RemoveEtcdMember(context.Background(), h, l, addr, true); err != nil {
+		t.Fatalf("own member: %v", err)
+	}
+	err := RemoveEtcdMember(context.Background(), h, l, addr, false)
+	if err == nil || !strings.Contains(err.Error(), "remove the etcd member at 10.89.0.4") {
+		t.Fatalf("another's member: got %v, want the removal's error", err)
 	}
 }
