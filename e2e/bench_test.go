@@ -141,7 +141,8 @@ func bareK0s(b *testing.B, cidr string) (nodeReady, systemReady time.Duration) {
 	cni, err := k0s.CNIConfig(l)
 	must(b, err)
 	must(b, os.WriteFile(l.CNIConfigFile(), cni, 0o600))
-	podNetwork, err := k0s.NetworkManifest(l, p.Manifest.Images["kube-router"], plan.ServiceCIDR)
+	podNetwork, err := k0s.NetworkManifest(l, k0s.Network{KubeRouterImage: p.Manifest.Images["kube-router"], PeeringImage: p.Manifest.Images["pod-network-peering"],
+		PodCIDR: plan.PodCIDR, ServiceCIDR: plan.ServiceCIDR})
 	must(b, err)
 	must(b, os.MkdirAll(filepath.Dir(l.NetworkManifest()), 0o755))
 	must(b, os.WriteFile(l.NetworkManifest(), podNetwork, 0o600))

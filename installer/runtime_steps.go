@@ -317,7 +317,8 @@ func writeNetworkManifest() Step {
 			if err != nil {
 				return nil, err
 			}
-			return k0s.NetworkManifest(sc.Paths, p.Manifest.Images["kube-router"], sc.Plan.ServiceCIDR)
+			return k0s.NetworkManifest(sc.Paths, k0s.Network{KubeRouterImage: p.Manifest.Images["kube-router"], PeeringImage: p.Manifest.Images["pod-network-peering"],
+				PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR})
 		})
 	return inDir(s, func(sc *StepContext) string { return filepath.Dir(sc.Paths.NetworkManifest()) })
 }

@@ -81,6 +81,8 @@ type Result struct {
 	TokenExpiresAt time.Time
 	// ServiceAccount is the control plane's identity on the data plane, as namespace/name.
 	ServiceAccount string
+	// SourceNodes and DestNodes count each side's nodes peering with the other's over BGP.
+	SourceNodes, DestNodes int
 }
 
 // cluster is a connected side.
@@ -241,8 +243,9 @@ func connectBoth(ctx context.Context, o Options) (src, dst *cluster, err error) 
 }
 
 // checkRanges refuses clusters whose address ranges overlap: registered clusters' pods reach each
-// other by pod IP, which needs each one's pod range apart from the other's pods and Services.
-func checkRanges(ctx context.Context, src, dst *cluster) error {
+// other by pod IP, which needs each one's pod range apart from the other's pods and Services. It
+// returns each side's pod range.
+func checkRanges(ctx context.Context, src, dst *cluster) (srcPods, dstPods netip.Prefix, err error) {
 	type span struct {
 		flag, context, what string
 		prefix              netip.Prefix
@@ -255,15 +258,15 @@ func checkRanges(ctx context.Context, src, dst *cluster) error {
 		var cm corev1.ConfigMap
 		err := side.c.client.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: contract.ClusterFacts}, &cm)
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s %s has no %s/%s ConfigMap, where mission-control records its ranges: install it with this version of mission-control", side.flag, side.c.Context, metav1.NamespaceSystem, contract.ClusterFacts)
+			return netip.Prefix{}, netip.Prefix{}, fmt.Errorf("%s %s has no %s/%s ConfigMap, where mission-control records its ranges: install it with this version of mission-control", side.flag, side.c.Context, metav1.NamespaceSystem, contract.ClusterFacts)
 		}
 		if err != nil {
-			return fmt.Errorf("%s %s: read its ranges: %w", side.flag, side.c.Context, err)
+			return netip.Prefix{}, netip.Prefix{}, fmt.Errorf("%s %s: read its ranges: %w", side.flag, side.c.Context, err)
 		}
 		for _, r := range []struct{ what, cidr string }{{"pod range", cm.Data[contract.PodCIDRKey]}, {"service range", cm.Data[contract.ServiceCIDRKey]}} {
 			prefix, err := netip.ParsePrefix(r.cidr)
 			if err != nil {
-				return fmt.Errorf("%s %s: its %s %q: %w", side.flag, side.c.Context, r.what, r.cidr, err)
+				return netip.Prefix{}, netip.Prefix{}, fmt.Errorf("%s %s: its %s %q: %w", side.flag, side.c.Context, r.what, r.cidr, err)
 			}
 			spans[i] = append(spans[i], span{side.flag, side.c.Context, r.what, prefix})
 		}
@@ -274,12 +277,12 @@ func checkRanges(ctx context.Context, src, dst *cluster) error {
 				continue // each cluster's Services stay its own
 			}
 			if a.prefix.Overlaps(b.prefix) {
-				return fmt.Errorf("%s %s's %s %s overlaps %s %s's %s %s: registered clusters reach each other's pods by address, so their ranges must be apart; reset one and install it again with another --cidr",
+				return netip.Prefix{}, netip.Prefix{}, fmt.Errorf("%s %s's %s %s overlaps %s %s's %s %s: registered clusters reach each other's pods by address, so their ranges must be apart; reset one and install it again with another --cidr",
 					a.flag, a.context, a.what, a.prefix, b.flag, b.context, b.what, b.prefix)
 			}
 		}
 	}
-	return nil
+	return spans[0][0].prefix, spans[1][0].prefix, nil
 }
 
 // Register grants the control plane access to the data plane and records it on the control
@@ -294,10 +297,24 @@ func Register(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkRanges(ctx, src, dst); err != nil {
+	srcPods, dstPods, err := checkRanges(ctx, src, dst)
+	if err != nil {
 		return Result{}, err
 	}
 	n := o.names()
+	// Each side as the other names it: the registration's name, and the control plane's context.
+	sides := [2]peerSide{{c: src, flag: "--source-context", key: n.clientConfig, peer: contract.Peer{PodCIDR: srcPods}},
+		{c: dst, flag: "--dest-context", key: n.controlPlane, peer: contract.Peer{PodCIDR: dstPods}}}
+	for i := range sides {
+		if sides[i].peer.Nodes, err = nodeAddresses(ctx, sides[i].c); err != nil {
+			return Result{}, fmt.Errorf("%s %s: %w", sides[i].flag, sides[i].c.Context, err)
+		}
+	}
+	for i := range sides {
+		if err := checkPeers(ctx, sides[1-i], sides[i]); err != nil {
+			return Result{}, err
+		}
+	}
 	server := o.SourceServer
 	if server == "" {
 		server = src.server
@@ -338,7 +355,11 @@ func Register(ctx context.Context, o Options) (Result, error) {
 		undo()
 		return Result{}, fmt.Errorf("--dest-context %s: %w (nothing was left on the data plane)", o.Dest.Context, err)
 	}
-	return Result{Name: n.clientConfig, Server: server, TokenExpiresAt: expires, ServiceAccount: o.Source.Namespace + "/" + n.serviceAccount}, nil
+	if err := connectPods(ctx, sides); err != nil {
+		return Result{}, fmt.Errorf("registered, but the clusters' pods do not reach each other yet: %w; run mcctl register again", err)
+	}
+	return Result{Name: n.clientConfig, Server: server, TokenExpiresAt: expires, ServiceAccount: o.Source.Namespace + "/" + n.serviceAccount,
+		SourceNodes: len(sides[0].peer.Nodes), DestNodes: len(sides[1].peer.Nodes)}, nil
 }
 
 // grant makes the data plane's side: the role, the service account, its binding and the Secret
@@ -506,6 +527,10 @@ func Deregister(ctx context.Context, o Options) error {
 		return err
 	}
 	n := o.names()
+	sides := [2]peerSide{{c: src, flag: "--source-context", key: n.clientConfig}, {c: dst, flag: "--dest-context", key: n.controlPlane}}
+	if err := disconnectPods(ctx, sides); err != nil {
+		return err
+	}
 	cc := &unstructured.Unstructured{}
 	cc.SetGroupVersionKind(contract.ClientConfigGVK)
 	cc.SetNamespace(dst.Namespace)

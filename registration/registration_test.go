@@ -15,6 +15,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -79,8 +80,44 @@ func startPlanes(t *testing.T) *planes {
 		if err := c.Create(ctx, joinFacts(pods, services)); err != nil {
 			t.Fatal(err)
 		}
+		// Each cluster's node, by which the other's kube-router peers with it.
+		addr := "172.30.0.3"
+		if len(side.deployments) == 2 {
+			addr = "172.30.0.2"
+		}
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + addr},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: "host"}, {Type: corev1.NodeInternalIP, Address: addr}}}}
+		if err := c.Create(ctx, node); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Status().Update(ctx, node); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return p
+}
+
+// peering describes a cluster's side of the routes between clusters: its peers ConfigMap and its
+// nodes' kube-router peer annotations.
+func peering(t *testing.T, c client.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	var cm corev1.ConfigMap
+	desc := "no peers ConfigMap"
+	err := c.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: contract.Peers}, &cm)
+	if err == nil {
+		desc = fmt.Sprint(cm.Data)
+	} else if !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	var nodes corev1.NodeList
+	if err := c.List(ctx, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		desc += fmt.Sprintf("; %s peers %q asns %q", n.Name, n.Annotations[contract.PeerIPsAnnotation], n.Annotations[contract.PeerASNsAnnotation])
+	}
+	return desc
 }
 
 // withResourceVersion gives cm the resource version of its stored self, for an Update.
@@ -256,6 +293,24 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		if err := p.dp.Update(ctx, withResourceVersion(t, p.dp, joinFacts("10.109.0.0/17", "10.109.128.0/17"))); err != nil {
 			t.Fatal(err)
 		}
+		// A data plane whose pod range overlaps another registered with the control plane.
+		north := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: contract.Peers},
+			Data: map[string]string{"dp-north": `{"podCIDR":"10.109.64.0/18","nodes":["172.30.0.9"]}`}}
+		if err := p.cp.Create(ctx, north); err != nil {
+			t.Fatal(err)
+		}
+		r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
+		if want := "--source-context DP_WEST's pod range 10.109.0.0/17 overlaps that of dp-north, already registered with --dest-context CP_EAST (10.109.64.0/18)"; r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+		}
+		if err := p.cp.Delete(ctx, north); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []client.Client{p.cp, p.dp} {
+			if got := peering(t, c); strings.Contains(got, "ConfigMap map") || strings.Contains(got, "172.") && !strings.Contains(got, `peers ""`) {
+				t.Errorf("peering changed: %s", got)
+			}
+		}
 		if got := registrationObjects(t, p.cp); !slices.Equal(got, cpBefore) {
 			t.Errorf("the control plane changed: %v, was %v", got, cpBefore)
 		}
@@ -288,6 +343,16 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		spec, _, _ := unstructured.NestedMap(cc.Object, "spec")
 		if fmt.Sprint(spec) != "map[contextName:DP_WEST kubeConfigSecret:map[name:dp-west-config]]" {
 			t.Errorf("ClientConfig spec %v", spec)
+		}
+		// Each cluster lists the other as a peer, and its node peers with the other's over BGP.
+		if got, want := peering(t, p.dp), `map[cp-east:{"podCIDR":"10.108.0.0/17","nodes":["172.30.0.2"]}]; node-172.30.0.3 peers "172.30.0.2" asns "64512"`; got != want {
+			t.Errorf("data plane's peering:\n%s\nwant\n%s", got, want)
+		}
+		if got, want := peering(t, p.cp), `map[dp-west:{"podCIDR":"10.109.0.0/17","nodes":["172.30.0.3"]}]; node-172.30.0.2 peers "172.30.0.3" asns "64512"`; got != want {
+			t.Errorf("control plane's peering:\n%s\nwant\n%s", got, want)
+		}
+		if !strings.Contains(r.stdout, "Their pods reach each other: 1 node of DP_WEST and 1 node of CP_EAST peer over BGP") {
+			t.Errorf("register does not say the pods are routed: %q", r.stdout)
 		}
 	})
 
@@ -376,6 +441,11 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		}
 		if got := registrationObjects(t, p.dp); !slices.Equal(got, dpBefore) {
 			t.Errorf("the data plane keeps %v", got)
+		}
+		for _, c := range []client.Client{p.cp, p.dp} {
+			if got := peering(t, c); !strings.HasPrefix(got, "no peers ConfigMap") || !strings.HasSuffix(got, `peers "" asns ""`) {
+				t.Errorf("peering after deregister: %s", got)
+			}
 		}
 	})
 }

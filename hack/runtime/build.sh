@@ -287,6 +287,25 @@ helper_tag="sha-$(sha256sum "$mco_dir/.volume-helper" | cut -c1-12)"
 	-label "$src_label" -label "org.opencontainers.image.title=volume-helper" -label "org.opencontainers.image.version=$helper_tag" \
 	"/volume-helper=$mco_dir/.volume-helper"
 log "volume-helper: built $helper_tag"
+# The pod network's peering agent keeps traffic to registered clusters' pods out of kube-router's
+# masquerade with iptables (nft, as kube-router's): its binary and iptables with their libraries.
+build_peering() {
+	local dir=$1 entries=() x
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/.pod-network-peering" ./cmd/pod-network-peering)
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/lib/x86_64-linux-gnu/xtables/*.so)
+	for x in iptables iptables-save iptables-restore; do
+		entries+=("/usr/sbin/$x@xtables-nft-multi")
+	done
+	check_libs "${entries[@]}" || return
+	peering_tag="sha-$(cat "$dir/.pod-network-peering" <(printf '%s\n' "${entries[@]}") <(debian_version iptables) | sha256sum | cut -c1-12)"
+	"$imagebuild" -name "localhost/mission-control/pod-network-peering:$peering_tag" -out "$dir/pod-network-peering.tar" \
+		-entrypoint /usr/local/bin/pod-network-peering -env PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -label "$src_label" \
+		-label "org.opencontainers.image.title=pod-network-peering" -label "org.opencontainers.image.version=$peering_tag" \
+		"/usr/local/bin/pod-network-peering=$dir/.pod-network-peering" "${entries[@]}"
+	rm -f "$dir/.pod-network-peering"
+}
+build_peering "$mco_dir"
+log "pod-network-peering: built $peering_tag"
 
 # The payload: the cached components packed reproducibly with a manifest, cached in turn.
 pack_payload() {
@@ -306,10 +325,11 @@ pack_payload() {
 		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag" \
 		-image "local-path-provisioner=localhost/mission-control/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
 		-image "volume-helper=localhost/mission-control/volume-helper:$helper_tag" \
-		-image "kube-router=localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION")
+		-image "kube-router=localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION" \
+		-image "pod-network-peering=localhost/mission-control/pod-network-peering:$peering_tag")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $network_dir $mco_tag $helper_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $network_dir $mco_tag $helper_tag $peering_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

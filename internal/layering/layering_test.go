@@ -30,13 +30,13 @@ var layers = [][]string{
 		"internal/localvolume", "runtime/payload", "runtime/k0s"},
 	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "runtime/k0s/jointest", "bundle"},
 	// Domain packages.
-	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "registration"},
+	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "operators/peering", "registration"},
 	{"installer", "installer/preflight/hostpreflight"},
 	{"supportbundle", "installer/preflight/preflighttest"},
 	// One command tree per binary, beside its main.
 	{"cmd/mission-control/commands", "cmd/mcctl/commands", "cmd/mclicense/commands"},
 	// Mains, build tools, and tests' own programs.
-	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator", "cmd/volume-helper",
+	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator", "cmd/volume-helper", "cmd/pod-network-peering",
 		"hack/generate", "hack/imagebuild", "hack/payload", "hack/runtime/pause", "hack/testhost", "e2e/hello", "vm-tests"},
 }
 

@@ -144,9 +144,12 @@ type desiredInput struct {
 	// Seeds are the other targets' seed addresses; Superuser names the shared superuser Secret
 	// ("" when the spec names its own or auth is off); Stores is set when the operator issues
 	// the internode stores.
-	Seeds     []string
-	Superuser string
-	Stores    bool
+	Seeds []string
+	// RemotePods are the other targets' database pods' addresses, which its internode
+	// NetworkPolicy admits.
+	RemotePods []string
+	Superuser  string
+	Stores     bool
 	// Issued records the stores written (see issuedStores).
 	Issued issuedStores
 }

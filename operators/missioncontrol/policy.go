@@ -3,6 +3,7 @@ package missioncontrol
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -26,10 +27,11 @@ const (
 func internodePolicyName(mcc *v1beta1.MissionControlCluster) string { return mcc.Name + "-internode" }
 
 // internodePolicy admits the internode ports of the cluster's database pods only from database
-// pods of the same Cassandra cluster, in any namespace of the target; every other port of theirs
-// stays open (clients, the management API). The pods are cass-operator's, labelled with their
-// cluster's name.
-func internodePolicy(mcc *v1beta1.MissionControlCluster, cassandraCluster string) *networkingv1ac.NetworkPolicyApplyConfiguration {
+// pods of the same Cassandra cluster: in any namespace of the target, and in the other targets by
+// address (remote: their pod IPs, which reach this target unmasqueraded over the routes between
+// registered clusters); every other port of theirs stays open (clients, the management API). The
+// pods are cass-operator's, labelled with their cluster's name.
+func internodePolicy(mcc *v1beta1.MissionControlCluster, cassandraCluster string, remote []string) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	database := metav1ac.LabelSelector().WithMatchLabels(map[string]string{labelCassCluster: cassandraCluster})
 	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	port := func(proto corev1.Protocol, from, to int32) *networkingv1ac.NetworkPolicyPortApplyConfiguration {
@@ -39,13 +41,21 @@ func internodePolicy(mcc *v1beta1.MissionControlCluster, cassandraCluster string
 		}
 		return p
 	}
+	peers := []*networkingv1ac.NetworkPolicyPeerApplyConfiguration{
+		networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector()).WithPodSelector(database),
+	}
+	for _, ip := range remote {
+		if addr, err := netip.ParseAddr(ip); err == nil {
+			peers = append(peers, networkingv1ac.NetworkPolicyPeer().WithIPBlock(networkingv1ac.IPBlock().WithCIDR(netip.PrefixFrom(addr, addr.BitLen()).String())))
+		}
+	}
 	return networkingv1ac.NetworkPolicy(internodePolicyName(mcc), mcc.Namespace).WithLabels(ownedLabels(mcc)).
 		WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(database).
 			WithPolicyTypes(networkingv1.PolicyTypeIngress).
 			WithIngress(
 				networkingv1ac.NetworkPolicyIngressRule().
-					WithFrom(networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector()).WithPodSelector(database)).
+					WithFrom(peers...).
 					WithPorts(port(tcp, internodePort, internodePort), port(tcp, internodeTLSPort, internodeTLSPort)),
 				networkingv1ac.NetworkPolicyIngressRule().
 					WithPorts(port(tcp, 1, internodePort-1), port(tcp, internodeTLSPort+1, 65535), port(udp, 1, 65535)),
@@ -53,8 +63,8 @@ func internodePolicy(mcc *v1beta1.MissionControlCluster, cassandraCluster string
 }
 
 // applyInternodePolicy writes the cluster's internode NetworkPolicy into a target.
-func applyInternodePolicy(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster, cassandraCluster string) error {
-	if err := c.Apply(ctx, internodePolicy(mcc, cassandraCluster), fieldOwner, client.ForceOwnership); err != nil {
+func applyInternodePolicy(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster, cassandraCluster string, remote []string) error {
+	if err := c.Apply(ctx, internodePolicy(mcc, cassandraCluster, remote), fieldOwner, client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply NetworkPolicy %s/%s: %w", mcc.Namespace, internodePolicyName(mcc), err)
 	}
 	return nil

@@ -12,11 +12,11 @@ import (
 )
 
 // TestInternodePolicy: the cluster's database pods take internode traffic (7000, 7001) only
-// from database pods of the same Cassandra cluster, in any namespace; every other port of
-// theirs stays open to anyone.
+// from database pods of the same Cassandra cluster, in any namespace and in the other targets
+// (by address); every other port of theirs stays open to anyone.
 func TestInternodePolicy(t *testing.T) {
 	mcc := &v1beta1.MissionControlCluster{ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: "db"}}
-	b, err := json.Marshal(internodePolicy(mcc, "demo"))
+	b, err := json.Marshal(internodePolicy(mcc, "demo", []string{"10.8.0.5", "not-an-address", "10.8.1.7"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +34,7 @@ func TestInternodePolicy(t *testing.T) {
 					PodSelector       *struct {
 						MatchLabels map[string]string `json:"matchLabels"`
 					} `json:"podSelector"`
+					IPBlock *struct{ CIDR string } `json:"ipBlock"`
 				}
 				Ports []struct {
 					Protocol string
@@ -53,9 +54,14 @@ func TestInternodePolicy(t *testing.T) {
 		t.Fatalf("spec = %s", b)
 	}
 	internode, open := np.Spec.Ingress[0], np.Spec.Ingress[1]
-	if len(internode.From) != 1 || internode.From[0].NamespaceSelector == nil || internode.From[0].PodSelector == nil ||
+	if len(internode.From) != 3 || internode.From[0].NamespaceSelector == nil || internode.From[0].PodSelector == nil ||
 		internode.From[0].PodSelector.MatchLabels[labelCassCluster] != "demo" {
-		t.Errorf("internode peers = %s", b)
+		t.Fatalf("internode peers = %s", b)
+	}
+	for i, want := range []string{"10.8.0.5/32", "10.8.1.7/32"} {
+		if from := internode.From[i+1]; from.IPBlock == nil || from.IPBlock.CIDR != want || from.PodSelector != nil || from.NamespaceSelector != nil {
+			t.Errorf("remote peer %d = %s, want only ipBlock %s", i, b, want)
+		}
 	}
 	var ports, ranges []string
 	for _, p := range internode.Ports {

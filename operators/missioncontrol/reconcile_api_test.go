@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -460,6 +461,28 @@ spec:
 			}
 			return nil
 		})
+		// Each plane's internode NetworkPolicy admits the other's database pods by address.
+		for _, side := range []struct {
+			c      client.Client
+			remote string
+		}{{p.cp, "10.98.0.9/32"}, {p.dp, "10.99.0.7/32"}} {
+			eventually(t, "the internode policy admits "+side.remote, func() error {
+				var np networkingv1.NetworkPolicy
+				if err := side.c.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "west-internode"}, &np); err != nil {
+					return err
+				}
+				var blocks []string
+				for _, from := range np.Spec.Ingress[0].From {
+					if from.IPBlock != nil {
+						blocks = append(blocks, from.IPBlock.CIDR)
+					}
+				}
+				if !slices.Equal(blocks, []string{side.remote}) {
+					return fmt.Errorf("internode policy admits %v by address, want %s", blocks, side.remote)
+				}
+				return nil
+			})
+		}
 		eventually(t, "an Event on the MissionControlCluster", func() error {
 			var list eventsv1.EventList
 			if err := p.cp.List(ctx, &list, client.InNamespace("shop")); err != nil {

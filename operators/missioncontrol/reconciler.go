@@ -48,8 +48,9 @@ type Reconciler struct {
 // observed is what one reconcile found in a target.
 type observed struct {
 	existing *unstructured.Unstructured
-	seeds    []string
-	statuses []v1beta1.DatacenterStatus
+	// seeds are the seed pods' addresses; pods every database pod's, seeds included.
+	seeds, pods []string
+	statuses    []v1beta1.DatacenterStatus
 }
 
 // pass is one reconcile of one MissionControlCluster: what it read, and found on the way.
@@ -185,7 +186,8 @@ func (r *Reconciler) applyTargets(ctx context.Context, p *pass) {
 	for i, t := range p.targets {
 		if t.Err == nil && (p.obs[i].existing != nil || earlierReady) {
 			in := desiredInput{MCC: p.mcc, K8ssandra: p.k8ssandra, Target: t, Superuser: p.superuser,
-				Stores: p.certErr == nil && p.policy.Issue, Seeds: otherSeeds(p.obs, i)}
+				Stores: p.certErr == nil && p.policy.Issue, Seeds: others(p.obs, i, func(o observed) []string { return o.seeds }),
+				RemotePods: others(p.obs, i, func(o observed) []string { return o.pods })}
 			if err := r.apply(ctx, in, p.superuserData, p.auth, p.policy, p.obs[i].existing); err != nil {
 				if errors.Is(err, errStores) {
 					p.storeErrs[t.name()] = err
@@ -249,29 +251,34 @@ func (r *Reconciler) observe(ctx context.Context, mcc *v1beta1.MissionControlClu
 	}
 	var pods corev1.PodList
 	err = t.Client.List(ctx, &pods, client.InNamespace(mcc.Namespace),
-		client.MatchingLabels{labelCassCluster: cleanName(clusterName(mcc, k8ssandra)), labelSeedNode: "true"})
+		client.MatchingLabels{labelCassCluster: cleanName(clusterName(mcc, k8ssandra))})
 	if err != nil {
 		return o, fmt.Errorf("%s unreachable: %w", t.name(), err)
 	}
 	for _, p := range pods.Items {
-		if p.Status.PodIP != "" {
+		if p.Status.PodIP == "" {
+			continue
+		}
+		o.pods = append(o.pods, p.Status.PodIP)
+		if p.Labels[labelSeedNode] == "true" {
 			o.seeds = append(o.seeds, p.Status.PodIP)
 		}
 	}
 	slices.Sort(o.seeds)
+	slices.Sort(o.pods)
 	o.statuses = datacenterStatuses(mcc, k8ssandra, t, o.existing)
 	return o, nil
 }
 
-// otherSeeds are the seeds of every target but the i-th.
-func otherSeeds(obs []observed, i int) []string {
-	var seeds []string
+// others gathers what of returns for every target but the i-th.
+func others(obs []observed, i int, of func(observed) []string) []string {
+	var all []string
 	for j, o := range obs {
 		if j != i {
-			seeds = append(seeds, o.seeds...)
+			all = append(all, of(o)...)
 		}
 	}
-	return seeds
+	return all
 }
 
 // apply writes a target's namespace, Secrets and K8ssandraCluster.
@@ -292,7 +299,7 @@ func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData m
 		}
 		in.Issued = issued
 	}
-	if err := applyInternodePolicy(ctx, t.Client, mcc, cleanName(clusterName(mcc, in.K8ssandra))); err != nil {
+	if err := applyInternodePolicy(ctx, t.Client, mcc, cleanName(clusterName(mcc, in.K8ssandra)), in.RemotePods); err != nil {
 		return fmt.Errorf("%s: %w", t.name(), err)
 	}
 	kc, err := desiredK8ssandraCluster(in)

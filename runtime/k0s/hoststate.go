@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
@@ -398,9 +399,9 @@ func runtimeArea(l datadir.Layout, path string) bool {
 }
 
 // runtimeChain reports whether an iptables chain belongs to the runtime: kubelet's and
-// kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains.
+// kube-proxy's KUBE-* chains, the CNI plugins' CNI-* chains and the peering agent's.
 func runtimeChain(name string) bool {
-	return strings.HasPrefix(name, "KUBE-") || strings.HasPrefix(name, "CNI-")
+	return strings.HasPrefix(name, "KUBE-") || strings.HasPrefix(name, "CNI-") || name == contract.PeeringChain
 }
 
 // removeChains deletes the runtime's iptables chains and the rules that jump to them, in both

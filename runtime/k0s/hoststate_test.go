@@ -31,9 +31,12 @@ COMMIT
 *nat
 :POSTROUTING ACCEPT [0:0]
 :CNI-7f3a - [0:0]
+:MC-PEER-PODS - [0:0]
+-A POSTROUTING -s 10.20.0.0/17 -j MC-PEER-PODS
 -A POSTROUTING -s 10.20.0.2/32 -m comment --comment "name: mission-control" -g CNI-7f3a
 -A POSTROUTING -m set --match-set kube-router-pod-subnets src -m set ! --match-set kube-router-pod-subnets dst -m comment --comment "SNAT for outbound traffic from cluster" -j MASQUERADE --random-fully
 -A CNI-7f3a -d 10.20.0.0/24 -j ACCEPT
+-A MC-PEER-PODS -d 10.30.0.0/17 -j ACCEPT
 COMMIT
 `
 

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"text/template"
 
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/datadir"
 )
 
@@ -34,21 +35,37 @@ var networkManifest string
 
 var networkTmpl = template.Must(template.New("network.yaml").Parse(networkManifest))
 
+// Network is what the pod network's manifest is made of.
+type Network struct {
+	// KubeRouterImage and PeeringImage are the payload's images of kube-router and of the
+	// peering agent.
+	KubeRouterImage, PeeringImage string
+	// PodCIDR and ServiceCIDR are the cluster's ranges.
+	PodCIDR, ServiceCIDR netip.Prefix
+}
+
+// PeeringDaemonSet is the DaemonSet, in kube-system, of the pod network's peering agent
+// (cmd/pod-network-peering), which keeps traffic to registered clusters' pods untranslated.
+const PeeringDaemonSet = "mission-control-peering"
+
 // NetworkManifest is the pod network's manifest: kube-router on every node routing the nodes' pod
 // ranges to each other and enforcing NetworkPolicy (kube-proxy keeps the Services), reading and
-// completing the CNI configuration at l.CNIConfigFile() with its node's range. serviceCIDR is the
-// cluster's service range, which its firewall lets through to the nodes.
-func NetworkManifest(l datadir.Layout, image string, serviceCIDR netip.Prefix) ([]byte, error) {
-	if image == "" {
-		return nil, errors.New("the pod network needs kube-router's image")
+// completing the CNI configuration at l.CNIConfigFile() with its node's range; its firewall lets
+// the service range through to the nodes. Beside it on every node, the peering agent reads the
+// registered clusters (ConfigMap contract.Peers) and keeps their pod ranges out of kube-router's
+// masquerade; kube-router's BGP peerings with their nodes are its node annotations.
+func NetworkManifest(l datadir.Layout, n Network) ([]byte, error) {
+	if n.KubeRouterImage == "" || n.PeeringImage == "" {
+		return nil, errors.New("the pod network needs kube-router's and the peering agent's images")
 	}
-	if !serviceCIDR.IsValid() {
-		return nil, errors.New("the pod network needs the service range")
+	if !n.PodCIDR.IsValid() || !n.ServiceCIDR.IsValid() {
+		return nil, errors.New("the pod network needs the pod and service ranges")
 	}
 	var b bytes.Buffer
 	if err := networkTmpl.Execute(&b, map[string]any{
-		"Image": image, "CNIConfDir": l.CNIConfDir(), "CNIConfigFile": l.CNIConfigFile(), "HealthPort": NetworkHealthPort,
-		"ServiceCIDR": serviceCIDR.String(), "RoutesSyncPeriod": routesSyncPeriod,
+		"Image": n.KubeRouterImage, "PeeringImage": n.PeeringImage, "PeeringDaemonSet": PeeringDaemonSet, "Peers": contract.Peers,
+		"CNIConfDir": l.CNIConfDir(), "CNIConfigFile": l.CNIConfigFile(), "HealthPort": NetworkHealthPort,
+		"PodCIDR": n.PodCIDR.String(), "ServiceCIDR": n.ServiceCIDR.String(), "RoutesSyncPeriod": routesSyncPeriod,
 	}); err != nil {
 		return nil, fmt.Errorf("render the pod network's manifest: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/datadir"
 )
 
@@ -52,18 +53,23 @@ func TestCNIConfig(t *testing.T) {
 // left to kube-proxy.
 func TestNetworkManifest(t *testing.T) {
 	l := datadir.Layout{DataDir: "/data"}
-	services := netip.MustParsePrefix("10.0.128.0/17")
-	if _, err := NetworkManifest(l, "", services); err == nil {
-		t.Error("a manifest without an image was made")
+	n := Network{KubeRouterImage: "localhost/mission-control/kube-router:v2.1.0", PeeringImage: "localhost/mission-control/pod-network-peering:sha-1",
+		PodCIDR: netip.MustParsePrefix("10.0.0.0/17"), ServiceCIDR: netip.MustParsePrefix("10.0.128.0/17")}
+	for what, broken := range map[string]Network{
+		"kube-router's image": {PeeringImage: n.PeeringImage, PodCIDR: n.PodCIDR, ServiceCIDR: n.ServiceCIDR},
+		"the peering image":   {KubeRouterImage: n.KubeRouterImage, PodCIDR: n.PodCIDR, ServiceCIDR: n.ServiceCIDR},
+		"the service range":   {KubeRouterImage: n.KubeRouterImage, PeeringImage: n.PeeringImage, PodCIDR: n.PodCIDR},
+		"the pod range":       {KubeRouterImage: n.KubeRouterImage, PeeringImage: n.PeeringImage, ServiceCIDR: n.ServiceCIDR},
+	} {
+		if _, err := NetworkManifest(l, broken); err == nil {
+			t.Errorf("a manifest without %s was made", what)
+		}
 	}
-	if _, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0", netip.Prefix{}); err == nil {
-		t.Error("a manifest without the service range was made")
-	}
-	b, err := NetworkManifest(l, "localhost/mission-control/kube-router:v2.1.0", services)
+	b, err := NetworkManifest(l, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ds *appsv1.DaemonSet
+	var ds, peering *appsv1.DaemonSet
 	kinds := map[string]bool{}
 	r := k8syaml.NewYAMLReader(bufioReader(b))
 	for {
@@ -80,9 +86,14 @@ func TestNetworkManifest(t *testing.T) {
 		}
 		kinds[meta.Kind] = true
 		if meta.Kind == "DaemonSet" {
-			ds = &appsv1.DaemonSet{}
-			if err := yaml.UnmarshalStrict(doc, ds); err != nil {
+			d := &appsv1.DaemonSet{}
+			if err := yaml.UnmarshalStrict(doc, d); err != nil {
 				t.Fatalf("the DaemonSet: %v", err)
+			}
+			if d.Name == PeeringDaemonSet {
+				peering = d
+			} else {
+				ds = d
 			}
 		}
 	}
@@ -91,8 +102,14 @@ func TestNetworkManifest(t *testing.T) {
 			t.Errorf("no %s in the manifest", k)
 		}
 	}
-	if ds == nil {
-		t.FailNow()
+	if ds == nil || peering == nil {
+		t.Fatalf("kube-router's DaemonSet %v, the peering agent's %v", ds != nil, peering != nil)
+	}
+	pc, pv := peering.Spec.Template.Spec.Containers[0], peering.Spec.Template.Spec.Volumes
+	if pc.Image != n.PeeringImage || pc.ImagePullPolicy != "Never" || !peering.Spec.Template.Spec.HostNetwork ||
+		strings.Join(pc.Args, " ") != "--pod-cidr=10.0.0.0/17 --peers=/etc/mission-control/peers" ||
+		pv[0].ConfigMap == nil || pv[0].ConfigMap.Name != contract.Peers || pv[0].ConfigMap.Optional == nil || !*pv[0].ConfigMap.Optional {
+		t.Errorf("peering agent: %s %s %v, volumes %+v", pc.Image, pc.ImagePullPolicy, pc.Args, pv)
 	}
 	c := ds.Spec.Template.Spec.Containers[0]
 	args := strings.Join(c.Args, " ")

@@ -191,8 +191,8 @@ func (w Waiter) WaitNode(ctx context.Context) (Node, error) {
 }
 
 // systemWorkloads are the cluster services k0s deploys that workloads depend on: Services need
-// kube-proxy, Service names need CoreDNS.
-var systemWorkloads = []struct{ kind, name string }{{"daemonset", "kube-router"}, {"daemonset", "kube-proxy"}, {"deployment", "coredns"}}
+// kube-proxy, Service names need CoreDNS, registered clusters' pods the peering agent.
+var systemWorkloads = []struct{ kind, name string }{{"daemonset", "kube-router"}, {"daemonset", PeeringDaemonSet}, {"daemonset", "kube-proxy"}, {"deployment", "coredns"}}
 
 // WaitSystem waits for the pod network, kube-proxy and CoreDNS to be ready in kube-system.
 func (w Waiter) WaitSystem(ctx context.Context) error {

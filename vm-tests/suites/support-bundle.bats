@@ -4,7 +4,7 @@
 # kubeconfig's key; with the runtime stopped, it still holds the host part and says why the
 # cluster part is missing.
 # shellcheck disable=SC2034
-SUITE_SHARED=pair:7 # read by run.sh: runs on the shared pair, last (it stops the runtime)
+SUITE_SHARED=pair:8 # read by run.sh: runs on the shared pair, last (it stops the runtime)
 load ../lib/suite
 
 BUNDLE=$MC_STAGE/support-bundle.tar.gz

@@ -84,8 +84,13 @@ the mission-control-operator needs there, and a token for it (valid --token-life
 Secret so that deleting the Secret revokes it); and, on the control plane, the Secret <name>-config
 holding a kubeconfig with that token and the ClientConfig <name> naming it. Both clusters are
 checked first (each runs mission-control in its mode, and their pod ranges overlap neither the
-other's pods nor its Services); the new credential is checked before the control plane is
-written. Running it again issues a new token and rewrites the server and CA.`,
+other's pods nor its Services, nor the pods of the clusters already registered with either); the
+new credential is checked before the control plane is written. Then it routes each cluster's pods
+to the other's: every node of each peers with every node of the other over BGP (kube-router's
+node annotations, kube-router restarted to read them) and sends to the other's pods from its pods'
+own addresses (ConfigMap kube-system/mission-control-peers, read by the pod network's peering
+agent). Running it again issues a new token, rewrites the server and CA, and peers nodes added
+since.`,
 		Example: `  mcctl register --source-context DP_WEST --dest-context CP_EAST
   mcctl register --source-context DP_WEST --dest-context CP_EAST --source-server https://10.1.2.3:6443
   mcctl register --source-kubeconfig west.yaml --source-context DP_WEST --dest-kubeconfig east.yaml --dest-context CP_EAST`,
@@ -105,9 +110,17 @@ func runRegister(ctx context.Context, streams cli.Streams, o *registrationOption
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(streams.Out, "Registered %s with %s as ClientConfig %s/%s (server %s).\nIts token is valid until %s: run this command again before then.\n",
-		opts.Source.Context, opts.Dest.Context, opts.Dest.Namespace, res.Name, res.Server, res.TokenExpiresAt.UTC().Format(time.DateOnly))
+	_, err = fmt.Fprintf(streams.Out, "Registered %s with %s as ClientConfig %s/%s (server %s).\nTheir pods reach each other: %s of %s and %s of %s peer over BGP (run this command again after adding nodes).\nIts token is valid until %s: run this command again before then.\n",
+		opts.Source.Context, opts.Dest.Context, opts.Dest.Namespace, res.Name, res.Server,
+		nodes(res.SourceNodes), opts.Source.Context, nodes(res.DestNodes), opts.Dest.Context, res.TokenExpiresAt.UTC().Format(time.DateOnly))
 	return err
+}
+
+func nodes(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes", n)
 }
 
 func newDeregisterCmd(streams cli.Streams) *cobra.Command {

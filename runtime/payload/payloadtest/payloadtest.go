@@ -33,6 +33,7 @@ var Images = map[string]string{
 	"k8ssandra-operator":       "localhost/mission-control/k8ssandra-operator:v0-test",
 	"mission-control-operator": "localhost/mission-control/mission-control-operator:sha-test",
 	"kube-router":              "localhost/mission-control/kube-router:v0-test",
+	"pod-network-peering":      "localhost/mission-control/pod-network-peering:sha-test",
 }
 
 // New packs Files into a payload.
