@@ -134,11 +134,11 @@ vm-test: build ## the vm-tests suites against TARGET=local (this machine, as roo
 vm-selftest: build ## the vm-tests runner's own test on podman (as root): a step that never ends fails its suite at the bound, named, hosts torn down
 	vm-tests/selftest.sh
 
-bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar; a worker's join vs the first install (podman hosts)
+bench: build ## time a bare k0s against install, and reset (root; installs for real); the operator's apply latency and scale; bundle verify+extract vs tar; a worker's join vs the first install, two regions' cluster vs one region's (podman hosts)
 	MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control $(GO) test -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./operators/missioncontrol/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bundle/
-	vm-tests/run.sh --target podman --suites-dir vm-tests/bench --suite join --out $(CURDIR)/bin/bench
+	vm-tests/run.sh --target podman --suites-dir vm-tests/bench --suite join,multi-region --out $(CURDIR)/bin/bench
 
 standin-images: ## the Cassandra stand-ins' images (test doubles, never in the payload) in bin/standin/, under the references cass-operator computes for 4.0.11
 	hack/standin-images.sh bin/standin

@@ -72,6 +72,18 @@ func env(c map[string]any, name string) (string, bool) {
 	return "", false
 }
 
+// watchNamespaceRef is the ConfigMap and key WATCH_NAMESPACE comes from, as "name/key".
+func watchNamespaceRef(c map[string]any) string {
+	list, _ := c["env"].([]any)
+	for _, e := range list {
+		if m := e.(map[string]any); m["name"] == "WATCH_NAMESPACE" {
+			ref, _, _ := unstructured.NestedStringMap(m, "valueFrom", "configMapKeyRef")
+			return ref["name"] + "/" + ref["key"]
+		}
+	}
+	return ""
+}
+
 func webhookNames(o *unstructured.Unstructured) []string {
 	var names []string
 	hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
@@ -114,6 +126,11 @@ func TestControlPlane(t *testing.T) {
 	}
 	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "true" {
 		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a control plane", v)
+	}
+	// On a control plane k8ssandra-operator watches the namespaces the mission-control-operator
+	// names, never the registrations' (see operators/missioncontrol/k8ssandrawatch.go).
+	if ref := watchNamespaceRef(container(t, find(objs, "Deployment", "k8ssandra-operator"))); ref != "k8ssandra-operator-watch/namespaces" {
+		t.Errorf("WATCH_NAMESPACE on a control plane comes from %q, want the ConfigMap k8ssandra-operator-watch", ref)
 	}
 	if args := container(t, find(objs, "Deployment", "mission-control-operator"))["args"].([]any); !slices.Contains(args, any("--local-context=CP_EAST")) {
 		t.Errorf("the mission-control-operator does not know its own context: %v", args)
@@ -176,6 +193,9 @@ func TestDataPlane(t *testing.T) {
 	// a data plane's k8ssandra-operator must reconcile it, as k8ssandra's "control plane".
 	if v, _ := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "K8SSANDRA_CONTROL_PLANE"); v != "true" {
 		t.Errorf("K8SSANDRA_CONTROL_PLANE = %q on a data plane", v)
+	}
+	if v, ok := env(container(t, find(objs, "Deployment", "k8ssandra-operator")), "WATCH_NAMESPACE"); !ok || v != "" {
+		t.Errorf("WATCH_NAMESPACE = %q (set: %v) on a data plane, want every namespace", v, ok)
 	}
 	if names := webhookNames(find(objs, "ValidatingWebhookConfiguration", "mc-prod-k8ssandra-operator")); !slices.Contains(names, "vk8ssandracluster.kb.io") {
 		t.Error("a data plane lacks the K8ssandraCluster webhook")

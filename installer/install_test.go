@@ -160,6 +160,7 @@ func TestInstallPlan(t *testing.T) {
 		"record-host-state: run nft list ruleset",
 		"record-host-state: run iptables-nft-save",
 		"record-host-state: run ip6tables-nft-save",
+		"record-host-state: run ip -4 route show proto 17",
 		"record-host-state: write $DATA/host-before.json 0600",
 		"stage-runtime: mkdir $DATA/bin 0755",
 		"stage-runtime: mkdir $DATA/k0s/bin 0755",

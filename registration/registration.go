@@ -527,6 +527,9 @@ func Deregister(ctx context.Context, o Options) error {
 		return err
 	}
 	n := o.names()
+	if err := checkUnused(ctx, dst, n, o); err != nil {
+		return err
+	}
 	sides := [2]peerSide{{c: src, flag: "--source-context", key: n.clientConfig}, {c: dst, flag: "--dest-context", key: n.controlPlane}}
 	if err := disconnectPods(ctx, sides); err != nil {
 		return err
@@ -559,6 +562,51 @@ func Deregister(ctx context.Context, o Options) error {
 		if err := client.IgnoreNotFound(src.client.Delete(ctx, role)); err != nil {
 			return fmt.Errorf("--source-context %s: delete ClusterRole %s: %w", o.Source.Context, dataPlaneRole, err)
 		}
+	}
+	return nil
+}
+
+// checkUnused refuses to deregister a data plane that a MissionControlCluster on the control
+// plane still uses: one of its datacenters names it, or it still has a K8ssandraCluster there
+// (status.targets) to clean up. Its datacenters would be cut off from the control plane, and its
+// pods from the other clusters' pods.
+func checkUnused(ctx context.Context, dst *cluster, n names, o Options) error {
+	dataPlane := o.Source.Context
+	cc := &unstructured.Unstructured{}
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
+	if err := dst.client.Get(ctx, client.ObjectKey{Namespace: dst.Namespace, Name: n.clientConfig}, cc); err == nil {
+		if name, _, _ := unstructured.NestedString(cc.Object, "spec", "contextName"); name != "" {
+			dataPlane = name
+		}
+	}
+	key := contract.NormalizeContext(dataPlane)
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(contract.MissionControlClusterGVK.GroupVersion().WithKind(contract.MissionControlClusterGVK.Kind + "List"))
+	if err := dst.client.List(ctx, list); err != nil {
+		return fmt.Errorf("--dest-context %s: list MissionControlClusters: %w", o.Dest.Context, err)
+	}
+	var users []string
+	for _, mcc := range list.Items {
+		dcs, _, _ := unstructured.NestedSlice(mcc.Object, "spec", "k8ssandra", "cassandra", "datacenters")
+		var names []string
+		for _, dc := range dcs {
+			m, _ := dc.(map[string]any)
+			dcContext, _, _ := unstructured.NestedString(m, "k8sContext")
+			if dcContext != "" && contract.NormalizeContext(dcContext) == key {
+				name, _, _ := unstructured.NestedString(m, "metadata", "name")
+				names = append(names, name)
+			}
+		}
+		targets, _, _ := unstructured.NestedStringSlice(mcc.Object, "status", "targets")
+		switch {
+		case len(names) > 0:
+			users = append(users, fmt.Sprintf("%s/%s (datacenter %s)", mcc.GetNamespace(), mcc.GetName(), strings.Join(names, ", ")))
+		case slices.Contains(targets, key):
+			users = append(users, fmt.Sprintf("%s/%s (its K8ssandraCluster there is not cleaned up yet)", mcc.GetNamespace(), mcc.GetName()))
+		}
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("%s is still used by MissionControlCluster %s: delete it, or move its datacenters off %s, then deregister", dataPlane, strings.Join(users, ", "), dataPlane)
 	}
 	return nil
 }

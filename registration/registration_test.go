@@ -431,6 +431,34 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		}
 	})
 
+	t.Run("deregister refuses while a MissionControlCluster uses the data plane", func(t *testing.T) {
+		if err := p.cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "db"}}); err != nil {
+			t.Fatal(err)
+		}
+		mcc := &unstructured.Unstructured{Object: map[string]any{
+			"metadata": map[string]any{"name": "demo", "namespace": "db"},
+			"spec": map[string]any{"k8ssandra": map[string]any{"cassandra": map[string]any{"serverVersion": "4.0.11", "datacenters": []any{
+				map[string]any{"metadata": map[string]any{"name": "dc1"}, "size": int64(1)},
+				map[string]any{"metadata": map[string]any{"name": "dc2"}, "k8sContext": "dp_west", "size": int64(1)},
+			}}}}}}
+		mcc.SetGroupVersionKind(contract.MissionControlClusterGVK)
+		if err := p.cp.Create(ctx, mcc); err != nil {
+			t.Fatal(err)
+		}
+		cpNow, dpNow, peersNow := registrationObjects(t, p.cp), registrationObjects(t, p.dp), peering(t, p.dp)
+		r := mcctl("deregister", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
+		want := "DP_WEST is still used by MissionControlCluster db/demo (datacenter dc2): delete it, or move its datacenters off DP_WEST, then deregister"
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("deregister of a used data plane: %+v, want %q", r, want)
+		}
+		if !slices.Equal(registrationObjects(t, p.cp), cpNow) || !slices.Equal(registrationObjects(t, p.dp), dpNow) || peering(t, p.dp) != peersNow {
+			t.Error("a refused deregister changed the clusters")
+		}
+		if err := p.cp.Delete(ctx, mcc); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("deregister removes everything", func(t *testing.T) {
 		r := mcctl("deregister", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
 		if r.code != 0 {

@@ -1,7 +1,7 @@
 // Command pod-network-peering runs on every node of a cluster (a DaemonSet of the pod network)
 // and keeps the node's traffic to registered clusters' pods unmasqueraded (see package peering):
 // it reads the peers ConfigMap, mounted at --peers, every --interval and syncs the node's nat
-// table. It needs no API access, so it keeps working while the cluster's API is down, and leaves
+// table; when a peer leaves the ConfigMap (deregister), it also withdraws the routes to its pods. It needs no API access, so it keeps working while the cluster's API is down, and leaves
 // the rules in place when it stops: a restart of the pod does not cut the peers off.
 package main
 
@@ -61,7 +61,14 @@ func run(ctx context.Context, h host.Host, args []string, errOut io.Writer) erro
 			var changed bool
 			if changed, err = peering.Sync(ctx, h, own, ranges); err == nil && (changed || !slices.Equal(ranges, last)) {
 				log.Info("peers' pod ranges sent untranslated", "from", own, "to", fmt.Sprint(ranges), "changed", changed)
-				last = ranges
+				gone := slices.DeleteFunc(slices.Clone(last), func(p netip.Prefix) bool { return slices.Contains(ranges, p) })
+				var n int
+				if n, err = peering.Withdraw(ctx, h, gone); n > 0 {
+					log.Info("routes to deregistered clusters' pods withdrawn", "ranges", fmt.Sprint(gone), "routes", n)
+				}
+				if err == nil {
+					last = ranges
+				}
 			}
 		}
 		if err != nil && err.Error() != lastErr {

@@ -288,11 +288,12 @@ helper_tag="sha-$(sha256sum "$mco_dir/.volume-helper" | cut -c1-12)"
 	"/volume-helper=$mco_dir/.volume-helper"
 log "volume-helper: built $helper_tag"
 # The pod network's peering agent keeps traffic to registered clusters' pods out of kube-router's
-# masquerade with iptables (nft, as kube-router's): its binary and iptables with their libraries.
+# masquerade with iptables (nft, as kube-router's) and withdraws routes with ip: its binary, and
+# those with their libraries.
 build_peering() {
 	local dir=$1 entries=() x
 	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/.pod-network-peering" ./cmd/pod-network-peering)
-	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi /usr/lib/x86_64-linux-gnu/xtables/*.so)
+	mapfile -t entries < <(files_with_libs /usr/sbin/xtables-nft-multi "$(readlink -f "$(command -v ip)")" /usr/lib/x86_64-linux-gnu/xtables/*.so)
 	for x in iptables iptables-save iptables-restore; do
 		entries+=("/usr/sbin/$x@xtables-nft-multi")
 	done

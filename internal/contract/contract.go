@@ -60,6 +60,10 @@ func Operators(controlPlane bool) []string {
 	return []string{CassOperator, K8ssandraOperator}
 }
 
+// MissionControlClusterGVK is the documented MissionControlCluster, as mcctl reads it
+// (unstructured: mcctl links no operator): deregister refuses a data plane one still uses.
+var MissionControlClusterGVK = schema.GroupVersionKind{Group: "missioncontrol.datastax.com", Version: "v1beta1", Kind: "MissionControlCluster"}
+
 // ClientConfigGVK is k8ssandra's ClientConfig, read as unstructured: its Go package needs an
 // older controller-runtime than ours.
 var ClientConfigGVK = schema.GroupVersionKind{Group: "config.k8ssandra.io", Version: "v1beta1", Kind: "ClientConfig"}

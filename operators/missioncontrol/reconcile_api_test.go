@@ -144,6 +144,21 @@ func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) 
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// Its Role in its own namespace: k8ssandra-operator's namespaces (k8ssandrawatch.go).
+	_ = admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: contract.Namespace}})
+	for _, o := range objs {
+		if o.GetKind() == "Role" && o.GetName() == "mission-control-operator-k8ssandra-watch" {
+			o.SetNamespace(contract.Namespace)
+			binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: o.GetName(), Namespace: contract.Namespace},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: o.GetName()},
+				Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "mission-control-operator"}}}
+			for _, obj := range []client.Object{o, binding} {
+				if err := admin.Create(ctx, obj); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	for _, o := range objs {
 		if o.GetKind() == "ClusterRole" && o.GetName() == "mc-mission-control-operator" {
 			if err := admin.Create(ctx, o); err != nil {
@@ -458,6 +473,18 @@ spec:
 			seeds, _, _ := unstructured.NestedStringSlice(kc.Object, "spec", "cassandra", "additionalSeeds")
 			if !slices.Equal(seeds, []string{"10.98.0.9"}) {
 				return fmt.Errorf("additionalSeeds %v", seeds)
+			}
+			return nil
+		})
+		// The control plane's k8ssandra-operator watches the cluster's namespace, not the
+		// registrations'.
+		eventually(t, "k8ssandra-operator's namespaces", func() error {
+			var cm corev1.ConfigMap
+			if err := p.cp.Get(ctx, client.ObjectKey{Namespace: contract.Namespace, Name: K8ssandraWatch}, &cm); err != nil {
+				return err
+			}
+			if ns := strings.Split(cm.Data[K8ssandraWatchKey], ","); !slices.Contains(ns, "shop") || !slices.Contains(ns, "default") || slices.Contains(ns, contract.Namespace) {
+				return fmt.Errorf("k8ssandra-operator watches %q", cm.Data[K8ssandraWatchKey])
 			}
 			return nil
 		})

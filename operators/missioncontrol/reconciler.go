@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,10 @@ type Reconciler struct {
 	DeletionTimeout time.Duration
 	// Workers is how many MissionControlClusters are reconciled at once.
 	Workers int
+
+	// watched is k8ssandra-operator's WATCH_NAMESPACE as last written (see k8ssandrawatch.go).
+	watchMu sync.Mutex
+	watched string
 }
 
 // observed is what one reconcile found in a target.
@@ -74,6 +79,11 @@ type pass struct {
 
 // Reconcile brings one MissionControlCluster's targets to its spec and records their state.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// k8ssandra-operator's namespaces are not this cluster's own: a failure there is logged and
+	// tried again at the next reconcile, and this cluster goes on.
+	if err := r.syncK8ssandraWatch(ctx); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "write k8ssandra-operator's namespaces")
+	}
 	p, err := r.load(ctx, req)
 	if p == nil || err != nil {
 		return ctrl.Result{}, err

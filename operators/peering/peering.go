@@ -31,18 +31,17 @@ func iptables(args ...string) host.Command {
 // untranslated, and nothing more: without peers the chain and its jump are removed. It reports
 // whether it changed anything.
 func Sync(ctx context.Context, h host.Host, own netip.Prefix, peers []netip.Prefix) (bool, error) {
-	jump := []string{"POSTROUTING", "-s", own.String(), "-j", Chain}
-	have, exists, err := rules(ctx, h)
+	nat, err := readNat(ctx, h)
 	if err != nil {
 		return false, err
 	}
 	if len(peers) == 0 {
-		if !exists {
+		if !nat.exists {
 			return false, nil
 		}
 		// Every jump to the chain goes, whatever range it was made for.
-		for _, args := range jumps(ctx, h) {
-			if _, err := h.Run(ctx, iptables(append([]string{"-D"}, args...)...)); err != nil {
+		for _, jump := range nat.jumps {
+			if _, err := h.Run(ctx, iptables(append([]string{"-D", "POSTROUTING"}, jump...)...)); err != nil {
 				return false, fmt.Errorf("remove the jump to %s: %w", Chain, err)
 			}
 		}
@@ -58,13 +57,13 @@ func Sync(ctx context.Context, h host.Host, own netip.Prefix, peers []netip.Pref
 		want[i] = fmt.Sprintf("-A %s -d %s -j ACCEPT", Chain, p.Masked())
 	}
 	changed := false
-	if !exists {
+	if !nat.exists {
 		if _, err := h.Run(ctx, iptables("-N", Chain)); err != nil {
 			return false, fmt.Errorf("create chain %s: %w", Chain, err)
 		}
 		changed = true
 	}
-	if !slices.Equal(have, want) {
+	if !slices.Equal(nat.rules, want) {
 		if _, err := h.Run(ctx, iptables("-F", Chain)); err != nil {
 			return false, fmt.Errorf("flush chain %s: %w", Chain, err)
 		}
@@ -76,8 +75,9 @@ func Sync(ctx context.Context, h host.Host, own netip.Prefix, peers []netip.Pref
 		changed = true
 	}
 	// kube-router appends its masquerade rule to POSTROUTING: the jump goes first.
-	if _, err := h.Run(ctx, iptables(append([]string{"-C"}, jump...)...)); err != nil {
-		if _, err := h.Run(ctx, iptables("-I", "POSTROUTING", "1", "-s", own.String(), "-j", Chain)); err != nil {
+	jump := []string{"-s", own.Masked().String(), "-j", Chain}
+	if !slices.ContainsFunc(nat.jumps, func(j []string) bool { return slices.Equal(j, jump) }) {
+		if _, err := h.Run(ctx, iptables(append([]string{"-I", "POSTROUTING", "1"}, jump...)...)); err != nil {
 			return false, fmt.Errorf("jump to %s from POSTROUTING: %w", Chain, err)
 		}
 		changed = true
@@ -85,38 +85,36 @@ func Sync(ctx context.Context, h host.Host, own netip.Prefix, peers []netip.Pref
 	return changed, nil
 }
 
-// rules lists the chain's rules as iptables -S prints them, and whether the chain exists.
-func rules(ctx context.Context, h host.Host) ([]string, bool, error) {
-	out, err := h.Run(ctx, iptables("-S", Chain))
-	if err != nil {
-		if strings.Contains(string(out), "No chain") || strings.Contains(string(out), "does not exist") {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("list chain %s: %w", Chain, err)
-	}
-	var have []string
-	for line := range strings.Lines(string(out)) {
-		if line = strings.TrimSpace(line); strings.HasPrefix(line, "-A ") {
-			have = append(have, line)
-		}
-	}
-	return have, true, nil
+// natState is what the nat table holds of the chain.
+type natState struct {
+	exists bool
+	// rules are the chain's rules as iptables-save prints them; jumps are POSTROUTING's rules
+	// that jump to it, as their match and target arguments.
+	rules []string
+	jumps [][]string
 }
 
-// jumps are POSTROUTING's rules that jump to the chain, as arguments to -D.
-func jumps(ctx context.Context, h host.Host) [][]string {
-	out, err := h.Run(ctx, iptables("-S", "POSTROUTING"))
+// readNat reads the chain and the jumps to it from iptables-save, which lists a table whole (the
+// nft backend's -S answers "incompatible", not "no chain", for a chain that does not exist).
+func readNat(ctx context.Context, h host.Host) (natState, error) {
+	out, err := h.Run(ctx, host.Command{Name: "iptables-save", Args: []string{"-t", "nat"}})
 	if err != nil {
-		return nil
+		return natState{}, fmt.Errorf("read the nat table: %w", err)
 	}
-	var found [][]string
+	var nat natState
 	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
 		fields := strings.Fields(line)
-		if len(fields) > 2 && fields[0] == "-A" && slices.Equal(fields[len(fields)-2:], []string{"-j", Chain}) {
-			found = append(found, fields[1:])
+		switch {
+		case len(fields) > 0 && fields[0] == ":"+Chain:
+			nat.exists = true
+		case strings.HasPrefix(line, "-A "+Chain+" "):
+			nat.rules = append(nat.rules, line)
+		case len(fields) > 2 && fields[0] == "-A" && fields[1] == "POSTROUTING" && slices.Equal(fields[len(fields)-2:], []string{"-j", Chain}):
+			nat.jumps = append(nat.jumps, fields[2:])
 		}
 	}
-	return found
+	return nat, nil
 }
 
 // Ranges reads the Peers ConfigMap as mounted in dir (a file per key; kubelet's own entries,
@@ -150,4 +148,36 @@ func Ranges(h host.Reader, dir string) ([]netip.Prefix, error) {
 	}
 	slices.SortFunc(ranges, netip.Prefix.Compare)
 	return slices.Compact(ranges), nil
+}
+
+// Withdraw deletes the node's routes (kube-router's protocol, 17) into ranges: those of clusters
+// no longer registered. kube-router learned them from their nodes and keeps what it learned across
+// its restarts; after a deregister nothing else takes them away.
+func Withdraw(ctx context.Context, h host.Host, ranges []netip.Prefix) (int, error) {
+	if len(ranges) == 0 {
+		return 0, nil
+	}
+	out, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"-4", "route", "show", "proto", "17"}})
+	if err != nil {
+		return 0, fmt.Errorf("list the pod network's routes: %w", err)
+	}
+	removed := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		dst, err := netip.ParsePrefix(fields[0])
+		if err != nil {
+			continue
+		}
+		if !slices.ContainsFunc(ranges, func(r netip.Prefix) bool { return r.Contains(dst.Addr()) && r.Bits() <= dst.Bits() }) {
+			continue
+		}
+		if _, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"-4", "route", "del", dst.String(), "proto", "17"}}); err != nil {
+			return removed, fmt.Errorf("remove the route to %s: %w", dst, err)
+		}
+		removed++
+	}
+	return removed, nil
 }

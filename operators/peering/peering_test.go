@@ -3,6 +3,7 @@ package peering
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -10,10 +11,11 @@ import (
 	"testing"
 
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/host/hosttest"
 )
 
 // natTable answers the nat table's iptables commands from its own chains, as iptables does
-// (-S, -N, -F, -X, -A, -I, -C, -D), so Sync's result can be read off the table.
+// (iptables-save -t nat; -N, -F, -X, -A, -I, -D), so Sync's result can be read off the table.
 type natTable struct {
 	*host.Recorder
 	chains map[string][]string // chain -> rule specs without "-A chain"
@@ -28,6 +30,18 @@ func newNatTable() *natTable {
 
 func (n *natTable) Run(_ context.Context, c host.Command) ([]byte, error) {
 	n.runs++
+	if c.Name == "iptables-save" {
+		out := "*nat\n"
+		for _, chain := range slices.Sorted(maps.Keys(n.chains)) {
+			out += ":" + chain + " - [0:0]\n"
+		}
+		for _, chain := range slices.Sorted(maps.Keys(n.chains)) {
+			for _, r := range n.chains[chain] {
+				out += "-A " + chain + " " + r + "\n"
+			}
+		}
+		return []byte(out + "COMMIT\n"), nil
+	}
 	args := c.Args[4:] // -w 5 -t nat
 	chain, rule := args[1], ""
 	fail := func(msg string) ([]byte, error) {
@@ -40,16 +54,10 @@ func (n *natTable) Run(_ context.Context, c host.Command) ([]byte, error) {
 	switch args[0] {
 	case "-I":
 		rule = strings.Join(args[3:], " ")
-	case "-A", "-C", "-D":
+	case "-A", "-D":
 		rule = strings.Join(args[2:], " ")
 	}
 	switch args[0] {
-	case "-S":
-		out := "-N " + chain + "\n"
-		for _, r := range rules {
-			out += "-A " + chain + " " + r + "\n"
-		}
-		return []byte(out), nil
 	case "-N":
 		n.chains[chain] = nil
 	case "-F":
@@ -60,14 +68,12 @@ func (n *natTable) Run(_ context.Context, c host.Command) ([]byte, error) {
 		n.chains[chain] = append(rules, rule)
 	case "-I":
 		n.chains[chain] = append([]string{rule}, rules...)
-	case "-C", "-D":
+	case "-D":
 		i := slices.Index(rules, rule)
 		if i < 0 {
 			return fail("iptables: Bad rule (does a matching rule exist in that chain?).")
 		}
-		if args[0] == "-D" {
-			n.chains[chain] = slices.Delete(rules, i, i+1)
-		}
+		n.chains[chain] = slices.Delete(rules, i, i+1)
 	}
 	return nil, nil
 }
@@ -137,5 +143,30 @@ func TestRanges(t *testing.T) {
 	}
 	if _, err := Ranges(h, dir); err == nil || !strings.Contains(err.Error(), "dp-south") {
 		t.Errorf("a peer without a range: %v", err)
+	}
+}
+
+// TestWithdraw deletes only the routes into the ranges given: a deregistered cluster's node
+// shares, not this cluster's nodes' nor another peer's.
+func TestWithdraw(t *testing.T) {
+	h := hosttest.Stubbed{Recorder: host.NewRecorder(nil), Out: map[string]string{
+		"ip -4 route show proto 17": "10.10.1.0/24 via 172.16.0.3 dev eth0 proto 17\n" +
+			"10.20.0.0/24 via 172.16.0.4 dev eth0 proto 17\n10.20.1.0/24 via 172.16.0.5 dev eth0 proto 17\n" +
+			"10.30.0.0/24 via 172.16.0.6 dev eth0 proto 17\n",
+	}}
+	n, err := Withdraw(context.Background(), h, []netip.Prefix{netip.MustParsePrefix("10.20.0.0/17")})
+	if err != nil || n != 2 {
+		t.Fatalf("withdrew %d, %v", n, err)
+	}
+	var ran []string
+	for _, op := range h.Ops() {
+		ran = append(ran, op.String())
+	}
+	want := []string{"run ip -4 route show proto 17", "run ip -4 route del 10.20.0.0/24 proto 17", "run ip -4 route del 10.20.1.0/24 proto 17"}
+	if !slices.Equal(ran, want) {
+		t.Errorf("ops %q, want %q", ran, want)
+	}
+	if n, err := Withdraw(context.Background(), h, nil); n != 0 || err != nil {
+		t.Errorf("no ranges: %d, %v", n, err)
 	}
 }

@@ -82,6 +82,46 @@ type HostState struct {
 	// IPSets are the pod network's IP sets (by their names: kube-router's) there before install
 	// (another kube-router's): reset keeps them.
 	IPSets []string `json:"ipSets,omitempty"`
+	// PodRoutes are the destinations of the pod network's routes (kube-router's protocol, 17)
+	// there before install (another kube-router's): reset keeps them. kube-router leaves the
+	// routes it learned over BGP (other nodes' and registered clusters' pod ranges) when it
+	// stops, for a restart to find.
+	PodRoutes []string `json:"podRoutes,omitempty"`
+}
+
+// podRouteProtocol is the routing protocol number kube-router marks its routes with.
+const podRouteProtocol = "17"
+
+// podRoutes lists the destinations of the host's routes of kube-router's protocol.
+func podRoutes(ctx context.Context, h host.Host) ([]string, error) {
+	out, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"-4", "route", "show", "proto", podRouteProtocol}})
+	if err != nil {
+		return nil, fmt.Errorf("list the pod network's routes: %w", err)
+	}
+	var dsts []string
+	for line := range strings.Lines(string(out)) {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			dsts = append(dsts, fields[0])
+		}
+	}
+	return dsts, nil
+}
+
+// removePodRoutes deletes the pod network's routes that were not there before install.
+func removePodRoutes(ctx context.Context, h host.Host, before []string) error {
+	dsts, err := podRoutes(ctx, h)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, dst := range dsts {
+		if !slices.Contains(before, dst) {
+			if _, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"-4", "route", "del", dst, "proto", podRouteProtocol}}); err != nil {
+				errs = append(errs, fmt.Errorf("remove the route to %s: %w", dst, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RecordHostState reads what reset must restore. Listing nftables' ruleset and saving iptables'
@@ -136,6 +176,9 @@ func RecordHostState(ctx context.Context, h host.Host, l datadir.Layout) (HostSt
 	}
 	s.Cgroups = kubepodsCgroups(h)
 	if s.IPSets, err = networkIPSets(h); err != nil {
+		return s, err
+	}
+	if s.PodRoutes, err = podRoutes(ctx, h); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -294,7 +337,7 @@ func LoadHostState(r host.Reader, l datadir.Layout) (s HostState, ok bool, err e
 }
 
 // Cleanup removes what the runtime leaves on the host after k0s has stopped and reset itself:
-// leftover processes (see EndProcesses), mounts, iptables chains, the pod bridge, cgroups, paths
+// leftover processes (see EndProcesses), mounts, iptables chains, the pod bridge and routes, cgroups, paths
 // and users it created, and changed kernel parameters. Without a recorded state (install stopped before
 // recording it) only what is certainly the runtime's is removed. It goes on past failures and
 // returns them all.
@@ -312,6 +355,7 @@ func Cleanup(ctx context.Context, h host.Host, l datadir.Layout, before HostStat
 		_, err := h.Run(ctx, host.Command{Name: "ip", Args: []string{"link", "delete", BridgeName}})
 		keep(err)
 	}
+	keep(removePodRoutes(ctx, h, before.PodRoutes))
 	keep(removeCgroups(ctx, h, before.Cgroups))
 	keep(removeIPSets(ctx, h, before.IPSets)) // after the chains, whose rules refer to them
 	if recorded {

@@ -213,6 +213,10 @@ func TestCleanup(t *testing.T) {
 	}), Out: map[string]string{
 		"iptables-nft-save": savedRules,
 		"nft list ruleset":  rulesetUp,
+		// a route another kube-router made before install, another node's pod range and a
+		// registered cluster's node's, both learned over BGP
+		"ip -4 route show proto 17": "10.50.0.0/24 via 192.0.2.9 dev eth0 proto 17\n" +
+			"10.20.1.0/24 via 192.0.2.3 dev eth0 proto 17\n10.30.0.0/24 via 192.0.2.4 dev eth0 proto 17 src 192.0.2.2\n",
 	}}
 	before := HostState{
 		Sysctls:   map[string]string{"net.ipv4.ip_forward": "0", "kernel.panic": "1", "net.ipv4.conf.all.forwarding": "0"},
@@ -223,6 +227,7 @@ func TestCleanup(t *testing.T) {
 		Chains:    map[string][]string{"iptables": {"nat:CNI-7f3a"}},
 		Cgroups:   []string{"/sys/fs/cgroup/cpu/kubepods", "/sys/fs/cgroup/cpu/kubepods/podA"},
 		IPSets:    []string{"kube-router-theirs"},
+		PodRoutes: []string{"10.50.0.0/24"},
 	}
 	if err := Cleanup(context.Background(), rec, l, before, true); err != nil {
 		t.Fatal(err)
@@ -234,6 +239,9 @@ func TestCleanup(t *testing.T) {
 		"run iptables-nft-restore",
 		"run ip6tables-nft-save",
 		"run ip link delete kube-bridge",
+		"run ip -4 route show proto 17",
+		"run ip -4 route del 10.20.1.0/24 proto 17",
+		"run ip -4 route del 10.30.0.0/24 proto 17",
 		"signal terminated to pid 4242",
 		"run rmdir /sys/fs/cgroup/cpu/kubepods/podB",
 		"destroy IP set kube-router-pod-subnets",
@@ -262,7 +270,7 @@ func TestCleanupWithoutRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := opStrings(rec.Ops())
-	if strings.Join(got, "\n") != "run iptables-nft-save\nrun ip6tables-nft-save\nremove "+ContainerdDropInFile {
+	if strings.Join(got, "\n") != "run iptables-nft-save\nrun ip6tables-nft-save\nrun ip -4 route show proto 17\nremove "+ContainerdDropInFile {
 		t.Errorf("cleanup:\n%s", strings.Join(got, "\n"))
 	}
 }

@@ -302,6 +302,35 @@ ring_joined() {
 	done
 }
 
+# ALL_PODS: kubectl's arguments for the database pods of cluster demo (namespace db), every
+# datacenter's in the cluster asked.
+ALL_PODS=(-n db get pods -l cassandra.datastax.com/cluster=demo)
+
+# ring_across N: cluster demo has N stand-ins in the clusters of CP and DP, and each, asked through its own
+# cluster's API server, reports all N pods' addresses in its ring, over TLS on 7001.
+ring_across() {
+	local n=$1 host pod ips="" want report got count=0
+	for host in "$CP" "$DP"; do
+		ips+=" $(kubectl_on "$host" "${ALL_PODS[@]}" -o 'jsonpath={.items[*].status.podIP}')"
+	done
+	want=$(tr ' ' '\n' <<<"$ips" | sed '/^$/d' | LC_ALL=C sort | paste -sd' ')
+	for host in "$CP" "$DP"; do
+		for pod in $(kubectl_on "$host" "${ALL_PODS[@]}" -o 'jsonpath={.items[*].metadata.name}'); do
+			count=$((count + 1))
+			report=$(kubectl_on "$host" get --raw "/api/v1/namespaces/db/pods/$pod:8080/proxy/api/v0/standin") || return 1
+			got=$(jq -r '"\(.tls) \(.internodePort) " + ([.ring[].ip] | sort | join(" "))' <<<"$report")
+			[[ $got == "true 7001 $want" ]] || { echo "$pod reports '$got', want 'true 7001 $want'" && return 1; }
+		done
+	done
+	[[ $count == "$n" ]] || { echo "the cluster has $count stand-ins, want $n" && return 1; }
+}
+
+# dc_ready HOST DC: the CassandraDatacenter DC in HOST's cluster is Ready.
+dc_ready() {
+	kubectl_prints "$1" "True Ready" -n db get cassandradatacenter "$2" -o \
+		'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.cassandraOperatorProgress}'
+}
+
 # copy_token FROM PATH HOST: the join token file PATH on FROM, copied to HOST's
 # $MC_STAGE/join.token (root only: it is a credential).
 copy_token() {

@@ -152,3 +152,15 @@ sideEffects: None
 failurePolicy: Fail
 timeoutSeconds: 10
 {{- end }}
+
+{{/* mc.k8ssandraWatch is k8ssandra-operator's WATCH_NAMESPACE: every namespace on a data plane
+(it holds no ClientConfigs); on a control plane the namespaces of its MissionControlClusters, from
+the ConfigMap the mission-control-operator keeps, so that k8ssandra-operator never connects to the
+registrations in the mission-control namespace (operators/missioncontrol/k8ssandrawatch.go). */}}
+{{- define "mc.k8ssandraWatch" -}}
+{{- if eq .Values.mode "control-plane" -}}
+{name: WATCH_NAMESPACE, valueFrom: {configMapKeyRef: {name: k8ssandra-operator-watch, key: namespaces}}}
+{{- else -}}
+{name: WATCH_NAMESPACE, value: ""}
+{{- end -}}
+{{- end -}}
