@@ -164,7 +164,8 @@ replaced_and_ready() {
 	[[ $now != "$3 "* && $now == *" True" ]]
 }
 
-# markers: every stand-in's pod and data marker, "pod=marker" sorted, asked through its cluster.
+# markers: every stand-in's pod and data marker ("pod=marker", a marker holding spaces), sorted,
+# asked through its cluster.
 markers() {
 	local host pod
 	for host in "$CP" "$DP"; do
@@ -211,7 +212,7 @@ markers() {
 @test "stopped: true on both datacenters stops all four pods and keeps their volumes; false brings them back with their data" {
 	local before
 	before=$(markers)
-	[[ $(wc -w <<<"$before") == 4 ]] || fail "want four stand-ins' markers, got: $before"
+	[[ $(grep -o 'demo-dc[12]-r1-sts-[01]=' <<<"$before" | wc -l) == 4 ]] || fail "want four stand-ins' markers, got: $before"
 	kubectl_on "$CP" -n db patch missioncontrolcluster demo --type json -p \
 		'[{"op":"replace","path":"/spec/k8ssandra/cassandra/datacenters/0/stopped","value":true},{"op":"replace","path":"/spec/k8ssandra/cassandra/datacenters/1/stopped","value":true}]'
 	wait_until "dc1's pods gone" 300 kubectl_prints "$CP" "" "${ALL_PODS[@]}" -o name
