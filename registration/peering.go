@@ -131,27 +131,23 @@ func setPeer(ctx context.Context, side *cluster, key string, peer *contract.Peer
 		}
 		cm.Data[key] = string(b)
 		peers[key] = *peer
-		write := side.client.Update
-		if cm.ResourceVersion == "" {
-			write = func(ctx context.Context, obj client.Object, _ ...client.UpdateOption) error {
-				return side.client.Create(ctx, obj)
-			}
-		}
-		if err := write(ctx, cm); err != nil {
-			return nil, fmt.Errorf("write ConfigMap %s/%s: %w", metav1.NamespaceSystem, contract.Peers, err)
-		}
 	} else if _, ok := peers[key]; ok {
 		delete(cm.Data, key)
 		delete(peers, key)
-		write, what := side.client.Update, "update"
-		if len(cm.Data) == 0 { // the last peer: the ConfigMap goes with it
-			write, what = func(ctx context.Context, obj client.Object, _ ...client.UpdateOption) error {
-				return side.client.Delete(ctx, obj)
-			}, "delete"
-		}
-		if err := write(ctx, cm); err != nil {
-			return nil, fmt.Errorf("%s ConfigMap %s/%s: %w", what, metav1.NamespaceSystem, contract.Peers, err)
-		}
+	} else {
+		return annotateNodes(ctx, side, contract.PeerAnnotations(peers))
+	}
+	// A new ConfigMap is created, one left without peers goes, any other is updated.
+	switch {
+	case cm.ResourceVersion == "":
+		err = side.client.Create(ctx, cm)
+	case len(cm.Data) == 0:
+		err = side.client.Delete(ctx, cm)
+	default:
+		err = side.client.Update(ctx, cm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write ConfigMap %s/%s: %w", metav1.NamespaceSystem, contract.Peers, err)
 	}
 	return annotateNodes(ctx, side, contract.PeerAnnotations(peers))
 }
