@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -23,12 +27,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/kube"
@@ -40,9 +47,14 @@ const (
 	managedBy         = "mcctl"
 	labelControlPlane = "missioncontrol.datastax.com/control-plane"
 	labelDataPlane    = "missioncontrol.datastax.com/data-plane"
-	// dataPlaneRole is the ClusterRole of DataPlaneRules, shared by every control plane
-	// registered with a data plane.
+	// labelToken marks the Secrets a control plane's tokens are bound to.
+	labelToken = "missioncontrol.datastax.com/token-of"
+	// dataPlaneRole prefixes the data plane's Roles, RoleBindings and Secret admission policy of
+	// one control plane (DataPlaneRules, DataPlaneSecretPolicy).
 	dataPlaneRole = "mission-control-data-plane"
+	// DefaultDatabaseNamespace is the namespace a first registration covers when
+	// --database-namespaces is not given.
+	DefaultDatabaseNamespace = "default"
 )
 
 // DefaultTokenLifetime is how long a registration's token is valid: re-run mcctl register
@@ -71,6 +83,13 @@ type Options struct {
 	TokenLifetime time.Duration
 	// Timeout bounds each check of a cluster; zero means 10s.
 	Timeout time.Duration
+	// DatabaseNamespaces are the data plane's namespaces the control plane may place clusters in
+	// (the namespaces of its MissionControlClusters): the credential's Role is granted there only.
+	// Empty means those the registration covers already, or DefaultDatabaseNamespace.
+	DatabaseNamespaces []string
+	// InsecureSkipTLSVerify lets mcctl reach a source whose kubeconfig skips TLS verification.
+	// The control plane's kubeconfig verifies the data plane with the CA it publishes all the same.
+	InsecureSkipTLSVerify bool
 	// Warn receives warnings (e.g. a loopback server address); nil drops them.
 	Warn func(string)
 }
@@ -81,6 +100,10 @@ type Result struct {
 	TokenExpiresAt time.Time
 	// ServiceAccount is the control plane's identity on the data plane, as namespace/name.
 	ServiceAccount string
+	// Namespaces are the data plane's namespaces the credential may act in.
+	Namespaces []string
+	// Revoked counts the earlier tokens of this control plane that were revoked.
+	Revoked int
 	// SourceNodes and DestNodes count each side's nodes peering with the other's over BGP.
 	SourceNodes, DestNodes int
 }
@@ -96,9 +119,10 @@ type cluster struct {
 
 // names are the objects of one registration.
 type names struct {
-	clientConfig, configSecret           string // on the control plane
-	serviceAccount, tokenSecret, binding string // on the data plane
-	controlPlane                         string // the dest context in DNS form
+	clientConfig, configSecret string // on the control plane
+	serviceAccount, access     string // on the data plane: the identity, its Roles' and policy's name
+	legacyBinding              string // the ClusterRoleBinding registrations made before namespaced Roles
+	controlPlane               string // the dest context in DNS form
 }
 
 func (o Options) names() names {
@@ -108,8 +132,8 @@ func (o Options) names() names {
 		name = contract.NormalizeContext(o.Source.Context)
 	}
 	sa := "control-plane-" + cp
-	return names{clientConfig: name, configSecret: name + "-config", serviceAccount: sa, tokenSecret: sa + "-token",
-		binding: fmt.Sprintf("%s-%s-%s", dataPlaneRole, o.Source.Namespace, sa), controlPlane: cp}
+	return names{clientConfig: name, configSecret: name + "-config", serviceAccount: sa, access: dataPlaneRole + "-" + cp,
+		legacyBinding: fmt.Sprintf("%s-%s-%s", dataPlaneRole, o.Source.Namespace, sa), controlPlane: cp}
 }
 
 func (o *Options) defaults() {
@@ -139,6 +163,11 @@ func (o Options) validate() error {
 	case o.names().clientConfig == "":
 		return fmt.Errorf("--source-context %q has no letters or digits to name the registration: pass --name", o.Source.Context)
 	}
+	for _, ns := range o.DatabaseNamespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("--database-namespaces: %q is not a namespace name (%s): list the data plane's namespaces for MissionControlClusters, e.g. --database-namespaces db,default", ns, errs[0])
+		}
+	}
 	if o.SourceServer != "" {
 		if u, err := url.Parse(o.SourceServer); err != nil || u.Scheme != "https" || u.Host == "" {
 			return fmt.Errorf("--source-server %q is not an https URL: pass the address the control plane reaches the data plane's API at, e.g. https://10.1.2.3:6443", o.SourceServer)
@@ -150,7 +179,7 @@ func (o Options) validate() error {
 // connect loads a side's context and checks that it answers and runs mission-control in the
 // expected mode: a control plane runs the mission-control-operator, a data plane
 // k8ssandra-operator.
-func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Duration) (*cluster, error) {
+func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Duration, insecureOK bool) (*cluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if e.Kubeconfig != "" {
 		rules.ExplicitPath = e.Kubeconfig
@@ -163,6 +192,9 @@ func connect(ctx context.Context, e Endpoint, role, flag string, timeout time.Du
 	kctx, ok := raw.Contexts[e.Context]
 	if !ok {
 		return nil, fmt.Errorf("%s %s: no such context in the kubeconfig (%s): list them with kubectl config get-contexts", flag, e.Context, kubeconfigSource(e.Kubeconfig))
+	}
+	if kc := raw.Clusters[kctx.Cluster]; kc != nil && kc.InsecureSkipTLSVerify && !insecureOK {
+		return nil, fmt.Errorf("%s %s: its kubeconfig skips verifying the API server (insecure-skip-tls-verify), so a credential sent there could go to anyone: give the cluster its CA (certificate-authority-data), or pass --insecure-skip-tls-verify to accept that for this run", flag, e.Context)
 	}
 	cfg, err := loader.ClientConfig()
 	if err != nil {
@@ -230,11 +262,16 @@ func flagSide(flag string) string {
 
 // connectBoth connects both sides and refuses two contexts that reach the same API server.
 func connectBoth(ctx context.Context, o Options) (src, dst *cluster, err error) {
-	if src, err = connect(ctx, o.Source, "data-plane", "--source-context", o.Timeout); err != nil {
+	if src, err = connect(ctx, o.Source, "data-plane", "--source-context", o.Timeout, o.InsecureSkipTLSVerify); err != nil {
 		return nil, nil, err
 	}
-	if dst, err = connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout); err != nil {
+	if dst, err = connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout, o.InsecureSkipTLSVerify); err != nil {
 		return nil, nil, err
+	}
+	for _, c := range []*cluster{src, dst} {
+		if c.config.Insecure {
+			o.Warn(fmt.Sprintf("--insecure-skip-tls-verify: mcctl does not verify the API server of %s (%s); anyone between you and it could read what is sent", c.Context, c.config.Host))
+		}
 	}
 	if src.config.Host == dst.config.Host {
 		return nil, nil, fmt.Errorf("--source-context %s and --dest-context %s reach the same API server (%s): a cluster cannot register with itself", o.Source.Context, o.Dest.Context, src.config.Host)
@@ -322,12 +359,16 @@ func Register(ctx context.Context, o Options) (Result, error) {
 			o.Warn(fmt.Sprintf("the data plane's API address in your kubeconfig is %s, which a control plane on another host cannot reach: pass --source-server with an address it can", server))
 		}
 	}
-	caData, err := caOf(src.config)
+	caData, err := caOf(ctx, src)
 	if err != nil {
 		return Result{}, fmt.Errorf("--source-context %s: %w", o.Source.Context, err)
 	}
+	namespaces, err := databaseNamespaces(ctx, dst, n, o.DatabaseNamespaces)
+	if err != nil {
+		return Result{}, err
+	}
 
-	created, err := grant(ctx, src, n)
+	created, err := grant(ctx, src, n, namespaces)
 	undo := func() {
 		for i := len(created) - 1; i >= 0; i-- {
 			_ = client.IgnoreNotFound(src.client.Delete(context.WithoutCancel(ctx), created[i]))
@@ -337,44 +378,86 @@ func Register(ctx context.Context, o Options) (Result, error) {
 		undo()
 		return Result{}, err
 	}
-	token, expires, err := issueToken(ctx, src, n, o.TokenLifetime)
+	token, expires, err := issueToken(ctx, src, n, created[0].(*corev1.Secret), o.TokenLifetime)
 	if err != nil {
 		undo()
 		return Result{}, err
 	}
-	kubeconfig, err := kubeconfigFor(o.Source.Context, server, caData, src.config.Insecure, token)
+	kubeconfig, err := kubeconfigFor(o.Source.Context, server, caData, token)
 	if err != nil {
 		undo()
 		return Result{}, err
 	}
-	if err := verifyCredential(ctx, kubeconfig, o.Source.Context, o.Timeout); err != nil {
+	if err := verifyCredential(ctx, kubeconfig, o.Source.Context, namespaces[0], o.Timeout); err != nil {
 		undo()
 		return Result{}, fmt.Errorf("the new credential does not work against --source-context %s at %s: %w", o.Source.Context, server, err)
 	}
-	if err := record(ctx, dst, n, o.Source.Context, kubeconfig); err != nil {
+	if err := record(ctx, dst, n, o.Source.Context, namespaces, kubeconfig); err != nil {
 		undo()
 		return Result{}, fmt.Errorf("--dest-context %s: %w (nothing was left on the data plane)", o.Dest.Context, err)
+	}
+	// The control plane holds the new token: the earlier ones, and the Roles of namespaces no
+	// longer covered, go.
+	revoked, err := revoke(ctx, src, n, created[0].GetName(), namespaces)
+	if err != nil {
+		return Result{}, fmt.Errorf("registered, but %w; run mcctl register again", err)
 	}
 	if err := connectPods(ctx, sides); err != nil {
 		return Result{}, fmt.Errorf("registered, but the clusters' pods do not reach each other yet: %w; run mcctl register again", err)
 	}
 	return Result{Name: n.clientConfig, Server: server, TokenExpiresAt: expires, ServiceAccount: o.Source.Namespace + "/" + n.serviceAccount,
-		SourceNodes: len(sides[0].peer.Nodes), DestNodes: len(sides[1].peer.Nodes)}, nil
+		Namespaces: namespaces, Revoked: revoked, SourceNodes: len(sides[0].peer.Nodes), DestNodes: len(sides[1].peer.Nodes)}, nil
 }
 
-// grant makes the data plane's side: the role, the service account, its binding and the Secret
-// its token is bound to. It returns the objects it created (not those that existed).
-func grant(ctx context.Context, src *cluster, n names) ([]client.Object, error) {
-	labels := map[string]string{labelManagedBy: managedBy, labelControlPlane: n.controlPlane}
+// databaseNamespaces are the namespaces a registration covers: those asked for, else those it
+// covers already, else DefaultDatabaseNamespace.
+func databaseNamespaces(ctx context.Context, dst *cluster, n names, asked []string) ([]string, error) {
+	if len(asked) > 0 {
+		return contract.ParseNamespaces(strings.Join(asked, ",")), nil
+	}
+	cc := &unstructured.Unstructured{}
+	cc.SetGroupVersionKind(contract.ClientConfigGVK)
+	err := dst.client.Get(ctx, client.ObjectKey{Namespace: dst.Namespace, Name: n.clientConfig}, cc)
+	switch {
+	case err == nil:
+		if have := contract.ParseNamespaces(cc.GetAnnotations()[contract.NamespacesAnnotation]); len(have) > 0 {
+			return have, nil
+		}
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("--dest-context %s: read ClientConfig %s/%s: %w", dst.Context, dst.Namespace, n.clientConfig, err)
+	}
+	return []string{DefaultDatabaseNamespace}, nil
+}
+
+// accessLabels mark the data plane's objects that give one control plane its access.
+func accessLabels(n names) map[string]string {
+	return map[string]string{labelManagedBy: managedBy, labelControlPlane: n.controlPlane}
+}
+
+// grant makes the data plane's side: a new Secret for the token to be bound to (first of what
+// it returns), the service account, the namespaces the registration covers, a Role of
+// DataPlaneRules and its binding in each, and the admission policy that keeps the service account
+// to the operator's own Secrets. It returns the objects it created (not those that existed).
+func grant(ctx context.Context, src *cluster, n names, namespaces []string) ([]client.Object, error) {
+	labels := accessLabels(n)
+	user := serviceaccount.MakeUsername(src.Namespace, n.serviceAccount)
+	policy, policyBinding := contract.DataPlaneSecretPolicy(n.access, user)
+	policy.Labels, policyBinding.Labels = labels, labels
+	tokenLabels := maps.Clone(labels)
+	tokenLabels[labelToken] = n.serviceAccount
 	objs := []client.Object{
-		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole, Labels: map[string]string{labelManagedBy: managedBy}},
-			Rules: contract.DataPlaneRules()},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace, Labels: labels}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.tokenSecret, Namespace: src.Namespace, Labels: labels,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{GenerateName: n.serviceAccount + "-token-", Namespace: src.Namespace, Labels: tokenLabels,
 			Annotations: map[string]string{"missioncontrol.datastax.com/purpose": "the control plane's token is bound to this Secret: deleting it revokes the token"}}},
-		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.binding, Labels: labels},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: dataPlaneRole},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: n.serviceAccount, Namespace: src.Namespace}}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace, Labels: labels}},
+		policy, policyBinding,
+	}
+	for _, ns := range namespaces {
+		objs = append(objs,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{labelManagedBy: managedBy}}},
+			&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: n.access, Namespace: ns, Labels: labels}, Rules: contract.DataPlaneRules()},
+			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.access, Namespace: ns, Labels: labels},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: n.access},
+				Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: n.serviceAccount, Namespace: src.Namespace}}})
 	}
 	var created []client.Object
 	for _, obj := range objs {
@@ -383,17 +466,83 @@ func grant(ctx context.Context, src *cluster, n names) ([]client.Object, error) 
 		case err == nil:
 			created = append(created, obj)
 		case apierrors.IsAlreadyExists(err):
-			if role, ok := obj.(*rbacv1.ClusterRole); ok { // keep the rules current
-				err = src.client.Patch(ctx, role, client.Merge)
-			} else {
-				err = nil
+			err = nil
+			switch obj.(type) {
+			case *rbacv1.Role, *admissionregistrationv1.ValidatingAdmissionPolicy: // keep the rules current
+				err = src.client.Patch(ctx, obj, client.Merge)
 			}
 		}
 		if err != nil {
-			return created, fmt.Errorf("--source-context %s: create %s %s: %w", src.Context, obj.GetObjectKind().GroupVersionKind().Kind, describe(obj), err)
+			return created, fmt.Errorf("--source-context %s: create %s %s: %w", src.Context, kindOf(obj), describe(obj), err)
 		}
 	}
 	return created, nil
+}
+
+// kindOf names an object's kind; typed objects carry none until the scheme sets it.
+func kindOf(obj client.Object) string {
+	if gvk, err := apiutil.GVKForObject(obj, clientgoscheme.Scheme); err == nil {
+		return gvk.Kind
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+// revoke removes what gave the control plane access beyond the registration just written: the
+// Secrets of its earlier tokens (which revokes them), its Roles and bindings in namespaces no
+// longer covered, and a binding to the cluster-wide role registrations made before. keep is the
+// current token's Secret; nil namespaces revoke everything. It returns how many tokens it revoked.
+func revoke(ctx context.Context, src *cluster, n names, keep string, namespaces []string) (int, error) {
+	var tokens corev1.SecretList
+	if err := src.client.List(ctx, &tokens, client.InNamespace(src.Namespace), client.MatchingLabels{labelToken: n.serviceAccount}); err != nil {
+		return 0, fmt.Errorf("--source-context %s: list the token Secrets of %s: %w", src.Context, n.serviceAccount, err)
+	}
+	var stale []client.Object
+	for i := range tokens.Items {
+		if tokens.Items[i].Name != keep {
+			stale = append(stale, &tokens.Items[i])
+		}
+	}
+	revoked := len(stale)
+	var bindings rbacv1.RoleBindingList
+	var roles rbacv1.RoleList
+	for _, l := range []client.ObjectList{&bindings, &roles} {
+		if err := src.client.List(ctx, l, client.MatchingLabels(accessLabels(n))); err != nil {
+			return 0, fmt.Errorf("--source-context %s: list the Roles of %s: %w", src.Context, n.serviceAccount, err)
+		}
+	}
+	for i := range bindings.Items {
+		if !slices.Contains(namespaces, bindings.Items[i].Namespace) {
+			stale = append(stale, &bindings.Items[i])
+		}
+	}
+	for i := range roles.Items {
+		if !slices.Contains(namespaces, roles.Items[i].Namespace) {
+			stale = append(stale, &roles.Items[i])
+		}
+	}
+	if namespaces == nil {
+		policy, binding := contract.DataPlaneSecretPolicy(n.access, "")
+		stale = append(stale, binding, policy,
+			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace}})
+	}
+	stale = append(stale, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.legacyBinding}})
+	for _, obj := range stale {
+		if err := client.IgnoreNotFound(src.client.Delete(ctx, obj)); err != nil {
+			return 0, fmt.Errorf("--source-context %s: delete %s %s: %w", src.Context, kindOf(obj), describe(obj), err)
+		}
+	}
+	// The cluster-wide role of earlier registrations goes with the last binding to it.
+	var legacy rbacv1.ClusterRoleBindingList
+	if err := src.client.List(ctx, &legacy, client.MatchingLabels{labelManagedBy: managedBy}); err != nil {
+		return 0, fmt.Errorf("--source-context %s: list role bindings: %w", src.Context, err)
+	}
+	if len(legacy.Items) == 0 {
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole}}
+		if err := client.IgnoreNotFound(src.client.Delete(ctx, role)); err != nil {
+			return 0, fmt.Errorf("--source-context %s: delete ClusterRole %s: %w", src.Context, dataPlaneRole, err)
+		}
+	}
+	return revoked, nil
 }
 
 func describe(obj client.Object) string {
@@ -403,13 +552,9 @@ func describe(obj client.Object) string {
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// issueToken requests a token for the service account, bound to the token Secret so that
-// deleting the Secret revokes it.
-func issueToken(ctx context.Context, src *cluster, n names, lifetime time.Duration) (string, time.Time, error) {
-	var secret corev1.Secret
-	if err := src.client.Get(ctx, client.ObjectKey{Namespace: src.Namespace, Name: n.tokenSecret}, &secret); err != nil {
-		return "", time.Time{}, fmt.Errorf("--source-context %s: read Secret %s/%s: %w", src.Context, src.Namespace, n.tokenSecret, err)
-	}
+// issueToken requests a token for the service account, bound to secret so that deleting the
+// Secret revokes it.
+func issueToken(ctx context.Context, src *cluster, n names, secret *corev1.Secret, lifetime time.Duration) (string, time.Time, error) {
 	seconds := int64(lifetime.Seconds())
 	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		ExpirationSeconds: &seconds,
@@ -422,9 +567,17 @@ func issueToken(ctx context.Context, src *cluster, n names, lifetime time.Durati
 	return tr.Status.Token, tr.Status.ExpirationTimestamp.Time, nil
 }
 
-// caOf is the CA the data plane's API server is verified with.
-func caOf(cfg *rest.Config) ([]byte, error) {
-	switch {
+// caOf is the CA the control plane verifies the data plane's API server with: the kubeconfig's,
+// or, when that skips verification, the one the cluster publishes in every namespace
+// (kube-root-ca.crt). Empty means the system roots.
+func caOf(ctx context.Context, src *cluster) ([]byte, error) {
+	switch cfg := src.config; {
+	case cfg.Insecure:
+		var cm corev1.ConfigMap
+		if err := src.client.Get(ctx, client.ObjectKey{Namespace: src.Namespace, Name: "kube-root-ca.crt"}, &cm); err != nil {
+			return nil, fmt.Errorf("read the CA the cluster publishes (ConfigMap %s/kube-root-ca.crt), which the control plane verifies it with since the kubeconfig does not: %w", src.Namespace, err)
+		}
+		return []byte(cm.Data["ca.crt"]), nil
 	case len(cfg.CAData) > 0:
 		return cfg.CAData, nil
 	case cfg.CAFile != "":
@@ -434,14 +587,14 @@ func caOf(cfg *rest.Config) ([]byte, error) {
 		}
 		return data, nil
 	}
-	return nil, nil // the system roots, or insecure
+	return nil, nil
 }
 
 // kubeconfigFor is the kubeconfig the control plane reaches the data plane with; its one context
 // is named like the data plane's, as k8ssandra expects.
-func kubeconfigFor(contextName, server string, caData []byte, insecure bool, token string) ([]byte, error) {
+func kubeconfigFor(contextName, server string, caData []byte, token string) ([]byte, error) {
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters[contextName] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData, InsecureSkipTLSVerify: insecure}
+	kc.Clusters[contextName] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caData}
 	kc.AuthInfos[contextName] = &clientcmdapi.AuthInfo{Token: token}
 	kc.Contexts[contextName] = &clientcmdapi.Context{Cluster: contextName, AuthInfo: contextName}
 	kc.CurrentContext = contextName
@@ -449,9 +602,9 @@ func kubeconfigFor(contextName, server string, caData []byte, insecure bool, tok
 }
 
 // verifyCredential checks, with the kubeconfig the control plane will use, read as the operator
-// reads it, that the data plane lets it write K8ssandraClusters.
-func verifyCredential(ctx context.Context, kubeconfig []byte, contextName string, timeout time.Duration) error {
-	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(contextName), timeout)
+// reads it, that the data plane lets it write K8ssandraClusters in namespace.
+func verifyCredential(ctx context.Context, kubeconfig []byte, contextName, namespace string, timeout time.Duration) error {
+	cfg, err := kube.RegistrationRESTConfig(kubeconfig, contract.IsContext(contextName), timeout)
 	if err != nil {
 		return err
 	}
@@ -460,18 +613,18 @@ func verifyCredential(ctx context.Context, kubeconfig []byte, contextName string
 		return err
 	}
 	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "k8ssandra.io", Resource: "k8ssandraclusters", Verb: "create"}}}
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "k8ssandra.io", Resource: "k8ssandraclusters", Verb: "create", Namespace: namespace}}}
 	if err := c.Create(ctx, review); err != nil {
 		return err
 	}
 	if !review.Status.Allowed {
-		return fmt.Errorf("not allowed to create K8ssandraClusters (%s)", review.Status.Reason)
+		return fmt.Errorf("not allowed to create K8ssandraClusters in namespace %s (%s)", namespace, review.Status.Reason)
 	}
 	return nil
 }
 
 // record writes the control plane's side: the kubeconfig Secret and the ClientConfig.
-func record(ctx context.Context, dst *cluster, n names, sourceContext string, kubeconfig []byte) error {
+func record(ctx context.Context, dst *cluster, n names, sourceContext string, namespaces []string, kubeconfig []byte) error {
 	labels := map[string]string{labelManagedBy: managedBy, labelDataPlane: n.clientConfig}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.configSecret, Namespace: dst.Namespace, Labels: labels},
 		Data: map[string][]byte{contract.KubeconfigKey: kubeconfig}}
@@ -484,6 +637,7 @@ func record(ctx context.Context, dst *cluster, n names, sourceContext string, ku
 	cc.SetNamespace(dst.Namespace)
 	cc.SetName(n.clientConfig)
 	cc.SetLabels(labels)
+	cc.SetAnnotations(map[string]string{contract.NamespacesAnnotation: strings.Join(namespaces, ",")})
 	if err := upsert(ctx, dst.client, cc); err != nil {
 		return fmt.Errorf("write ClientConfig %s/%s: %w", dst.Namespace, n.clientConfig, err)
 	}
@@ -543,25 +697,8 @@ func Deregister(ctx context.Context, o Options) error {
 			return fmt.Errorf("--dest-context %s: delete %s: %w", o.Dest.Context, describe(obj), err)
 		}
 	}
-	for _, obj := range []client.Object{
-		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.binding}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.tokenSecret, Namespace: src.Namespace}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace}},
-	} {
-		if err := client.IgnoreNotFound(src.client.Delete(ctx, obj)); err != nil {
-			return fmt.Errorf("--source-context %s: delete %s: %w", o.Source.Context, describe(obj), err)
-		}
-	}
-	// The shared role goes with the last registration that used it.
-	var bindings rbacv1.ClusterRoleBindingList
-	if err := src.client.List(ctx, &bindings, client.MatchingLabels{labelManagedBy: managedBy}); err != nil {
-		return fmt.Errorf("--source-context %s: list role bindings: %w", o.Source.Context, err)
-	}
-	if len(bindings.Items) == 0 {
-		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dataPlaneRole}}
-		if err := client.IgnoreNotFound(src.client.Delete(ctx, role)); err != nil {
-			return fmt.Errorf("--source-context %s: delete ClusterRole %s: %w", o.Source.Context, dataPlaneRole, err)
-		}
+	if _, err := revoke(ctx, src, n, "", nil); err != nil {
+		return err
 	}
 	return nil
 }
@@ -620,6 +757,10 @@ type DataPlane struct {
 	// says why not.
 	Reachable bool   `json:"reachable"`
 	Error     string `json:"error,omitempty"`
+	// Namespaces are the data plane's namespaces the registration covers.
+	Namespaces []string `json:"namespaces"`
+	// TokenExpires is when the registration's token ends (its exp claim), when it can be read.
+	TokenExpires *time.Time `json:"tokenExpires,omitempty"`
 }
 
 // List returns the data planes registered with a control plane, by name, and whether each
@@ -630,7 +771,7 @@ func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlan
 	}
 	o := Options{Dest: dest, Timeout: timeout}
 	o.defaults()
-	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout)
+	dst, err := connect(ctx, o.Dest, "control-plane", "--dest-context", o.Timeout, false)
 	if err != nil {
 		return nil, err
 	}
@@ -640,7 +781,7 @@ func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlan
 	}
 	out := []DataPlane{}
 	for _, reg := range regs {
-		d := DataPlane{Name: reg.Name, Context: reg.Context}
+		d := DataPlane{Name: reg.Name, Context: reg.Context, Namespaces: reg.Namespaces}
 		if err := reach(ctx, dst, reg, &d, o.Timeout); err != nil {
 			d.Error = err.Error()
 		}
@@ -651,23 +792,43 @@ func List(ctx context.Context, dest Endpoint, timeout time.Duration) ([]DataPlan
 	return out, nil
 }
 
-// reach reads a registration's kubeconfig, records its server in d, and asks the data plane
-// for a namespace with it.
+// reach reads a registration's kubeconfig, records its server and its token's expiry in d, and
+// asks the data plane who the credential is (a SelfSubjectReview, which every authenticated user
+// may make: it proves the token is accepted without needing any other right).
 func reach(ctx context.Context, dst *cluster, reg contract.Registration, d *DataPlane, timeout time.Duration) error {
 	kubeconfig, _, err := reg.Kubeconfig(ctx, dst.client, dst.Namespace)
 	if err != nil {
 		return err
 	}
-	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(reg.Context), 0)
+	cfg, err := kube.RegistrationRESTConfig(kubeconfig, contract.IsContext(reg.Context), 0)
 	if err != nil {
 		return fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
 	}
 	d.Server = cfg.Host
+	if exp, err := tokenExpiry(cfg.BearerToken); err == nil {
+		d.TokenExpires = &exp
+	}
 	cfg.Timeout = timeout
 	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return err
 	}
-	var ns corev1.Namespace
-	return c.Get(ctx, client.ObjectKey{Name: "default"}, &ns)
+	return c.Create(ctx, &authenticationv1.SelfSubjectReview{})
+}
+
+// tokenExpiry reads a service account token's exp claim. The signature is not checked: the data
+// plane checks it; this only shows when the token ends.
+func tokenExpiry(token string) (time.Time, error) {
+	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var claims jwt.Claims
+	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		return time.Time{}, err
+	}
+	if claims.Expiry == nil {
+		return time.Time{}, errors.New("the token has no expiry")
+	}
+	return claims.Expiry.Time(), nil
 }

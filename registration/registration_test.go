@@ -6,18 +6,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -27,6 +31,7 @@ import (
 	"github.com/datastax/mission-control/internal/cli"
 	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol"
+	"github.com/datastax/mission-control/registration"
 	"github.com/datastax/mission-control/runtime/apiservertest"
 	"github.com/datastax/mission-control/runtime/k0s"
 )
@@ -151,7 +156,7 @@ func writeKubeconfigs(t *testing.T, contexts map[string]*rest.Config) {
 	var paths []string
 	for name, cfg := range contexts {
 		kc := clientcmdapi.NewConfig()
-		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData, InsecureSkipTLSVerify: cfg.Insecure}
 		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
 		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 		path := filepath.Join(t.TempDir(), strings.ToLower(name)+".yaml")
@@ -175,7 +180,8 @@ func mcctl(args ...string) result {
 	return result{code, out.String(), errOut.String()}
 }
 
-// registrationObjects lists, on one cluster, what registration may write there.
+// registrationObjects lists, on one cluster, what registration may write there (a token Secret's
+// generated suffix as *).
 func registrationObjects(t *testing.T, c client.Client) []string {
 	t.Helper()
 	ctx := context.Background()
@@ -184,10 +190,19 @@ func registrationObjects(t *testing.T, c client.Client) []string {
 	var secrets corev1.SecretList
 	var bindings rbacv1.ClusterRoleBindingList
 	var roles rbacv1.ClusterRoleList
+	var nsRoles rbacv1.RoleList
+	var nsBindings rbacv1.RoleBindingList
+	var policies admissionregistrationv1.ValidatingAdmissionPolicyList
+	var policyBindings admissionregistrationv1.ValidatingAdmissionPolicyBindingList
 	ccs := &unstructured.UnstructuredList{}
 	ccs.SetGroupVersionKind(contract.ClientConfigGVK.GroupVersion().WithKind("ClientConfigList"))
 	for _, l := range []client.ObjectList{&sas, &secrets, &bindings, &roles, ccs} {
 		if err := c.List(ctx, l, client.InNamespace("mission-control")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []client.ObjectList{&nsRoles, &nsBindings, &policies, &policyBindings} {
+		if err := c.List(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +212,7 @@ func registrationObjects(t *testing.T, c client.Client) []string {
 		}
 	}
 	for _, s := range secrets.Items {
-		names = append(names, "Secret "+s.Name)
+		names = append(names, "Secret "+tokenSuffix.ReplaceAllString(s.Name, "-token-*"))
 	}
 	for _, b := range bindings.Items {
 		if strings.HasPrefix(b.Name, "mission-control") {
@@ -209,6 +224,18 @@ func registrationObjects(t *testing.T, c client.Client) []string {
 			names = append(names, "ClusterRole "+r.Name)
 		}
 	}
+	for _, r := range nsRoles.Items {
+		names = append(names, "Role "+r.Namespace+"/"+r.Name)
+	}
+	for _, b := range nsBindings.Items {
+		names = append(names, "RoleBinding "+b.Namespace+"/"+b.Name)
+	}
+	for _, p := range policies.Items {
+		names = append(names, "ValidatingAdmissionPolicy "+p.Name)
+	}
+	for _, b := range policyBindings.Items {
+		names = append(names, "ValidatingAdmissionPolicyBinding "+b.Name)
+	}
 	for _, cc := range ccs.Items {
 		names = append(names, "ClientConfig "+cc.GetName())
 	}
@@ -216,23 +243,67 @@ func registrationObjects(t *testing.T, c client.Client) []string {
 	return names
 }
 
-// can asks the API server whether the kubeconfig's user may do verb on resource in namespace.
-func can(t *testing.T, kubeconfig []byte, verb, group, resource, namespace string) bool {
+var tokenSuffix = regexp.MustCompile(`-token-[a-z0-9]+$`)
+
+// grantedObjects are what registration writes on the data plane for CP_EAST, covering namespaces.
+func grantedObjects(namespaces ...string) []string {
+	objs := []string{"Secret control-plane-cp-east-token-*", "ServiceAccount control-plane-cp-east",
+		"ValidatingAdmissionPolicy mission-control-data-plane-cp-east", "ValidatingAdmissionPolicyBinding mission-control-data-plane-cp-east"}
+	for _, ns := range namespaces {
+		objs = append(objs, "Role "+ns+"/mission-control-data-plane-cp-east", "RoleBinding "+ns+"/mission-control-data-plane-cp-east")
+	}
+	return objs
+}
+
+// allowed lists what the data plane's authorizer lets the control plane's service account do,
+// asked by SubjectAccessReview for every verb on every resource that matters, in kube-system,
+// mission-control, the covered namespaces and another, and cluster-wide.
+func allowed(t *testing.T, dp client.Client, namespaces ...string) []string {
 	t.Helper()
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
+	resources := [][3]string{
+		{"", "secrets", ""}, {"", "serviceaccounts", ""}, {"", "serviceaccounts", "token"}, {"", "pods", ""}, {"", "pods", "exec"},
+		{"", "configmaps", ""}, {"", "namespaces", ""}, {"k8ssandra.io", "k8ssandraclusters", ""},
+		{"networking.k8s.io", "networkpolicies", ""}, {"rbac.authorization.k8s.io", "rolebindings", ""}, {"apps", "deployments", ""},
 	}
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
+	verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "impersonate"}
+	var got []string
+	for _, ns := range append([]string{"kube-system", "mission-control", "other", ""}, namespaces...) {
+		for _, r := range resources {
+			for _, verb := range verbs {
+				sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+					User:               "system:serviceaccount:mission-control:control-plane-cp-east",
+					Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:mission-control", "system:authenticated"},
+					ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: r[0], Resource: r[1], Subresource: r[2]}}}
+				if err := dp.Create(context.Background(), sar); err != nil {
+					t.Fatal(err)
+				}
+				if sar.Status.Allowed {
+					where := ns
+					if where == "" {
+						where = "cluster-wide"
+					}
+					got = append(got, fmt.Sprintf("%s %s %s", where, verb, strings.TrimSuffix(r[1]+"/"+r[2], "/")))
+				}
+			}
+		}
 	}
-	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource, Namespace: namespace}}}
-	if err := c.Create(context.Background(), review); err != nil {
-		t.Fatalf("review %s %s with the registration's kubeconfig: %v", verb, resource, err)
+	slices.Sort(got)
+	return got
+}
+
+// operatorRights is what a covered namespace allows the control plane's service account.
+func operatorRights(namespaces ...string) []string {
+	var out []string
+	for _, r := range []string{"k8ssandraclusters get", "k8ssandraclusters create", "k8ssandraclusters update", "k8ssandraclusters patch",
+		"k8ssandraclusters delete", "pods list", "secrets create", "secrets update", "secrets delete", "networkpolicies create",
+		"networkpolicies update", "networkpolicies patch", "networkpolicies delete"} {
+		resource, verb, _ := strings.Cut(r, " ")
+		for _, ns := range namespaces {
+			out = append(out, ns+" "+verb+" "+resource)
+		}
 	}
-	return review.Status.Allowed
+	slices.Sort(out)
+	return out
 }
 
 func registeredKubeconfig(t *testing.T, cp client.Client) []byte {
@@ -248,7 +319,9 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 	p := startPlanes(t)
 	down := rest.CopyConfig(p.dpCfg)
 	down.Host = "https://127.0.0.1:1" // nothing listens on port 1
-	writeKubeconfigs(t, map[string]*rest.Config{"CP_EAST": p.cpCfg, "DP_WEST": p.dpCfg, "DP_DOWN": down})
+	insecure := rest.CopyConfig(p.dpCfg)
+	insecure.Insecure, insecure.CAData = true, nil
+	writeKubeconfigs(t, map[string]*rest.Config{"CP_EAST": p.cpCfg, "DP_WEST": p.dpCfg, "DP_DOWN": down, "DP_INSECURE": insecure})
 	ctx := context.Background()
 	cpBefore, dpBefore := registrationObjects(t, p.cp), registrationObjects(t, p.dp)
 
@@ -271,6 +344,10 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 				"--dest-context DP_WEST is not a mission-control control-plane: no mission-control-operator in namespace mission-control"},
 			{"bad server flag", []string{"register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--source-server", "10.1.2.3:6443"},
 				`--source-server "10.1.2.3:6443" is not an https URL`},
+			{"bad namespace", []string{"register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--database-namespaces", "db,Shop_1"},
+				`--database-namespaces: "Shop_1" is not a namespace name`},
+			{"insecure kubeconfig", []string{"register", "--source-context", "DP_INSECURE", "--dest-context", "CP_EAST"},
+				"--source-context DP_INSECURE: its kubeconfig skips verifying the API server (insecure-skip-tls-verify), so a credential sent there could go to anyone: give the cluster its CA (certificate-authority-data), or pass --insecure-skip-tls-verify"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := mcctl(tc.args...)
@@ -330,10 +407,11 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		if got, want := registrationObjects(t, p.cp), append(slices.Clone(cpBefore), "ClientConfig dp-west", "Secret dp-west-config"); !slices.Equal(got, sorted(want)) {
 			t.Errorf("control plane objects %v, want %v", got, sorted(want))
 		}
-		if got, want := registrationObjects(t, p.dp), append(slices.Clone(dpBefore), "ClusterRole mission-control-data-plane",
-			"ClusterRoleBinding mission-control-data-plane-mission-control-control-plane-cp-east",
-			"Secret control-plane-cp-east-token", "ServiceAccount control-plane-cp-east"); !slices.Equal(got, sorted(want)) {
+		if got, want := registrationObjects(t, p.dp), append(slices.Clone(dpBefore), grantedObjects("default")...); !slices.Equal(got, sorted(want)) {
 			t.Errorf("data plane objects %v, want %v", got, sorted(want))
+		}
+		if !strings.Contains(r.stdout, "Its credential acts in DP_WEST's namespaces default only.") {
+			t.Errorf("register does not say where the credential acts: %q", r.stdout)
 		}
 		cc := &unstructured.Unstructured{}
 		cc.SetGroupVersionKind(contract.ClientConfigGVK)
@@ -341,8 +419,8 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 			t.Fatal(err)
 		}
 		spec, _, _ := unstructured.NestedMap(cc.Object, "spec")
-		if fmt.Sprint(spec) != "map[contextName:DP_WEST kubeConfigSecret:map[name:dp-west-config]]" {
-			t.Errorf("ClientConfig spec %v", spec)
+		if fmt.Sprint(spec) != "map[contextName:DP_WEST kubeConfigSecret:map[name:dp-west-config]]" || cc.GetAnnotations()[contract.NamespacesAnnotation] != "default" {
+			t.Errorf("ClientConfig spec %v, annotations %v", spec, cc.GetAnnotations())
 		}
 		// Each cluster lists the other as a peer, and its node peers with the other's over BGP.
 		if got, want := peering(t, p.dp), `map[cp-east:{"podCIDR":"10.108.0.0/17","nodes":["172.30.0.2"]}]; node-172.30.0.3 peers "172.30.0.2" asns "64512"`; got != want {
@@ -357,43 +435,91 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 	})
 
 	t.Run("the credential allows the operator's needs and no more", func(t *testing.T) {
-		kc := registeredKubeconfig(t, p.cp)
-		for _, allowed := range [][4]string{
-			{"create", "k8ssandra.io", "k8ssandraclusters", "demo"}, {"patch", "k8ssandra.io", "k8ssandraclusters", "demo"},
-			{"get", "k8ssandra.io", "k8ssandraclusters", "demo"}, {"delete", "k8ssandra.io", "k8ssandraclusters", "demo"},
-			{"create", "", "namespaces", ""}, {"list", "", "pods", "demo"},
-			{"create", "", "secrets", "demo"}, {"patch", "", "secrets", "demo"}, {"deletecollection", "", "secrets", "demo"},
+		if got, want := allowed(t, p.dp, "default"), operatorRights("default"); !slices.Equal(got, want) {
+			t.Errorf("the control plane's service account may\n%s\nwant exactly\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// What RBAC cannot say, the admission policy does: of the Secrets it may write, only the
+		// operator's own. Tried with the registered token itself.
+		dp := clientOf(t, registeredKubeconfig(t, p.cp))
+		theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "dc1-keystore"}, Data: map[string][]byte{"key": []byte("k")}}
+		if err := p.dp.Create(ctx, theirs); err != nil {
+			t.Fatal(err)
+		}
+		owned := map[string]string{contract.OwnedSecretLabel: contract.MissionControlOperator}
+		refused := "the control plane's credential may write only the Secrets the mission-control-operator owns"
+		for what, err := range map[string]error{
+			"read another's Secret":     dp.Get(ctx, client.ObjectKeyFromObject(theirs), &corev1.Secret{}),
+			"list Secrets":              dp.List(ctx, &corev1.SecretList{}, client.InNamespace("default")),
+			"patch another's Secret":    dp.Patch(ctx, theirs.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{}`))),
+			"delete another's Secret":   dp.Delete(ctx, theirs.DeepCopy()),
+			"replace another's Secret":  dp.Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "dc1-keystore", Labels: owned}}),
+			"create an unlabelled one":  dp.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "plain"}}),
+			"create one in kube-system": dp.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "x", Labels: owned}}),
+			"mint a service account token": dp.SubResource("token").Create(ctx,
+				&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "default"}}, &authenticationv1.TokenRequest{}),
 		} {
-			if !can(t, kc, allowed[0], allowed[1], allowed[2], allowed[3]) {
-				t.Errorf("may not %v", allowed)
+			if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+				t.Errorf("%s: %v, want forbidden", what, err)
+			}
+			if strings.HasSuffix(what, "another's Secret") && strings.HasPrefix(what, "replace") && !strings.Contains(fmt.Sprint(err), refused) {
+				t.Errorf("%s: %v, want the policy's message", what, err)
 			}
 		}
-		for _, denied := range [][4]string{
-			{"get", "", "secrets", "kube-system"}, {"list", "", "secrets", "demo"}, {"get", "", "secrets", "mission-control"},
-			{"create", "apps", "deployments", "demo"}, {"delete", "", "namespaces", ""}, {"create", "rbac.authorization.k8s.io", "clusterrolebindings", ""},
-		} {
-			if can(t, kc, denied[0], denied[1], denied[2], denied[3]) {
-				t.Errorf("may %v", denied)
-			}
+		mine := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo-keystore", Labels: owned}, Data: map[string][]byte{"k": []byte("1")}}
+		if err := dp.Create(ctx, mine); err != nil {
+			t.Fatalf("create its own Secret: %v", err)
+		}
+		if err := dp.Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo-keystore", Labels: owned}, Data: map[string][]byte{"k": []byte("2")}}); err != nil {
+			t.Errorf("replace its own Secret: %v", err)
+		}
+		if err := dp.Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo-keystore"}}); err == nil || !strings.Contains(err.Error(), refused) {
+			t.Errorf("dropping the label of its own Secret: %v", err)
+		}
+		if err := dp.Delete(ctx, mine); err != nil {
+			t.Errorf("delete its own Secret: %v", err)
+		}
+		var kept corev1.Secret
+		if err := p.dp.Get(ctx, client.ObjectKeyFromObject(theirs), &kept); err != nil || string(kept.Data["key"]) != "k" {
+			t.Errorf("another's Secret changed: %v %v", kept.Data, err)
 		}
 		r := mcctl("dataplanes", "--dest-context", "CP_EAST")
-		if r.code != 0 || !strings.Contains(r.stdout, "dp-west") || !strings.Contains(r.stdout, "DP_WEST") || !strings.Contains(r.stdout, "yes") {
-			t.Errorf("dataplanes: %+v", r)
+		expires := time.Now().Add(registration.DefaultTokenLifetime).UTC().Format(time.DateOnly)
+		if r.code != 0 || !regexp.MustCompile(`dp-west +DP_WEST +https://127.0.0.1:\d+/? +default +`+expires+` +yes`).MatchString(r.stdout) {
+			t.Errorf("dataplanes: %+v, want its namespaces, token expiry %s and yes", r, expires)
+		}
+	})
+
+	t.Run("register again: other namespaces, and the earlier token revoked", func(t *testing.T) {
+		old := registeredKubeconfig(t, p.cp)
+		r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--database-namespaces", "db,default")
+		if r.code != 0 || !strings.Contains(r.stdout, "Revoked the earlier token of mission-control/control-plane-cp-east.") {
+			t.Fatalf("register again: %+v", r)
+		}
+		waitRevoked(t, old)
+		if !works(registeredKubeconfig(t, p.cp)) {
+			t.Error("the new token does not work")
+		}
+		if got, want := allowed(t, p.dp, "db", "default"), operatorRights("db", "default"); !slices.Equal(got, want) {
+			t.Errorf("the control plane's service account may\n%s\nwant exactly\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// Without the flag, the namespaces stay; with it, one left out loses its Role.
+		if r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST"); r.code != 0 || !strings.Contains(r.stdout, "namespaces db, default only") {
+			t.Fatalf("register without --database-namespaces: %+v", r)
+		}
+		if r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--database-namespaces", "default"); r.code != 0 {
+			t.Fatalf("register with fewer namespaces: %+v", r)
+		}
+		if got, want := registrationObjects(t, p.dp), append(slices.Clone(dpBefore), grantedObjects("default")...); !slices.Equal(got, sorted(want)) {
+			t.Errorf("data plane objects %v, want %v", got, sorted(want))
 		}
 	})
 
 	t.Run("re-run after revoking the token restores access", func(t *testing.T) {
 		old := registeredKubeconfig(t, p.cp)
-		if err := p.dp.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "mission-control", Name: "control-plane-cp-east-token"}}); err != nil {
+		if err := p.dp.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace("mission-control"), client.MatchingLabels{"missioncontrol.datastax.com/token-of": "control-plane-cp-east"}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for works(old) {
-			if time.Now().After(deadline) {
-				t.Fatal("the token still works after its Secret was deleted")
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitRevoked(t, old)
 		r := mcctl("dataplanes", "--dest-context", "CP_EAST", "-o", "json")
 		if r.code != 0 || !strings.Contains(r.stdout, `"reachable": false`) {
 			t.Errorf("dataplanes after revoking: %+v", r)
@@ -403,6 +529,28 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		}
 		if !works(registeredKubeconfig(t, p.cp)) {
 			t.Error("the new token does not work")
+		}
+	})
+
+	t.Run("an insecure kubeconfig, accepted explicitly: the control plane still verifies the data plane", func(t *testing.T) {
+		// What the data plane's controller-manager publishes in every namespace.
+		rootCA := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "mission-control", Name: "kube-root-ca.crt"}, Data: map[string]string{"ca.crt": string(p.dpCfg.CAData)}}
+		if err := p.dp.Create(ctx, rootCA); err != nil {
+			t.Fatal(err)
+		}
+		r := mcctl("register", "--source-context", "DP_INSECURE", "--dest-context", "CP_EAST", "--name", "dp-west", "--insecure-skip-tls-verify")
+		if r.code != 0 || !strings.Contains(r.stderr, "Warning: --insecure-skip-tls-verify: mcctl does not verify the API server of DP_INSECURE") {
+			t.Fatalf("register --insecure-skip-tls-verify: %+v", r)
+		}
+		kc, err := clientcmd.Load(registeredKubeconfig(t, p.cp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := kc.Clusters["DP_INSECURE"]; cl == nil || cl.InsecureSkipTLSVerify || !bytes.Equal(cl.CertificateAuthorityData, p.dpCfg.CAData) {
+			t.Errorf("the registered kubeconfig's cluster %+v, want the published CA and verification", cl)
+		}
+		if r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST"); r.code != 0 {
+			t.Fatalf("register again: %+v", r)
 		}
 	})
 
@@ -460,10 +608,12 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 	})
 
 	t.Run("deregister removes everything", func(t *testing.T) {
+		current := registeredKubeconfig(t, p.cp)
 		r := mcctl("deregister", "--source-context", "DP_WEST", "--dest-context", "CP_EAST")
 		if r.code != 0 {
 			t.Fatalf("deregister: %+v", r)
 		}
+		waitRevoked(t, current)
 		if got := registrationObjects(t, p.cp); !slices.Equal(got, cpBefore) {
 			t.Errorf("the control plane keeps %v", got)
 		}
@@ -480,6 +630,32 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 
 func sorted(s []string) []string { slices.Sort(s); return s }
 
+// waitRevoked waits until the data plane refuses a kubeconfig's token.
+func waitRevoked(t *testing.T, kubeconfig []byte) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for works(kubeconfig) {
+		if time.Now().After(deadline) {
+			t.Fatal("the token still works after its Secret was deleted")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// clientOf is a client with a kubeconfig's credential.
+func clientOf(t *testing.T, kubeconfig []byte) client.Client {
+	t.Helper()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // works reports whether a kubeconfig's credential is accepted.
 func works(kubeconfig []byte) bool {
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
@@ -490,7 +666,5 @@ func works(kubeconfig []byte) bool {
 	if err != nil {
 		return false
 	}
-	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Group: "k8ssandra.io", Resource: "k8ssandraclusters"}}}
-	return c.Create(context.Background(), review) == nil && review.Status.Allowed
+	return c.Create(context.Background(), &authenticationv1.SelfSubjectReview{}) == nil
 }

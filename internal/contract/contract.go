@@ -8,13 +8,17 @@ package contract
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -71,19 +75,63 @@ var ClientConfigGVK = schema.GroupVersionKind{Group: "config.k8ssandra.io", Vers
 // KubeconfigKey is where a ClientConfig's Secret keeps the kubeconfig (k8ssandra's convention).
 const KubeconfigKey = "kubeconfig"
 
-// DataPlaneRules are all the mission-control-operator may do in a registered data plane (mcctl
-// register binds them to the control plane's service account there): write and read
-// K8ssandraClusters, make namespaces, list pods (for seed addresses), write and delete Secrets
-// without reading any, and write each cluster's internode NetworkPolicy. Being unable to read Secrets is why the operator records what it
-// issued on the K8ssandraCluster instead.
+// NamespacesAnnotation, on a ClientConfig, lists (comma-separated) the data plane's namespaces
+// where the registration's credential may act: mcctl register grants its Role in each of them, and
+// the mission-control-operator places there only MissionControlClusters of those namespaces.
+const NamespacesAnnotation = "missioncontrol.datastax.com/namespaces"
+
+// DataPlaneRules are all the mission-control-operator may do in a registered data plane, granted
+// by mcctl register as a Role in each namespace the registration covers, nowhere else: read and
+// write K8ssandraClusters, list pods (seed addresses), write each cluster's internode
+// NetworkPolicy, and create, replace and delete Secrets without ever reading one. Secrets get no
+// get, list, watch or patch (a no-op patch answers with the Secret's data) and no
+// deletecollection; DataPlaneSecretPolicy further limits the writes to the operator's own Secrets.
+// Being unable to read Secrets is why the operator records what it issued on the K8ssandraCluster.
 func DataPlaneRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{"k8ssandra.io"}, Resources: []string{"k8ssandraclusters"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
-		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "delete"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"create", "update", "patch", "delete"}},
 	}
+}
+
+// OwnedSecretLabel marks the Secrets the mission-control-operator writes (label value
+// MissionControlOperator); DataPlaneSecretPolicy admits a control plane's writes only to them.
+const OwnedSecretLabel = "app.kubernetes.io/managed-by"
+
+// DataPlaneSecretPolicy is the admission policy, and its binding, that RBAC cannot express: the
+// user (a control plane's service account) may create only Secrets labelled as the operator's, and
+// replace or delete only Secrets that already are. Others' Secrets in the same namespaces (e.g.
+// cass-operator's keystores) stay out of its reach.
+func DataPlaneSecretPolicy(name, user string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	owned := func(obj string) string {
+		return fmt.Sprintf("has(%[1]s.metadata.labels) && '%[2]s' in %[1]s.metadata.labels && %[1]s.metadata.labels['%[2]s'] == '%[3]s'", obj, OwnedSecretLabel, MissionControlOperator)
+	}
+	fail := admissionregistrationv1.Fail
+	message := fmt.Sprintf("the control plane's credential may write only the Secrets the mission-control-operator owns (label %s=%s)", OwnedSecretLabel, MissionControlOperator)
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
+				}}}},
+			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "control-plane", Expression: fmt.Sprintf("request.userInfo.username == '%s'", user)}},
+			Validations: []admissionregistrationv1.Validation{
+				{Expression: "request.operation == 'DELETE' || (" + owned("object") + ")", Message: message},
+				{Expression: "request.operation == 'CREATE' || (" + owned("oldObject") + ")", Message: message},
+			},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}
+	return policy, binding
 }
 
 // NormalizeContext is a context name as DNS-1123 spells it, so that the name a user wrote in a
@@ -107,8 +155,38 @@ type Registration struct {
 	Name, Context string
 	// Secret names the Secret holding the kubeconfig (spec.kubeConfigSecret.name).
 	Secret string
-	// Version is the ClientConfig's resource version.
+	// Version is the ClientConfig's resource version; UID its UID.
 	Version string
+	UID     types.UID
+	// Namespaces are the data plane's namespaces the registration covers (NamespacesAnnotation).
+	Namespaces []string
+}
+
+// Covers reports whether the registration's credential may act in the data plane's namespace.
+func (reg Registration) Covers(namespace string) bool {
+	return slices.Contains(reg.Namespaces, namespace)
+}
+
+// Object refers to the registration's ClientConfig in namespace, e.g. for an event about it.
+func (reg Registration) Object(namespace string) *unstructured.Unstructured {
+	cc := &unstructured.Unstructured{}
+	cc.SetGroupVersionKind(ClientConfigGVK)
+	cc.SetNamespace(namespace)
+	cc.SetName(reg.Name)
+	cc.SetUID(reg.UID)
+	cc.SetResourceVersion(reg.Version)
+	return cc
+}
+
+// ParseNamespaces reads NamespacesAnnotation's value.
+func ParseNamespaces(value string) []string {
+	var out []string
+	for _, ns := range strings.Split(value, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 // Registrations lists the registrations in namespace. A cluster without k8ssandra-operator's
@@ -124,12 +202,13 @@ func Registrations(ctx context.Context, r client.Reader, namespace string) ([]Re
 	}
 	regs := make([]Registration, 0, len(list.Items))
 	for _, cc := range list.Items {
-		reg := Registration{Name: cc.GetName(), Version: cc.GetResourceVersion()}
+		reg := Registration{Name: cc.GetName(), Version: cc.GetResourceVersion(), UID: cc.GetUID()}
 		reg.Context, _, _ = unstructured.NestedString(cc.Object, "spec", "contextName")
 		if reg.Context == "" {
 			reg.Context = reg.Name
 		}
 		reg.Secret, _, _ = unstructured.NestedString(cc.Object, "spec", "kubeConfigSecret", "name")
+		reg.Namespaces = ParseNamespaces(cc.GetAnnotations()[NamespacesAnnotation])
 		regs = append(regs, reg)
 	}
 	return regs, nil

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // RESTConfig is the client configuration of a kubeconfig, for the first context (by name) that
@@ -25,6 +27,68 @@ func RESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout tim
 	if err != nil {
 		return nil, fmt.Errorf("parse kubeconfig: %w", err)
 	}
+	return restConfig(raw, isContext, timeout)
+}
+
+// RegistrationRESTConfig is RESTConfig of a kubeconfig that reaches another cluster for the
+// platform (a data plane's registration): it must hold its credential and CA inline and verify
+// the server. A kubeconfig with any of the fields that would run a command, reach an identity
+// provider, read a file on this host or skip verification is refused, the field named.
+func RegistrationRESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout time.Duration) (*rest.Config, error) {
+	if len(kubeconfig) == 0 {
+		return nil, errors.New("the kubeconfig is empty")
+	}
+	raw, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("parse kubeconfig: %w", err)
+	}
+	if err := CheckSelfContained(raw); err != nil {
+		return nil, err
+	}
+	return restConfig(raw, isContext, timeout)
+}
+
+// UnsafeKubeconfigError is CheckSelfContained's refusal: the field, and why it is refused.
+type UnsafeKubeconfigError struct{ Field, Why string }
+
+func (e *UnsafeKubeconfigError) Error() string {
+	return fmt.Sprintf("the kubeconfig sets %s, which %s: only inline credentials (token, client-certificate-data, client-key-data) and an inline CA (certificate-authority-data) are accepted; register the data plane again with mcctl register", e.Field, e.Why)
+}
+
+// CheckSelfContained refuses a kubeconfig that is not safe to use on another's behalf, naming the
+// first offending field (in name order): exec and auth-provider plugins, token, certificate and
+// key files, a CA file, insecure-skip-tls-verify.
+func CheckSelfContained(raw *clientcmdapi.Config) error {
+	for _, name := range slices.Sorted(maps.Keys(raw.AuthInfos)) {
+		u := raw.AuthInfos[name]
+		field := fmt.Sprintf("users[%q].user.", name)
+		switch {
+		case u.Exec != nil:
+			return &UnsafeKubeconfigError{field + "exec", "runs a command on this host"}
+		case u.AuthProvider != nil:
+			return &UnsafeKubeconfigError{field + "auth-provider", "calls an identity provider plugin"}
+		case u.TokenFile != "":
+			return &UnsafeKubeconfigError{field + "tokenFile", "reads a file on this host"}
+		case u.ClientCertificate != "":
+			return &UnsafeKubeconfigError{field + "client-certificate", "reads a file on this host"}
+		case u.ClientKey != "":
+			return &UnsafeKubeconfigError{field + "client-key", "reads a file on this host"}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(raw.Clusters)) {
+		c := raw.Clusters[name]
+		field := fmt.Sprintf("clusters[%q].cluster.", name)
+		switch {
+		case c.InsecureSkipTLSVerify:
+			return &UnsafeKubeconfigError{field + "insecure-skip-tls-verify", "lets anyone who can intercept the connection take the credential"}
+		case c.CertificateAuthority != "":
+			return &UnsafeKubeconfigError{field + "certificate-authority", "reads a file on this host"}
+		}
+	}
+	return nil
+}
+
+func restConfig(raw *clientcmdapi.Config, isContext func(name string) bool, timeout time.Duration) (*rest.Config, error) {
 	overrides := &clientcmd.ConfigOverrides{}
 	if isContext != nil {
 		names := make([]string, 0, len(raw.Contexts))

@@ -33,12 +33,12 @@ func (r *Reconciler) applyStores(ctx context.Context, in desiredInput, auth auth
 		return prev, err
 	}
 	if stores.Truststore != nil {
-		if err := applySecret(ctx, t.Client, mcc, truststoreSecret(mcc), stores.Truststore); err != nil {
+		if err := writeSecret(ctx, t.Client, mcc, truststoreSecret(mcc), stores.Truststore); err != nil {
 			return prev, err
 		}
 	}
 	if stores.Keystore != nil {
-		if err := applySecret(ctx, t.Client, mcc, keystoreSecret(mcc), stores.Keystore); err != nil {
+		if err := writeSecret(ctx, t.Client, mcc, keystoreSecret(mcc), stores.Keystore); err != nil {
 			return prev, err
 		}
 		r.event(mcc, corev1.EventTypeNormal, "CertificatesIssued", "issued the internode keystore in %s", t.name())
@@ -61,7 +61,7 @@ func (r *Reconciler) authority(ctx context.Context, mcc *v1beta1.MissionControlC
 	if err != nil || !changed {
 		return auth, err
 	}
-	if err := applySecret(ctx, r.Client, mcc, caSecret(mcc), data, ownerRef(mcc)); err != nil {
+	if err := writeSecret(ctx, r.Client, mcc, caSecret(mcc), data, ownerRef(mcc)); err != nil {
 		return authority{}, fmt.Errorf("write the CA Secret: %w", err)
 	}
 	if s.Data != nil {
@@ -113,7 +113,7 @@ func (r *Reconciler) issuer(ctx context.Context, mcc *v1beta1.MissionControlClus
 		return authority{}, err
 	}
 	if bundle := auth.trustedPEM(); !bytes.Equal(bundle, trust.Data[keyCACert]) {
-		if err := applySecret(ctx, r.Client, mcc, caSecret(mcc), map[string][]byte{keyCACert: bundle}, ownerRef(mcc)); err != nil {
+		if err := writeSecret(ctx, r.Client, mcc, caSecret(mcc), map[string][]byte{keyCACert: bundle}, ownerRef(mcc)); err != nil {
 			return authority{}, fmt.Errorf("write the CA Secret: %w", err)
 		}
 	}
@@ -135,7 +135,7 @@ func (r *Reconciler) superuser(ctx context.Context, mcc *v1beta1.MissionControlC
 		return nil, err
 	}
 	data := map[string][]byte{"username": []byte(name), "password": []byte(base64.RawURLEncoding.EncodeToString(b))}
-	if err := applySecret(ctx, r.Client, mcc, name, data, ownerRef(mcc)); err != nil {
+	if err := writeSecret(ctx, r.Client, mcc, name, data, ownerRef(mcc)); err != nil {
 		return nil, fmt.Errorf("write the superuser Secret: %w", err)
 	}
 	return data, nil

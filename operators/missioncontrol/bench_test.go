@@ -55,6 +55,10 @@ func BenchmarkApplyToDataPlane(b *testing.B) {
 	p := startTwoPlanes(b, DefaultOptions())
 	ctx := context.Background()
 	const n = 100
+	for i := range n {
+		p.cover(b, "bench-"+strconv.Itoa(i))
+	}
+	p.register(b, "dp-west", "DP_WEST", p.dpConfig, "https://"+p.proxy.addr)
 	for range b.N {
 		var operator, direct []time.Duration
 		for i := range n {
@@ -91,6 +95,9 @@ func BenchmarkApplyToDataPlane(b *testing.B) {
 func BenchmarkScale(b *testing.B) {
 	const planes, perPlane = 100, 5
 	p := startTwoPlanes(b, DefaultOptions())
+	for i := range planes {
+		p.cover(b, fmt.Sprintf("scale-%d", i))
+	}
 	baseRSS := rss(b)
 	for i := range planes {
 		p.register(b, fmt.Sprintf("dp-%d", i), fmt.Sprintf("DP_%d", i), p.dpConfig, "https://"+p.proxy.addr)

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,7 +25,7 @@ import (
 // it go. A target still finalizing its K8ssandraCluster holds the deletion until it is done; one
 // that cannot be reached holds it until DeletionTimeout has passed since it began; after that its
 // leftovers are reported in an event and left behind.
-func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlCluster, targets []*target, planes map[string]*DataPlane) (ctrl.Result, error) {
+func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any, targets []*target, planes map[string]*DataPlane) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(mcc, finalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -56,7 +57,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 		}
 		if err == nil {
 			var gone bool
-			if gone, err = deleteOwned(ctx, c, mcc); err == nil && !gone {
+			if gone, err = deleteOwned(ctx, c, mcc, ownedSecrets(mcc, k8ssandra)); err == nil && !gone {
 				err = errStillDeleting
 			}
 		}
@@ -87,10 +88,11 @@ func (r *Reconciler) cleanUp(ctx context.Context, mcc *v1beta1.MissionControlClu
 // errStillDeleting holds a deletion while a target finalizes its K8ssandraCluster.
 var errStillDeleting = errors.New("its K8ssandraCluster is still being deleted")
 
-// deleteOwned deletes the K8ssandraCluster and, once it is gone, the Secrets and the
-// NetworkPolicy the operator wrote for mcc in one cluster; gone is false until then. k8ssandra-operator's finalizer removes the
-// datacenters first, and cass-operator cannot finalize a datacenter whose superuser Secret is gone.
-func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster) (gone bool, err error) {
+// deleteOwned deletes the K8ssandraCluster and, once it is gone, the Secrets (by name: a data
+// plane grants no deletecollection) and the NetworkPolicy the operator wrote for mcc in one
+// cluster; gone is false until then. k8ssandra-operator's finalizer removes the datacenters
+// first, and cass-operator cannot finalize a datacenter whose superuser Secret is gone.
+func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster, secrets []string) (gone bool, err error) {
 	kc := &unstructured.Unstructured{}
 	kc.SetGroupVersionKind(k8ssandraClusterGVK)
 	kc.SetNamespace(mcc.Namespace)
@@ -104,9 +106,10 @@ func deleteOwned(ctx context.Context, c client.Client, mcc *v1beta1.MissionContr
 	case !apierrors.IsNotFound(err):
 		return false, fmt.Errorf("read K8ssandraCluster: %w", err)
 	}
-	err = c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(mcc.Namespace), client.MatchingLabels(ownedLabels(mcc)))
-	if err != nil && !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("delete Secrets: %w", err)
+	for _, name := range secrets {
+		if err := c.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: mcc.Namespace, Name: name}}); err != nil && !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("delete Secret %s/%s: %w", mcc.Namespace, name, err)
+		}
 	}
 	return true, deleteInternodePolicy(ctx, c, mcc)
 }

@@ -100,7 +100,7 @@ func (d *DataPlanes) client(ctx context.Context, reg contract.Registration) (cli
 	if ok && cached.version == version {
 		return cached.client, cached.server, nil
 	}
-	cfg, err := kube.RESTConfig(kubeconfig, contract.IsContext(reg.Context), d.Timeout)
+	cfg, err := kube.RegistrationRESTConfig(kubeconfig, contract.IsContext(reg.Context), d.Timeout)
 	if err != nil {
 		return nil, "", fmt.Errorf("kubeconfig Secret %s of ClientConfig %s: %w", reg.Secret, reg.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -80,7 +81,7 @@ func (t *target) name() string {
 }
 
 // planTargets groups the datacenters by target, in order of first appearance.
-func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local client.Client, planes map[string]*DataPlane) []*target {
+func planTargets(dcs []v1beta1.DatacenterTemplate, namespace, localContext string, local client.Client, planes map[string]*DataPlane) []*target {
 	var targets []*target
 	byKey := map[string]*target{}
 	for i, dc := range dcs {
@@ -96,6 +97,9 @@ func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local cl
 				t.Client = local
 			case dp == nil:
 				t.Err = fmt.Errorf("%w for k8sContext %s: register it with mcctl register", errNotRegistered, dc.K8sContext)
+			case !dp.registration.Covers(namespace):
+				t.Err = fmt.Errorf("%w for namespace %s in k8sContext %s (it covers %s): run mcctl register --source-context %s --dest-context <this control plane> --database-namespaces %s",
+					errNotRegistered, namespace, dc.K8sContext, coverage(dp.registration.Namespaces), dp.Context, strings.Join(append(slices.Clone(dp.registration.Namespaces), namespace), ","))
 			case dp.Err != nil:
 				t.Err = dp.Err
 			default:
@@ -107,6 +111,14 @@ func planTargets(dcs []v1beta1.DatacenterTemplate, localContext string, local cl
 		t.Datacenters = append(t.Datacenters, i)
 	}
 	return targets
+}
+
+// coverage lists a registration's namespaces for a message.
+func coverage(namespaces []string) string {
+	if len(namespaces) == 0 {
+		return "none: it was registered before registrations named their namespaces"
+	}
+	return strings.Join(namespaces, ", ")
 }
 
 // clusterName is the Cassandra cluster's name, the same in every target.
@@ -260,6 +272,15 @@ func ownedLabels(mcc *v1beta1.MissionControlCluster) map[string]string {
 func caSecret(mcc *v1beta1.MissionControlCluster) string         { return mcc.Name + "-ca" }
 func keystoreSecret(mcc *v1beta1.MissionControlCluster) string   { return mcc.Name + "-keystore" }
 func truststoreSecret(mcc *v1beta1.MissionControlCluster) string { return mcc.Name + "-truststore" }
+
+// ownedSecrets names the Secrets the operator may have written for mcc in a cluster.
+func ownedSecrets(mcc *v1beta1.MissionControlCluster, k8ssandra map[string]any) []string {
+	names := []string{caSecret(mcc), keystoreSecret(mcc), truststoreSecret(mcc)}
+	if s := superuserSecret(mcc, k8ssandra); s != "" {
+		names = append(names, s)
+	}
+	return names
+}
 
 // superuserSecret names the shared superuser Secret, "" when the spec turns auth off or names
 // its own Secret.

@@ -1,6 +1,7 @@
 package missioncontrol
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,13 +9,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
 func TestPlanTargetsGroupsByNormalizedContext(t *testing.T) {
 	dcs := []v1beta1.DatacenterTemplate{{K8sContext: ""}, {K8sContext: "DP_WEST"}, {K8sContext: "CP_EAST"}, {K8sContext: "dp-west"}, {K8sContext: "DP_SOUTH"}}
-	planes := map[string]*DataPlane{"dp-west": {Name: "dp-west", Context: "DP_WEST"}}
-	targets := planTargets(dcs, "cp-east", nil, planes)
+	planes := map[string]*DataPlane{"dp-west": {Name: "dp-west", Context: "DP_WEST", registration: contract.Registration{Namespaces: []string{"db"}}}}
+	targets := planTargets(dcs, "db", "cp-east", nil, planes)
 	var got []string
 	for _, tg := range targets {
 		got = append(got, fmt.Sprintf("%s:%v", tg.name(), tg.Datacenters))
@@ -24,6 +26,16 @@ func TestPlanTargetsGroupsByNormalizedContext(t *testing.T) {
 	}
 	if targets[2].Err == nil || targets[1].Err != nil {
 		t.Errorf("errors: %v / %v", targets[1].Err, targets[2].Err)
+	}
+}
+
+func TestPlanTargetsRefusesANamespaceTheRegistrationDoesNotCover(t *testing.T) {
+	dcs := []v1beta1.DatacenterTemplate{{K8sContext: "DP_WEST"}}
+	planes := map[string]*DataPlane{"dp-west": {Name: "dp-west", Context: "DP_WEST", registration: contract.Registration{Namespaces: []string{"db"}}}}
+	targets := planTargets(dcs, "shop", "cp-east", nil, planes)
+	want := "no data plane is registered for namespace shop in k8sContext DP_WEST (it covers db): run mcctl register --source-context DP_WEST --dest-context <this control plane> --database-namespaces db,shop"
+	if err := targets[0].Err; err == nil || err.Error() != want || !errors.Is(err, errNotRegistered) {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
 

@@ -68,6 +68,8 @@ type twoPlanes struct {
 	// dpConfig reaches the data plane directly with the rights a registration grants (see
 	// dataPlaneConfig), to write registrations with.
 	dpConfig *rest.Config
+	// covered are the data plane's namespaces the registrations cover (see cover).
+	covered []string
 }
 
 var skipNameValidation = true
@@ -95,12 +97,13 @@ func startTwoPlanes(t testing.TB, timings Options) *twoPlanes {
 		t.Fatal(err)
 	}
 	p.dpConfig = dataPlaneConfig(t, dpServer, p.dp)
+	p.cover(t, "shop")
 	dpURL, err := url.Parse(dpServer.Config.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.proxy = startProxy(t, dpURL.Host)
-	p.register(t, "dp-west", "DP_WEST", dpServer.Config, "https://"+p.proxy.addr)
+	p.register(t, "dp-west", "DP_WEST", p.dpConfig, "https://"+p.proxy.addr)
 
 	// The operator runs with exactly the rights the chart grants it.
 	mgr, err := ctrl.NewManager(operatorConfig(t, cpServer, p.cp), ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
@@ -177,21 +180,36 @@ func operatorConfig(t testing.TB, s *apiservertest.Server, admin client.Client) 
 	return nil
 }
 
-// dataPlaneConfig is a user of the data plane with exactly DataPlaneRules, as mcctl register
-// grants the control plane's service account.
+// dataPlaneConfig is a user of the data plane held to the operator's own Secrets, as mcctl
+// register holds the control plane's service account; cover grants it DataPlaneRules.
 func dataPlaneConfig(t testing.TB, s *apiservertest.Server, admin client.Client) *rest.Config {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "data-plane"}, Rules: contract.DataPlaneRules()}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "control-plane"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "control-plane"}}}
-	for _, o := range []client.Object{role, binding} {
-		if err := admin.Create(ctx, o); err != nil {
+	policy, binding := contract.DataPlaneSecretPolicy("control-plane", "control-plane")
+	for _, o := range []client.Object{policy, binding} {
+		if err := admin.Create(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return s.UserConfig(t, "control-plane")
+}
+
+// cover grants the data plane's user DataPlaneRules in namespaces, as mcctl register
+// --database-namespaces does, and has the registrations written from now on name them.
+func (p *twoPlanes) cover(t testing.TB, namespaces ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, ns := range namespaces {
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "data-plane", Namespace: ns}, Rules: contract.DataPlaneRules()}
+		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "control-plane", Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "control-plane"}}}
+		for _, o := range []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, role, binding} {
+			if err := p.dp.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatal(err)
+			}
+		}
+		p.covered = append(p.covered, ns)
+	}
 }
 
 // register does what mcctl register does: a kubeconfig Secret and a ClientConfig naming it.
@@ -206,10 +224,16 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.registerKubeconfig(t, name, contextName, data)
+}
+
+// registerKubeconfig writes a registration of the kubeconfig data.
+func (p *twoPlanes) registerKubeconfig(t testing.TB, name, contextName string, data []byte) {
+	t.Helper()
 	ctx := context.Background()
 	_ = p.cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: contract.Namespace}})
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-config", Namespace: contract.Namespace}, Data: map[string][]byte{contract.KubeconfigKey: data}}
-	err = p.cp.Create(ctx, secret)
+	err := p.cp.Create(ctx, secret)
 	if apierrors.IsAlreadyExists(err) {
 		err = p.cp.Update(ctx, secret) // unconditional: Secrets need no resourceVersion
 	}
@@ -221,7 +245,19 @@ func (p *twoPlanes) register(t testing.TB, name, contextName string, cfg *rest.C
 	cc.SetNamespace(contract.Namespace)
 	cc.SetName(name)
 	cc.Object["spec"] = map[string]any{"contextName": contextName, "kubeConfigSecret": map[string]any{"name": name + "-config"}}
-	if err := p.cp.Create(ctx, cc); err != nil && !apierrors.IsAlreadyExists(err) {
+	cc.SetAnnotations(map[string]string{contract.NamespacesAnnotation: strings.Join(p.covered, ",")})
+	err = p.cp.Create(ctx, cc)
+	if apierrors.IsAlreadyExists(err) {
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			have := cc.DeepCopy()
+			if err := p.cp.Get(ctx, client.ObjectKeyFromObject(cc), have); err != nil {
+				return err
+			}
+			have.SetAnnotations(cc.GetAnnotations())
+			return p.cp.Update(ctx, have)
+		})
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -562,6 +598,46 @@ spec:
 		// Port 1 on loopback has no listener: the registration now points nowhere.
 		p.register(t, "dp-west", "DP_WEST", p.dpConfig, "https://127.0.0.1:1")
 		eventually(t, "the broken registration is used", condition(p.cp, "shop", "west", ConditionDataPlanesReachable, metav1.ConditionFalse, "Unreachable"))
+		p.register(t, "dp-west", "DP_WEST", p.dpConfig, "https://"+p.proxy.addr)
+		eventually(t, "the repaired registration is used", condition(p.cp, "shop", "west", ConditionDataPlanesReachable, metav1.ConditionTrue, "Reachable"))
+	})
+
+	t.Run("a kubeconfig that is not self-contained is refused, the field named", func(t *testing.T) {
+		for i, c := range [][2]string{
+			{`clusters["DP_WEST"].cluster.insecure-skip-tls-verify`, "clusters: [{name: DP_WEST, cluster: {server: 'https://%s', insecure-skip-tls-verify: true}}]\n" +
+				"users: [{name: DP_WEST, user: {token: t}}]\n"},
+			{`users["DP_WEST"].user.exec`, "clusters: [{name: DP_WEST, cluster: {server: 'https://%s'}}]\n" +
+				"users: [{name: DP_WEST, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, interactiveMode: Never}}}]\n"},
+			{`users["DP_WEST"].user.tokenFile`, "clusters: [{name: DP_WEST, cluster: {server: 'https://%s'}}]\n" +
+				"users: [{name: DP_WEST, user: {tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}}]\n"},
+		} {
+			field, unsafe := c[0], c[1]
+			kubeconfig := fmt.Sprintf("apiVersion: v1\nkind: Config\ncurrent-context: DP_WEST\ncontexts: [{name: DP_WEST, context: {cluster: DP_WEST, user: DP_WEST}}]\n"+unsafe, p.proxy.addr)
+			p.registerKubeconfig(t, "dp-west", "DP_WEST", []byte(kubeconfig))
+			eventually(t, "refused naming "+field, func() error {
+				m := getMCC(t, p.cp, "shop", "west")
+				cond := meta.FindStatusCondition(m.Status.Conditions, ConditionDataPlanesReachable)
+				if cond == nil || cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, "the kubeconfig sets "+field) {
+					return fmt.Errorf("DataPlanesReachable = %+v", cond)
+				}
+				return nil
+			})
+			if i > 0 {
+				continue // the recorder counts later refusals into the first event's series
+			}
+			eventually(t, "an UnsafeKubeconfig event on the ClientConfig", func() error {
+				var list eventsv1.EventList
+				if err := p.cp.List(ctx, &list, client.InNamespace(contract.Namespace)); err != nil {
+					return err
+				}
+				for _, e := range list.Items {
+					if e.Regarding.Kind == "ClientConfig" && e.Regarding.Name == "dp-west" && e.Reason == "UnsafeKubeconfig" && strings.Contains(e.Note, field) {
+						return nil
+					}
+				}
+				return fmt.Errorf("no UnsafeKubeconfig event naming %s among %d", field, len(list.Items))
+			})
+		}
 		p.register(t, "dp-west", "DP_WEST", p.dpConfig, "https://"+p.proxy.addr)
 		eventually(t, "the repaired registration is used", condition(p.cp, "shop", "west", ConditionDataPlanesReachable, metav1.ConditionTrue, "Reachable"))
 	})

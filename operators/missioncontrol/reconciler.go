@@ -11,16 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/kube"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
 
@@ -89,7 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	if !p.mcc.DeletionTimestamp.IsZero() {
-		return r.cleanUp(ctx, p.mcc, p.targets, p.planes)
+		return r.cleanUp(ctx, p.mcc, p.k8ssandra, p.targets, p.planes)
 	}
 	if err := r.addFinalizer(ctx, p.mcc); err != nil {
 		return ctrl.Result{}, err
@@ -137,13 +137,16 @@ func (r *Reconciler) load(ctx context.Context, req ctrl.Request) (*pass, error) 
 	for _, key := range neededContexts(p.mcc) {
 		if dp := p.planes[key]; dp != nil {
 			r.DataPlanes.Connect(ctx, dp)
+			if unsafe := (*kube.UnsafeKubeconfigError)(nil); errors.As(dp.Err, &unsafe) && r.Events != nil {
+				r.Events.Eventf(dp.registration.Object(r.DataPlanes.namespace()), nil, corev1.EventTypeWarning, "UnsafeKubeconfig", "Refused", "%s", dp.Err.Error())
+			}
 		}
 	}
 	var dcs []v1beta1.DatacenterTemplate
 	if p.mcc.Spec.K8ssandra.Cassandra != nil {
 		dcs = p.mcc.Spec.K8ssandra.Cassandra.Datacenters
 	}
-	p.targets = planTargets(dcs, r.LocalContext, r.Local, p.planes)
+	p.targets = planTargets(dcs, p.mcc.Namespace, r.LocalContext, r.Local, p.planes)
 	return p, nil
 }
 
@@ -294,11 +297,13 @@ func others(obs []observed, i int, of func(observed) []string) []string {
 // apply writes a target's namespace, Secrets and K8ssandraCluster.
 func (r *Reconciler) apply(ctx context.Context, in desiredInput, superuserData map[string][]byte, auth authority, policy certPolicy, existing *unstructured.Unstructured) error {
 	t, mcc := in.Target, in.MCC
-	if err := ensureNamespace(ctx, t.Client, mcc.Namespace); err != nil {
-		return fmt.Errorf("%s: %w", t.name(), err)
+	if t.local() { // a data plane's namespaces are made by mcctl register, which grants the operator its rights there
+		if err := ensureNamespace(ctx, t.Client, mcc.Namespace); err != nil {
+			return fmt.Errorf("%s: %w", t.name(), err)
+		}
 	}
 	if in.Superuser != "" && !t.local() {
-		if err := applySecret(ctx, t.Client, mcc, in.Superuser, superuserData); err != nil {
+		if err := writeSecret(ctx, t.Client, mcc, in.Superuser, superuserData); err != nil {
 			return fmt.Errorf("%s: %w", t.name(), err)
 		}
 	}
@@ -349,21 +354,24 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 	return nil
 }
 
-// applySecret writes a Secret the operator owns for mcc, server-side.
-func applySecret(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster, name string, data map[string][]byte, owners ...*metav1ac.OwnerReferenceApplyConfiguration) error {
-	s := corev1ac.Secret(name, mcc.Namespace).WithLabels(ownedLabels(mcc)).WithType(corev1.SecretTypeOpaque).WithData(data)
-	if len(owners) > 0 {
-		s = s.WithOwnerReferences(owners...)
+// writeSecret creates a Secret the operator owns for mcc, or replaces the existing one. Not by
+// server-side apply: that is a patch, and a data plane grants no patch on Secrets, since a patch
+// answers with the Secret's data (contract.DataPlaneRules).
+func writeSecret(ctx context.Context, c client.Client, mcc *v1beta1.MissionControlCluster, name string, data map[string][]byte, owners ...metav1.OwnerReference) error {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: mcc.Namespace, Labels: ownedLabels(mcc), OwnerReferences: owners},
+		Type: corev1.SecretTypeOpaque, Data: data}
+	err := c.Create(ctx, s)
+	if apierrors.IsAlreadyExists(err) {
+		err = c.Update(ctx, s) // unconditional: Secrets need no resourceVersion
 	}
-	if err := c.Apply(ctx, s, fieldOwner, client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply Secret %s/%s: %w", mcc.Namespace, name, err)
+	if err != nil {
+		return fmt.Errorf("write Secret %s/%s: %w", mcc.Namespace, name, err)
 	}
 	return nil
 }
 
 // ownerRef makes control-plane objects follow the MissionControlCluster, should the finalizer
 // ever be removed by hand.
-func ownerRef(mcc *v1beta1.MissionControlCluster) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().WithAPIVersion(v1beta1.GroupVersion.String()).WithKind("MissionControlCluster").
-		WithName(mcc.Name).WithUID(mcc.UID)
+func ownerRef(mcc *v1beta1.MissionControlCluster) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: v1beta1.GroupVersion.String(), Kind: "MissionControlCluster", Name: mcc.Name, UID: mcc.UID}
 }

@@ -42,7 +42,7 @@ both_ready() { dc_ready "$CP" dc1 && dc_ready "$DP" dc2; }
 	on "$DP" cat "$DATA_DIR/kubeconfig" | on "$CP" sh -c "umask 077 && cat >'$MC_STAGE/dp-west.kubeconfig'"
 	on "$CP" sh -c "umask 077 && KUBECONFIG='$DATA_DIR/kubeconfig:$MC_STAGE/dp-west.kubeconfig' '$DATA_DIR/k0s/bin/k0s' kubectl config view --flatten >'$MERGED'"
 	on "$CP" env KUBECONFIG="$MERGED" "$MC_STAGE/mcctl" register --source-context DP_WEST --dest-context CP_EAST \
-		--source-server "https://$(host_address "$DP"):6443" >/dev/null
+		--source-server "https://$(host_address "$DP"):6443" --database-namespaces db >/dev/null
 	kubectl_on "$CP" create namespace db
 
 	local start one_ready one_ring two_ready two_ring

@@ -94,7 +94,7 @@ intruder_dials() {
 	assert_line DP_WEST
 	local address
 	address=$(host_address "$DP")
-	run mcctl_docs register --source-context DP_WEST --dest-context CP_EAST --source-server "https://$address:6443"
+	run mcctl_docs register --source-context DP_WEST --dest-context CP_EAST --source-server "https://$address:6443" --database-namespaces db
 	assert_success
 	assert_output --partial "Their pods reach each other: 1 node of DP_WEST and 1 node of CP_EAST peer over BGP"
 	run kubectl_on "$CP" get -n mission-control clientconfig

@@ -26,8 +26,9 @@ teardown_file() {
 	local address
 	address=$(mc "$DP" status -o json | jq -r .state.nodeAddress)
 	run on "$CP" "$MC_STAGE/mcctl" register --source-kubeconfig "$MC_STAGE/dp-west.kubeconfig" --source-context DP_WEST \
-		--dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST --source-server "https://$address:6443"
+		--dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST --source-server "https://$address:6443" --database-namespaces demo
 	assert_success
+	assert_output --partial "Its credential acts in DP_WEST's namespaces demo only."
 	# On the control plane: a ClientConfig for DP_WEST naming a Secret whose kubeconfig reaches the
 	# data plane's address; on the data plane: the identity that kubeconfig authenticates as.
 	run kubectl_on "$CP" -n mission-control get clientconfig dp-west -o 'jsonpath={.spec.contextName} {.spec.kubeConfigSecret.name}'
@@ -39,12 +40,22 @@ teardown_file() {
 	assert_output --partial "current-context: DP_WEST"
 	run kubectl_on "$DP" -n mission-control get serviceaccount control-plane-cp-east -o name
 	assert_output serviceaccount/control-plane-cp-east
+	# Its rights: a Role in demo only, no Secret it may read, and only the operator's to write.
+	run kubectl_on "$DP" auth can-i --list -n demo --as system:serviceaccount:mission-control:control-plane-cp-east
+	assert_line --regexp '^k8ssandraclusters.k8ssandra.io +\[\] +\[\] +\[get create update patch delete\]$'
+	assert_line --regexp '^secrets +\[\] +\[\] +\[create update delete\]$'
+	run kubectl_on "$DP" auth can-i get secrets -n demo --as system:serviceaccount:mission-control:control-plane-cp-east
+	assert_output no
+	run kubectl_on "$DP" auth can-i create k8ssandraclusters.k8ssandra.io -n kube-system --as system:serviceaccount:mission-control:control-plane-cp-east
+	assert_output no
+	run kubectl_on "$DP" get validatingadmissionpolicy mission-control-data-plane-cp-east -o name
+	assert_output validatingadmissionpolicy.admissionregistration.k8s.io/mission-control-data-plane-cp-east
 }
 
 @test "the control plane lists DP_WEST as reachable" {
 	run on "$CP" "$MC_STAGE/mcctl" dataplanes --dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
 	assert_success
-	assert_line --regexp '^dp-west +DP_WEST +https://[0-9.]+:6443 +yes$'
+	assert_line --regexp '^dp-west +DP_WEST +https://[0-9.]+:6443 +demo +[0-9]{4}-[0-9]{2}-[0-9]{2} +yes$'
 }
 
 @test "a MissionControlCluster with a datacenter in DP_WEST becomes a CassandraDatacenter there" {
@@ -70,6 +81,10 @@ teardown_file() {
 	refute_output --partial dp-west
 	run kubectl_on "$DP" -n mission-control get serviceaccounts,secrets -o name
 	refute_output --partial control-plane-cp-east
+	run kubectl_on "$DP" get roles,rolebindings -A -o name
+	refute_output --partial mission-control-data-plane-cp-east
+	run kubectl_on "$DP" get validatingadmissionpolicies,validatingadmissionpolicybindings -o name
+	refute_output --partial mission-control-data-plane-cp-east
 	on "$CP" rm -f "$MC_STAGE/dp-west.kubeconfig"
 	# k8ssandra-operator restarts itself when its ClientConfigs change; the control plane is whole
 	# again once it is back.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -61,6 +62,7 @@ func (o *registrationOptions) bind(c *cobra.Command) {
 	f.StringVar(&o.Source.Namespace, "source-namespace", "", "the source's namespace, if it differs from --namespace (e.g. --source-namespace mc-west)")
 	f.StringVar(&o.Dest.Namespace, "dest-namespace", "", "the dest's namespace, if it differs from --namespace (e.g. --dest-namespace mc-east)")
 	f.StringVar(&o.Name, "name", "", "the registration's name on the control plane; default: the source context in DNS form (e.g. --name dp-west)")
+	f.BoolVar(&o.InsecureSkipTLSVerify, "insecure-skip-tls-verify", false, "accept a kubeconfig that skips verifying its API server (mcctl warns; the control plane still verifies the data plane, with the CA it publishes)")
 }
 
 // resolved is the library's options, each side's namespace filled in.
@@ -80,8 +82,10 @@ func newRegisterCmd(streams cli.Streams) *cobra.Command {
 		Use:   "register",
 		Short: "Register a data plane with a control plane",
 		Long: `register makes, on the data plane, a service account for the control plane with only the rights
-the mission-control-operator needs there, and a token for it (valid --token-lifetime, bound to a
-Secret so that deleting the Secret revokes it); and, on the control plane, the Secret <name>-config
+the mission-control-operator needs there, only in --database-namespaces (a Role in each; Secrets
+it may create, replace and delete but never read, and only its own, by an admission policy), and a
+token for it (valid --token-lifetime, bound to a Secret so that deleting the Secret revokes it;
+the tokens of earlier runs are revoked once the new one is recorded); and, on the control plane, the Secret <name>-config
 holding a kubeconfig with that token and the ClientConfig <name> naming it. Both clusters are
 checked first (each runs mission-control in its mode, and their pod ranges overlap neither the
 other's pods nor its Services, nor the pods of the clusters already registered with either); the
@@ -92,6 +96,7 @@ own addresses (ConfigMap kube-system/mission-control-peers, read by the pod netw
 agent). Running it again issues a new token, rewrites the server and CA, and peers nodes added
 since.`,
 		Example: `  mcctl register --source-context DP_WEST --dest-context CP_EAST
+  mcctl register --source-context DP_WEST --dest-context CP_EAST --database-namespaces db,default
   mcctl register --source-context DP_WEST --dest-context CP_EAST --source-server https://10.1.2.3:6443
   mcctl register --source-kubeconfig west.yaml --source-context DP_WEST --dest-kubeconfig east.yaml --dest-context CP_EAST`,
 		Args: cobra.NoArgs,
@@ -100,6 +105,7 @@ since.`,
 	o.bind(c)
 	c.Flags().StringVar(&o.SourceServer, "source-server", "", "API address the control plane reaches the data plane at, when the kubeconfig's is not (e.g. https://10.1.2.3:6443)")
 	c.Flags().DurationVar(&o.TokenLifetime, "token-lifetime", registration.DefaultTokenLifetime, "how long the control plane's token is valid (e.g. 720h)")
+	c.Flags().StringSliceVar(&o.DatabaseNamespaces, "database-namespaces", nil, "the data plane's namespaces the control plane may place clusters in: those of its MissionControlClusters; default: those registered before, else "+registration.DefaultDatabaseNamespace+" (e.g. --database-namespaces db,default)")
 	return c
 }
 
@@ -110,9 +116,16 @@ func runRegister(ctx context.Context, streams cli.Streams, o *registrationOption
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(streams.Out, "Registered %s with %s as ClientConfig %s/%s (server %s).\nTheir pods reach each other: %s of %s and %s of %s peer over BGP (run this command again after adding nodes).\nIts token is valid until %s: run this command again before then.\n",
-		opts.Source.Context, opts.Dest.Context, opts.Dest.Namespace, res.Name, res.Server,
+	_, err = fmt.Fprintf(streams.Out, "Registered %s with %s as ClientConfig %s/%s (server %s).\nIts credential acts in %s's namespaces %s only.\nTheir pods reach each other: %s of %s and %s of %s peer over BGP (run this command again after adding nodes).\nIts token is valid until %s: run this command again before then.\n",
+		opts.Source.Context, opts.Dest.Context, opts.Dest.Namespace, res.Name, res.Server, opts.Source.Context, strings.Join(res.Namespaces, ", "),
 		nodes(res.SourceNodes), opts.Source.Context, nodes(res.DestNodes), opts.Dest.Context, res.TokenExpiresAt.UTC().Format(time.DateOnly))
+	if err == nil && res.Revoked > 0 {
+		tokens := "token"
+		if res.Revoked > 1 {
+			tokens = fmt.Sprintf("%d tokens", res.Revoked)
+		}
+		_, err = fmt.Fprintf(streams.Out, "Revoked the earlier %s of %s.\n", tokens, res.ServiceAccount)
+	}
 	return err
 }
 
@@ -174,13 +187,21 @@ func runDataPlanes(ctx context.Context, streams cli.Streams, o *dataPlanesOption
 	}
 	return o.out.Print(streams.Out, planes, func(w io.Writer) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tCONTEXT\tSERVER\tREACHABLE")
+		fmt.Fprintln(tw, "NAME\tCONTEXT\tSERVER\tNAMESPACES\tTOKEN EXPIRES\tREACHABLE")
 		for _, p := range planes {
 			reach := "yes"
 			if !p.Reachable {
 				reach = "no: " + p.Error
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Context, p.Server, reach)
+			expires := "unknown"
+			if p.TokenExpires != nil {
+				expires = p.TokenExpires.UTC().Format(time.DateOnly)
+			}
+			namespaces := strings.Join(p.Namespaces, ",")
+			if namespaces == "" {
+				namespaces = "none (register again)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Context, p.Server, namespaces, expires, reach)
 		}
 		return tw.Flush()
 	})
