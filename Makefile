@@ -10,13 +10,18 @@ export CGO_ENABLED := 0
 export GOFLAGS     := -trimpath
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Base64 body of the release license public key's PEM file (from `mclicense keygen`). Empty: the
-# binary trusts the development key in internal/releasekey/development.pub and accepts demo licenses.
+# Base64 bodies of the release public keys' PEM files (each from its own `mclicense keygen`): one
+# verifies licenses, the other air-gap bundles (internal/releasekey says why two). Empty: the
+# binary trusts the development key in internal/releasekey/development.pub, and says so.
 LICENSE_PUBLIC_KEY ?=
+BUNDLE_PUBLIC_KEY  ?=
 
 LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 ifneq ($(LICENSE_PUBLIC_KEY),)
 LDFLAGS += -X $(PKG)/internal/releasekey.trustedPublicKey=$(LICENSE_PUBLIC_KEY)
+endif
+ifneq ($(BUNDLE_PUBLIC_KEY),)
+LDFLAGS += -X $(PKG)/internal/releasekey.trustedBundlePublicKey=$(BUNDLE_PUBLIC_KEY)
 endif
 
 # The runtime payload: built from pinned sources (RUNTIME_SOURCE=source) or, in production, from
@@ -39,7 +44,7 @@ STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 CONTROLLER_GEN      := $(TOOLS)/controller-gen-$(shell sed -n 's/^require sigs.k8s.io\/controller-tools //p' hack/tools/go.mod)
 GENERATED           := charts/mission-control/crds operators/missioncontrol/api
 # Each fuzz target runs this long beyond its seeds (make test runs them all).
-FUZZTIME            ?= 10s
+FUZZTIME            ?= 20s
 
 # vm-test: where the vm-tests suites run (local, podman, lima or vagrant), and optionally which
 # distributions (DISTRO=rocky-9,debian-12) and suites (SUITE=preflight,reset).
@@ -51,7 +56,7 @@ SHELL_SCRIPTS := .ci/run hack/*.sh hack/runtime/*.sh vm-tests/run.sh vm-tests/pr
 # The Cassandra stand-ins (e2e/standin): a module of its own, test doubles of the database images.
 STANDIN := e2e/standin
 
-.PHONY: help deps runtime build bundle run test check lint generate unit e2e vm-test vm-selftest bench fuzz standin-images clean
+.PHONY: help deps runtime build bundle release run test check lint generate unit e2e vm-test vm-selftest bench fuzz standin-images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -75,6 +80,11 @@ else
 	@if [ -z "$(BUNDLE_IMAGES_DIR)" ]; then echo "RUNTIME_SOURCE=source has no registry to pull bundle/images.txt from: pass BUNDLE_IMAGES_DIR=DIR of OCI image tarballs (e.g. made with go run ./hack/imagebuild)"; exit 1; fi
 	./bin/mission-control bundle build --images-dir $(BUNDLE_IMAGES_DIR) --signing-key $(BUNDLE_SIGNING_KEY) --out $(BUNDLE)
 endif
+
+release: ## a release: the binary trusting the release keys and its bundle, pinned images pulled by digest (needs LICENSE_PUBLIC_KEY, BUNDLE_PUBLIC_KEY, BUNDLE_SIGNING_KEY and registry access)
+	@if [ -z "$(LICENSE_PUBLIC_KEY)" ] || [ -z "$(BUNDLE_PUBLIC_KEY)" ]; then echo "make release: pass LICENSE_PUBLIC_KEY=... and BUNDLE_PUBLIC_KEY=... (the base64 bodies of two mclicense keygen .pub files); without them the binary would trust the published development key" >&2; exit 1; fi
+	@if [ "$(BUNDLE_SIGNING_KEY)" = examples/development-license.key ]; then echo "make release: pass BUNDLE_SIGNING_KEY=FILE, the private half of BUNDLE_PUBLIC_KEY; the development key's private half is published" >&2; exit 1; fi
+	$(MAKE) --no-print-directory bundle RUNTIME_SOURCE=release
 
 run: ## install what the build needs (as root), build, then show the install plan for the example license (changes nothing)
 	hack/deps.sh build
@@ -143,7 +153,7 @@ bench: build ## time a bare k0s against install, and reset (root; installs for r
 standin-images: ## the Cassandra stand-ins' images (test doubles, never in the payload) in bin/standin/, under the references cass-operator computes for 4.0.11
 	hack/standin-images.sh bin/standin
 
-fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 10s) beyond its seeds
+fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 20s) beyond its seeds
 	@for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz' . | sort); do \
 	  for target in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$file | cut -d' ' -f2); do \
 	    echo "fuzz $$target ($$(dirname $$file), $(FUZZTIME))"; \

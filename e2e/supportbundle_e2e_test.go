@@ -43,18 +43,22 @@ func checkPortPreflight(t *testing.T, install []string, before testhost.Snapshot
 	return l
 }
 
-// Secrets planted in the cluster and its logs; none may appear in a support bundle.
+// Secrets planted in the cluster and its logs, where the bundle's collectors look; none may
+// appear in a support bundle. troubleshoot reads Secrets only as image pull secrets (their
+// registries and users): plantedSecret is one's password, its auth field plantedSecretAuth.
 const (
-	plantedSecret    = "e2e-secret-value-5c1d"
-	plantedConfigMap = "e2e-configmap-password-9b2e"
-	plantedEnv       = "e2e-env-password-3f7a"
-	plantedLog       = "e2e-log-password-a81c"
+	plantedSecret     = "e2e-pull-password-4d2c"
+	plantedSecretAuth = "ZTJlLXB1bGxlcjplMmUtcHVsbC1wYXNzd29yZC00ZDJj" // base64 of e2e-puller:e2e-pull-password-4d2c
+	plantedConfigMap  = "e2e-configmap-password-9b2e"
+	plantedEnv        = "e2e-env-password-3f7a"
+	plantedLog        = "e2e-log-password-a81c"
 )
 
 const plantedWorkload = `apiVersion: v1
 kind: Secret
 metadata: {name: planted, namespace: mission-control}
-stringData: {password: ` + plantedSecret + `}
+type: kubernetes.io/dockerconfigjson
+stringData: {.dockerconfigjson: '{"auths":{"registry.example":{"auth":"` + plantedSecretAuth + `"}}}'}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -119,7 +123,14 @@ func checkSupportBundle(t *testing.T) {
 	if len(key) < 20 {
 		t.Fatalf("no client key in the admin kubeconfig:\n%s", kubeconfig)
 	}
-	for _, secret := range []string{plantedSecret, plantedConfigMap, plantedEnv, plantedLog, key} {
+	// The planted Secret and ConfigMap were collected: what a leak would come through.
+	if pull := readFileOrEmpty(filepath.Join(dir, "cluster-resources/image-pull-secrets/mission-control/planted.json")); !strings.Contains(pull, "e2e-puller") {
+		t.Errorf("the bundle did not collect the planted pull secret (its user): %q", pull)
+	}
+	if cms := readFileOrEmpty(filepath.Join(dir, "cluster-resources/configmaps/mission-control.json")); !strings.Contains(cms, "application.conf") {
+		t.Error("the bundle did not collect the planted ConfigMap")
+	}
+	for _, secret := range []string{plantedSecret, plantedSecretAuth, plantedConfigMap, plantedEnv, plantedLog, key} {
 		if out, _ := exec.Command("grep", "-rl", "--", secret, dir).Output(); len(out) > 0 {
 			t.Errorf("the bundle holds the secret %.24s in:\n%s", secret, out)
 		}

@@ -50,7 +50,7 @@ func BundleImageBytes(ctx context.Context, r host.Reader, p, version string) (ui
 		return 0, bundleError(p, version, err)
 	}
 	defer f.Close()
-	m, err := bundle.ReadManifest(ctx, f, releasekey.Trusted())
+	m, err := bundle.ReadManifest(ctx, f, releasekey.TrustedBundles())
 	if err != nil {
 		return 0, bundleError(p, version, err)
 	}
@@ -60,7 +60,7 @@ func BundleImageBytes(ctx context.Context, r host.Reader, p, version string) (ui
 // readBundle streams the --airgap-bundle through bundle.Verify, showing bytes read and ETA.
 func readBundle(ctx context.Context, sc *StepContext, h bundle.Handlers) (bundle.Manifest, error) {
 	bar := &progress.Bytes{R: stepUpdates{sc}}
-	m, err := bundle.VerifyFile(ctx, sc.Host, sc.Config.AirgapBundle, releasekey.Trusted(), h, bar.Update)
+	m, err := bundle.VerifyFile(ctx, sc.Host, sc.Config.AirgapBundle, releasekey.TrustedBundles(), h, bar.Update)
 	if err != nil {
 		return bundle.Manifest{}, bundleError(sc.Config.AirgapBundle, sc.Version, err)
 	}

@@ -730,3 +730,24 @@ func TestTelemetryAggregator(t *testing.T) {
 		}
 	}
 }
+
+// TestExistingDataDirIsTightened: a data dir that exists before the install (e.g. a disk mounted
+// there, mode 0755) is made root's alone, as a new one is.
+func TestExistingDataDirIsTightened(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.DataDir = filepath.Join(t.TempDir(), "mc")
+	if err := os.Mkdir(f.cfg.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.rec = host.NewRecorder(host.System{})
+	_, _ = f.install(t) // what follows on this machine does not matter here
+	var chmods []string
+	for _, op := range f.rec.Ops() {
+		if op.Kind == "chmod" {
+			chmods = append(chmods, op.Step+": "+op.String())
+		}
+	}
+	if want := "prepare-data-dir: chmod " + f.cfg.DataDir + " (0700)"; !slices.Equal(chmods, []string{want}) {
+		t.Errorf("chmods %v, want [%s]", chmods, want)
+	}
+}

@@ -153,6 +153,11 @@ func TestJoinRefusals(t *testing.T) {
 		{"another license", "kubelet-bootstrap", func(f *fixture, _ *[]k0s.Node) {
 			f.cfg.LicenseFile = writeLicense(t, func(s *license.Spec) { s.LicenseID = "L-OTHER" })
 		}, "--license is L-OTHER and the cluster was installed with L-TEST-0001"},
+		{"an expired license", "kubelet-bootstrap", func(f *fixture, _ *[]k0s.Node) {
+			f.cfg.LicenseFile = writeLicense(t, func(s *license.Spec) {
+				s.Entitlements.MaxNodes, s.IssuedAt, s.ExpiresAt = 2, testNow.Add(-48*time.Hour), testNow.Add(-time.Hour)
+			})
+		}, "L-TEST-0001 expired on"},
 		{"node limit", "kubelet-bootstrap", func(_ *fixture, nodes *[]k0s.Node) {
 			*nodes = append(*nodes, k0s.Node{Name: "worker-1", Role: k0s.RoleWorker})
 		}, "license L-TEST-0001 covers 2 nodes and the cluster has 2 (cp-east, worker-1)"},

@@ -238,6 +238,20 @@ func removeEntries(ctx context.Context, h host.Host, dir string, match func(name
 	return errors.Join(errs...)
 }
 
+// modeIs reports whether the directory at path has mode perm.
+func modeIs(h host.Reader, path string, perm fs.FileMode) (bool, error) {
+	f, err := h.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	return info.Mode().Perm() == perm, nil
+}
+
 func prepareDataDir() Step {
 	dirs := func(sc *StepContext) []string { return []string{sc.Paths.DataDir, sc.Paths.EtcDir()} }
 	return Step{
@@ -249,6 +263,11 @@ func prepareDataDir() Step {
 					return err
 				}
 			}
+			// A data dir that existed keeps its mode through MkdirAll: it holds the cluster's
+			// keys and the admin kubeconfig, so only root may enter it.
+			if err := sc.Host.Chmod(ctx, sc.Paths.DataDir, 0o700); err != nil {
+				return err
+			}
 			sc.Detail("%s", sc.Paths.DataDir)
 			return nil
 		},
@@ -258,7 +277,7 @@ func prepareDataDir() Step {
 					return false, err
 				}
 			}
-			return true, nil
+			return modeIs(sc.Host, sc.Paths.DataDir, 0o700)
 		},
 		// Reset undoes steps in reverse, so this runs last and takes whatever is left with it. A
 		// data dir that is a mount point (a disk of its own) is emptied and stays mounted, ready

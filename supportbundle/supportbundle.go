@@ -170,6 +170,10 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("collect the support bundle: %w", err)
 	}
+	// Only root could enter its directory; the archive itself is root's alone too, as Out is.
+	if err := opts.Host.Chmod(ctx, resp.ArchivePath, 0o600); err != nil {
+		return Result{}, err
+	}
 	res := Result{Archive: opts.Out}
 	switch {
 	case cfgErr != nil:

@@ -50,7 +50,8 @@ const (
 func TestCollectWithoutCluster(t *testing.T) {
 	dir := t.TempDir()
 	key := pemtest.RSAKey(t) // a real private key: many body lines after its BEGIN line
-	planted := append(pemtest.BodyLines(key), plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d", plantedBearer, "planted-aws-5e2f")
+	planted := append(pemtest.BodyLines(key), plantedKey, plantedToken, plantedPassword, plantedSig, plantedEnv, "planted-env-3c1d", plantedBearer, "planted-aws-5e2f",
+		"planted-api-1a2b", "planted-sess-3c4d", "planted-sign-5e6f", "planted-admin-7a8b", "cGxhbnRlZC1iYXNpYw==")
 	for name, content := range map[string]string{
 		"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n  name: mc\ncontexts:\n- context:\n    cluster: mc\n    user: admin\n  name: mc\ncurrent-context: mc\n" +
 			"users:\n- name: admin\n  user:\n    client-key-data: " + plantedKey + "\n    token: " + plantedToken + "\n",
@@ -58,6 +59,8 @@ func TestCollectWithoutCluster(t *testing.T) {
 			// the kubelet prints the spec of a container it cannot start, environment values and all
 			`time="2026-11-22" level=info msg="E1122 kuberuntime_manager.go:1358] \"Unhandled Error\" err=\"container &Container{Name:app,Env:[]EnvVar{EnvVar{Name:DB_URL,Value:` + plantedEnv + `,ValueFrom:nil,},},}\""` + "\n" +
 			"level=debug msg=\"GET /apis Authorization: Bearer " + plantedBearer + "\"\nlevel=info msg=\"env AWS_CREDENTIALS=planted-aws-5e2f\"\n" +
+			"env API_TOKEN=planted-api-1a2b SESSION_SECRET=planted-sess-3c4d SIGNING_KEY=planted-sign-5e6f ADMIN_PASSWORD=planted-admin-7a8b\n" +
+			"GET /healthz Authorization: Basic cGxhbnRlZC1iYXNpYw==\n" +
 			"level=error msg=\"bad key\" key=\"\n" + key + "\"\n",
 		"license.yaml":   "apiVersion: missioncontrol.datastax.com/v1\nkind: License\nspec:\n  licenseID: L-1\n",
 		"install.yaml":   "mode: control-plane\n",

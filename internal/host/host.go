@@ -42,6 +42,8 @@ type Host interface {
 	Reader
 	// MkdirAll creates path and missing parents with perm; existing directories are left as they are.
 	MkdirAll(ctx context.Context, path string, perm fs.FileMode) error
+	// Chmod sets the mode of the file or directory at path.
+	Chmod(ctx context.Context, path string, perm fs.FileMode) error
 	// MkdirTemp creates a new directory in dir (the system's temporary directory when empty)
 	// with a name made from pattern as os.MkdirTemp does, mode 0700, and returns its path.
 	MkdirTemp(ctx context.Context, dir, pattern string) (string, error)

@@ -23,7 +23,7 @@ import (
 // Op is one change a Recorder recorded, in the form dry-run output and golden files show.
 type Op struct {
 	Step    string `json:"step,omitempty"`
-	Kind    string `json:"op"` // mkdir, write, remove, run, sysctl, mount, unmount, symlink, start, signal
+	Kind    string `json:"op"` // mkdir, chmod, write, remove, run, sysctl, mount, unmount, symlink, start, signal
 	Path    string `json:"path,omitempty"`
 	Mode    string `json:"mode,omitempty"`
 	Size    int    `json:"size,omitempty"`
@@ -40,6 +40,8 @@ func (o Op) String() string {
 	switch o.Kind {
 	case "mkdir":
 		return fmt.Sprintf("mkdir %s (%s)", o.Path, o.Mode)
+	case "chmod":
+		return fmt.Sprintf("chmod %s (%s)", o.Path, o.Mode)
 	case "write":
 		return fmt.Sprintf("write %s (%s, %d bytes)", o.Path, o.Mode, o.Size)
 	case "run":
@@ -89,6 +91,8 @@ type Recorder struct {
 	ops    []Op
 	nodes  map[string]node
 	sysctl map[string]string
+	// modes are the modes of directories the recorder made or changed, for Open's Stat.
+	modes map[string]fs.FileMode
 	// destroyedSets are the IP sets destroyed so far: gone from IPSets.
 	destroyedSets map[string]bool
 }
@@ -97,7 +101,7 @@ var _ Host = (*Recorder)(nil)
 
 // NewRecorder returns a Recorder over base: System{} to plan against this machine.
 func NewRecorder(base Reader) *Recorder {
-	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}, destroyedSets: map[string]bool{}}
+	return &Recorder{base: base, nodes: map[string]node{}, sysctl: map[string]string{}, modes: map[string]fs.FileMode{}, destroyedSets: map[string]bool{}}
 }
 
 // Ops returns the changes recorded so far, in order.
@@ -187,8 +191,13 @@ func (r *Recorder) Readlink(path string) (string, error) {
 // Open implements Reader.
 func (r *Recorder) Open(path string) (fs.File, error) {
 	r.mu.Lock()
-	_, ok := r.state(filepath.Clean(path))
+	p := filepath.Clean(path)
+	n, ok := r.state(p)
+	perm, changed := r.modes[p]
 	r.mu.Unlock()
+	if changed && (!ok || n.kind == dir) {
+		return memFile{Reader: bytes.NewReader(nil), name: filepath.Base(p), mode: fs.ModeDir | perm}, nil
+	}
 	if !ok {
 		return r.base.Open(path)
 	}
@@ -313,8 +322,33 @@ func (r *Recorder) MkdirAll(ctx context.Context, path string, perm fs.FileMode) 
 	}
 	for _, a := range missing {
 		r.nodes[a] = node{kind: dir, fresh: true}
+		r.modes[a] = perm
 	}
 	r.record(ctx, Op{Kind: "mkdir", Path: p, Mode: mode(perm)})
+	return nil
+}
+
+// Chmod implements Host: it records a change of mode; a directory's same mode again is none.
+func (r *Recorder) Chmod(ctx context.Context, path string, perm fs.FileMode) error {
+	p := filepath.Clean(path)
+	f, err := r.Open(p)
+	if err != nil {
+		return fmt.Errorf("change the mode of %s: %w", p, err)
+	}
+	info, err := f.Stat()
+	_ = f.Close()
+	if err != nil {
+		return fmt.Errorf("change the mode of %s: %w", p, err)
+	}
+	if info.Mode().Perm() == perm {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if info.IsDir() { // a recorded file's mode is not kept: Open reports 0644
+		r.modes[p] = perm
+	}
+	r.record(ctx, Op{Kind: "chmod", Path: p, Mode: mode(perm)})
 	return nil
 }
 

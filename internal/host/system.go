@@ -86,6 +86,14 @@ func (System) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
 	return nil
 }
 
+// Chmod implements Host.
+func (System) Chmod(_ context.Context, path string, perm fs.FileMode) error {
+	if err := os.Chmod(path, perm); err != nil {
+		return fmt.Errorf("change the mode of %s: %w", path, err)
+	}
+	return nil
+}
+
 // MkdirTemp implements Host.
 func (System) MkdirTemp(_ context.Context, dir, pattern string) (string, error) {
 	path, err := os.MkdirTemp(dir, pattern)

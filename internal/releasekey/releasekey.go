@@ -1,6 +1,9 @@
-// Package releasekey is the ed25519 key pair a release is signed with: it signs licenses and
-// air-gap bundles, and its public half is compiled into the binary, which verifies both offline.
-// A build made without a release key trusts the development key, whose private half is public
+// Package releasekey holds the ed25519 public keys a release verifies offline: one for licenses,
+// another for air-gap bundles, both compiled into the binary. Two keys, because they guard
+// different things and are used differently: the license key signs a file per customer, often,
+// and forging with it only grants entitlements; the bundle key signs once per release, and
+// forging with it puts images of one's choosing on every node. A build made without release keys
+// trusts the development key for both, whose private half is public
 // (examples/development-license.key): such builds are for development and demos only.
 package releasekey
 
@@ -29,23 +32,33 @@ var developmentPublicKey []byte
 //	go build -ldflags "-X github.com/datastax/mission-control/internal/releasekey.trustedPublicKey=MCow..."
 var trustedPublicKey string
 
-// Trusted returns the public key this build verifies licenses and bundles with.
-func Trusted() ed25519.PublicKey {
+// trustedBundlePublicKey replaces the development key for air-gap bundles, set the same way
+// (…/releasekey.trustedBundlePublicKey=MCow...).
+var trustedBundlePublicKey string
+
+// Trusted returns the public key this build verifies licenses with.
+func Trusted() ed25519.PublicKey { return compiled(trustedPublicKey, "license") }
+
+// TrustedBundles returns the public key this build verifies air-gap bundles with.
+func TrustedBundles() ed25519.PublicKey { return compiled(trustedBundlePublicKey, "bundle") }
+
+// compiled is the key set at link time, else the development key.
+func compiled(body, what string) ed25519.PublicKey {
 	src := developmentPublicKey
-	if trustedPublicKey != "" {
-		src = []byte(trustedPublicKey)
+	if body != "" {
+		src = []byte(body)
 	}
 	pub, err := ParsePublic(src)
 	if err != nil {
-		panic(fmt.Sprintf("the release public key compiled into this binary is unusable: %v", err)) // a broken build
+		panic(fmt.Sprintf("the release %s public key compiled into this binary is unusable: %v", what, err)) // a broken build
 	}
 	return pub
 }
 
-// IsDevelopment reports whether this build trusts the development key.
+// IsDevelopment reports whether this build trusts the development key, for licenses or bundles.
 func IsDevelopment() bool {
 	dev, err := ParsePublic(developmentPublicKey)
-	return err == nil && dev.Equal(Trusted())
+	return err == nil && (dev.Equal(Trusted()) || dev.Equal(TrustedBundles()))
 }
 
 // Generate makes a new signing key pair.

@@ -1,6 +1,7 @@
 package releasekey
 
 import (
+	"crypto/ed25519"
 	"strings"
 	"testing"
 )
@@ -46,12 +47,24 @@ func TestTrustedKey(t *testing.T) {
 	if !IsDevelopment() {
 		t.Fatal("a default build must trust the development key")
 	}
-	pub, _, _ := Generate()
-	pem, _ := MarshalPublic(pub)
-	trustedPublicKey = strings.Split(string(pem), "\n")[1]
-	t.Cleanup(func() { trustedPublicKey = "" })
-	if !Trusted().Equal(pub) || Trusted().Equal(dev) {
-		t.Fatal("the link-time key does not replace the development key")
+	body := func() (ed25519.PublicKey, string) {
+		pub, _, _ := Generate()
+		pem, _ := MarshalPublic(pub)
+		return pub, strings.Split(string(pem), "\n")[1]
+	}
+	licenses, licensesBody := body()
+	bundles, bundlesBody := body()
+	trustedPublicKey = licensesBody
+	t.Cleanup(func() { trustedPublicKey, trustedBundlePublicKey = "", "" })
+	if !Trusted().Equal(licenses) || Trusted().Equal(dev) || !TrustedBundles().Equal(dev) {
+		t.Fatal("the link-time license key does not replace the development key for licenses only")
+	}
+	if !IsDevelopment() {
+		t.Fatal("a build that trusts the development key for bundles does not say so")
+	}
+	trustedBundlePublicKey = bundlesBody
+	if !TrustedBundles().Equal(bundles) || TrustedBundles().Equal(Trusted()) {
+		t.Fatal("the link-time bundle key does not replace the development key for bundles")
 	}
 	if IsDevelopment() {
 		t.Fatal("a release build still trusts the development key")

@@ -27,7 +27,7 @@ import (
 type Snapshot map[string][]string
 
 // volatile files change on their own while tests run; they are not the runtime's residue.
-var volatile = regexp.MustCompile(`^/(run/(systemd|user|utmp|sshd|lock)|var/lib/(apt|dpkg|systemd|dhcp|logrotate)|var/cache|etc/(ld\.so\.cache|mtab|resolv\.conf))`)
+var volatile = regexp.MustCompile(`^/(run/(systemd|user|utmp|sshd|lock|containers|libpod|crun)|var/lib/(apt|dpkg|systemd|dhcp|logrotate|containers)|var/cache|etc/(ld\.so\.cache|mtab|resolv\.conf))`)
 
 // runtimeProcess names processes the runtime runs.
 var runtimeProcess = regexp.MustCompile(`^(k0s|kube-[a-z-]+|kubelet|etcd|containerd.*|runc|coredns|pause|mission-control)$`)
@@ -43,7 +43,8 @@ func InNetns(netns, name string, args ...string) (string, []string) {
 }
 
 // TakeSnapshot reads processes (the runtime's, by command, and any in a pod's cgroup), mounts, links, routes, iptables and nftables rulesets, IP sets, systemd
-// units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib. Network
+// units, users, kernel parameters, cgroups and the files under /etc, /run and /var/lib, each with
+// its mode, a file's size and a link's target (the container engine's own state aside). Network
 // state (links, routes, rules, network sysctls) is netns's.
 func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 	s := Snapshot{}
@@ -92,11 +93,7 @@ func TakeSnapshot(ctx context.Context, netns string) (Snapshot, error) {
 		s["units"] = append(s["units"], listFiles(dir, 3)...)
 	}
 	for _, dir := range []string{"/etc", "/run", "/var/lib"} {
-		for _, p := range listFiles(dir, 4) {
-			if !volatile.MatchString(p) {
-				s["files"] = append(s["files"], p)
-			}
-		}
+		s["files"] = append(s["files"], describeFiles(dir)...)
 	}
 	// Read by a shell in netns: /proc/sys/net shows the reader's network namespace.
 	const readSysctls = `for f in /proc/sys/net/ipv4/* /proc/sys/net/ipv4/conf/all/* /proc/sys/net/ipv4/conf/default/* \
@@ -187,6 +184,39 @@ func lines(text string) []string {
 	return out
 }
 
+// describeFiles describes everything under dir, whatever its depth, but the volatile: each entry's
+// path and mode, a regular file's size and a link's target.
+func describeFiles(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil // vanished while walking
+		case volatile.MatchString(p):
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		line := p + " " + info.Mode().String()
+		switch {
+		case info.Mode().IsRegular():
+			line += fmt.Sprintf(" %d bytes", info.Size())
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			line += " -> " + target
+		}
+		out = append(out, line)
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
 // listFiles lists directories and files under dir, to the given depth.
 func listFiles(dir string, depth int) []string {
 	var out []string
@@ -225,14 +255,22 @@ func (before Snapshot) Diff(after Snapshot) []string {
 		}
 	}
 	sort.Strings(keys)
+	set := func(lines []string) map[string]bool {
+		m := make(map[string]bool, len(lines))
+		for _, l := range lines {
+			m[l] = true
+		}
+		return m
+	}
 	for _, k := range slices.Compact(keys) {
+		was, is := set(before[k]), set(after[k])
 		for _, l := range before[k] {
-			if !slices.Contains(after[k], l) {
+			if !is[l] {
 				out = append(out, fmt.Sprintf("%s: gone:  %s", k, l))
 			}
 		}
 		for _, l := range after[k] {
-			if !slices.Contains(before[k], l) {
+			if !was[l] {
 				out = append(out, fmt.Sprintf("%s: added: %s", k, l))
 			}
 		}

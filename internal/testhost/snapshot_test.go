@@ -2,7 +2,10 @@ package testhost
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +39,53 @@ func TestSnapshotOfThisHost(t *testing.T) {
 	}
 	if d := s.Diff(s); len(d) != 0 {
 		t.Error(d)
+	}
+	// A file whose mode and size change, and a link whose target does, under names that stay.
+	dir, err := os.MkdirTemp("/run", "mc-snapshot-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	file, link := filepath.Join(dir, "file"), filepath.Join(dir, "link")
+	if err := os.WriteFile(file, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/hostname", link); err != nil {
+		t.Fatal(err)
+	}
+	before, err := TakeSnapshot(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("three"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/hosts", link); err != nil {
+		t.Fatal(err)
+	}
+	after, err := TakeSnapshot(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"files: added: " + file + " -rw-r--r-- 5 bytes", "files: added: " + link + " Lrwxrwxrwx -> /etc/hosts",
+		"files: gone:  " + file + " -rw------- 3 bytes", "files: gone:  " + link + " Lrwxrwxrwx -> /etc/hostname",
+	}
+	var got []string
+	for _, d := range before.Diff(after) {
+		if strings.Contains(d, dir) {
+			got = append(got, d)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("diff of the changed file and link:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -14,7 +14,8 @@ teardown_file() {
 	on "$CP" sh -c 'ip link show mc-vmtest0 >/dev/null 2>&1 && ip link delete mc-vmtest0 || true'
 }
 
-# refused WANT ARG...: mission-control ARG... exits 1 with one error, which says WANT.
+# refused WANT ARG...: mission-control ARG... exits 1 with one error, which says WANT (the whole
+# message, or as much of it as does not name this host's addresses).
 refused() {
 	local want=$1
 	shift
@@ -33,19 +34,24 @@ refused() {
 }
 
 @test "a license edited after it was signed" {
-	refused "signature" install --license "$MC_STAGE/licenses/edited.yaml" --yes
+	refused "verify-license: license $MC_STAGE/licenses/edited.yaml: signature does not match its contents: the file was altered or damaged; use the original license file" \
+		install --license "$MC_STAGE/licenses/edited.yaml" --yes
 }
 
 @test "an expired license" {
-	refused "expired" install --license "$MC_STAGE/licenses/expired.yaml" --yes
+	refused "verify-license: license $MC_STAGE/licenses/expired.yaml: L-VMT-EXPIRED expired on 2021-01-01T00:00:00Z; request a renewed license" \
+		install --license "$MC_STAGE/licenses/expired.yaml" --yes
 }
 
 @test "a license without the mode" {
-	refused "control-plane" install --license "$MC_STAGE/licenses/data-plane-only.yaml" --yes
+	refused "verify-license: license $MC_STAGE/licenses/data-plane-only.yaml: L-VMT-DP does not entitle control-plane mode (entitled: data-plane); use --mode data-plane or request an extended license" \
+		install --license "$MC_STAGE/licenses/data-plane-only.yaml" --yes
 }
 
 @test "an air-gapped install without the air-gap entitlement" {
-	refused "air" install --license "$MC_STAGE/licenses/no-airgap.yaml" --airgap-bundle "$MC_STAGE/license.yaml" --yes
+	# The entitlement is refused first: the bundle (here not one at all) is never read.
+	refused "verify-license: license $MC_STAGE/licenses/no-airgap.yaml: L-VMT-ONLINE does not entitle air-gapped installs; install without --airgap-bundle or request an air-gap license" \
+		install --license "$MC_STAGE/licenses/no-airgap.yaml" --airgap-bundle "$MC_STAGE/license.yaml" --yes
 }
 
 @test "a public range" {
@@ -61,7 +67,8 @@ refused() {
 }
 
 @test "pod and service ranges that overlap" {
-	refused "overlap" install --license "$LICENSE" --pod-cidr 10.102.0.0/16 --service-cidr 10.102.128.0/17 --yes
+	refused "--pod-cidr 10.102.0.0/16 and --service-cidr 10.102.128.0/17 overlap; choose two disjoint ranges" \
+		install --license "$LICENSE" --pod-cidr 10.102.0.0/16 --service-cidr 10.102.128.0/17 --yes
 }
 
 @test "--pod-cidr without --service-cidr" {
@@ -85,7 +92,8 @@ refused() {
 }
 
 @test "a file that is not an air-gap bundle" {
-	refused "--airgap-bundle" install --license "$LICENSE" --airgap-bundle "$MC_STAGE/images/hello.tar" --yes
+	refused "host-preflights: --airgap-bundle $MC_STAGE/images/hello.tar: bundle is damaged (not a readable zstd-compressed tar): invalid input: magic number mismatch" \
+		install --license "$LICENSE" --airgap-bundle "$MC_STAGE/images/hello.tar" --yes
 }
 
 @test "an unknown flag" {

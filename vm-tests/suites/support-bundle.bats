@@ -68,8 +68,15 @@ runtime_log() {
 	run on "$CP" sh -c "find '$EXTRACTED/support-bundle' -path '*pods/logs/mission-control/planted/shapes*' -type f -exec cat {} +"
 	assert_output --partial "-----BEGIN RSA PRIVATE KEY-----"
 	assert_output --partial "@proxy.internal:3128/" # troubleshoot masks the user too
-	for secret in vmtests-secret-7d41 vmtests-configmap-2c9a vmtests-env-61fe vmtests-log-b03e vmtests-bearer-5c7e0f1a2b3c4d5e \
-		vmtests-url-9e21 vmtests-aws-44d0 vmtestsPEMlineOne vmtestsPEMlineTwo "$key"; do
+	assert_output --partial "loaded kubeconfig:"
+	# The planted pull secret and ConfigMap were collected: a leak would come through them.
+	run on "$CP" cat "$EXTRACTED/support-bundle/cluster-resources/image-pull-secrets/mission-control/planted.json"
+	assert_output --partial vmtests-puller
+	run on "$CP" cat "$EXTRACTED/support-bundle/cluster-resources/configmaps/mission-control.json"
+	assert_output --partial application.conf
+	for secret in vmtests-pull-password-6b1e dm10ZXN0cy1wdWxsZXI6dm10ZXN0cy1wdWxsLXBhc3N3b3JkLTZiMWU= vmtests-configmap-2c9a vmtests-env-61fe vmtests-log-b03e vmtests-bearer-5c7e0f1a2b3c4d5e \
+		vmtests-url-9e21 vmtests-aws-44d0 vmtests-token-1a2b vmtests-sess-3c4d vmtests-sign-5e6f vmtests-admin-7a8b \
+		dm10ZXN0cy1iYXNpYy05YzBk dm10ZXN0cy1jbGllbnQta2V5LTJhM2I= vmtests-kubetoken-0e1f vmtestsPEMlineOne vmtestsPEMlineTwo "$key"; do
 		run on "$CP" grep -rl -- "$secret" "$EXTRACTED/support-bundle"
 		assert_failure 1 # grep found nothing
 	done

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,7 +30,7 @@ func newBundleCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Com
 		Use:   "bundle",
 		Short: "Build, verify and inspect air-gap bundles",
 		Long: `An air-gap bundle carries what an install needs that this binary does not embed (the database
-images), signed with the release key this binary trusts (the key that signs licenses). See
+images), signed with the release bundle key this binary trusts (not the license key: see internal/releasekey). See
 bundle/README.md for the format.`,
 	}
 	c.AddCommand(newBundleBuildCmd(streams, deps, g), newBundleVerifyCmd(streams, deps, g), newBundleInspectCmd(streams, deps, g))
@@ -87,6 +88,12 @@ func runBundleBuild(ctx context.Context, streams cli.Streams, deps Deps, g *cli.
 		if err != nil {
 			return fmt.Errorf("--pull-list %w", err)
 		}
+		// The list is what a release bundles: a tag alone could name other bytes tomorrow.
+		for _, ref := range listed {
+			if !strings.Contains(ref, "@sha256:") {
+				return fmt.Errorf("--pull-list %s: %s is not pinned: a release bundles images by digest only; write it as NAME:TAG@sha256:DIGEST (the digest its registry gives for the tag)", o.pullList, ref)
+			}
+		}
 		pull = append(pull, listed...)
 	}
 	m, err := bundle.Make(ctx, deps.Host, bundle.MakeOptions{Pull: pull, Out: o.out, Progress: g.Progress(streams.Err, cli.OutputText),
@@ -122,7 +129,7 @@ func verifyBundle(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Gl
 	rep := g.Progress(streams.Err, out)
 	rep.Start("Verify " + file)
 	bar := &progress.Bytes{R: rep}
-	m, err := bundle.VerifyFile(ctx, deps.Host, file, releasekey.Trusted(), bundle.Handlers{}, bar.Update)
+	m, err := bundle.VerifyFile(ctx, deps.Host, file, releasekey.TrustedBundles(), bundle.Handlers{}, bar.Update)
 	rep.End(err == nil, "")
 	if err != nil {
 		return bundle.Manifest{}, fmt.Errorf("%s: %w", file, err)

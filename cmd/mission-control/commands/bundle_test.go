@@ -109,4 +109,19 @@ func TestBundleBuildPulls(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--pull-list "+list+" line 2: image \"k8ssandra/medusa\": want NAME:TAG") {
 		t.Errorf("a list with an untagged image: %+v", r)
 	}
+	if err := os.WriteFile(list, []byte(ref+"@"+digest.String()+"\n"+ref+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(images)
+	r = run(t, testDeps(), "", "bundle", "build", "--pull-list", list, "--images-dir", images, "--signing-key", developmentKey, "--out", out+".2")
+	want := "--pull-list " + list + ": " + ref + " is not pinned: a release bundles images by digest only; write it as NAME:TAG@sha256:DIGEST"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a list with a tag alone: %+v, want %q", r, want)
+	}
+	if after, _ := os.ReadDir(images); len(after) != len(before) {
+		t.Errorf("a refused build pulled: %d images, was %d", len(after), len(before))
+	}
+	if _, err := os.Stat(out + ".2"); !os.IsNotExist(err) {
+		t.Errorf("a refused build wrote %s: %v", out+".2", err)
+	}
 }

@@ -222,3 +222,33 @@ func TestResetConfirmationCountsVolumes(t *testing.T) {
 		t.Error("a declined reset removed a volume")
 	}
 }
+
+// TestDevelopmentBuildSaysSo: a build that trusts the development key says so with every
+// install, preflight and status result, text or not; a release build does not.
+func TestDevelopmentBuildSaysSo(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "mc")
+	for _, args := range [][]string{
+		{"install", "--license", exampleLicense, "--data-dir", dataDir, "--cidr", "10.96.0.0/16", "--dry-run"},
+		{"preflight", "--mode", "data-plane"},
+		{"status", "--data-dir", dataDir},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			dev := testDeps()
+			dev.DevelopmentBuild = true
+			r := run(t, dev, "", args...)
+			if first, _, _ := strings.Cut(r.stdout, "\n"); first != developmentNotice {
+				t.Errorf("first line %q, want %q", first, developmentNotice)
+			}
+			r = run(t, dev, "", append(args, "-o", "json")...)
+			if !strings.HasPrefix(r.stderr, "Warning: "+developmentNotice+"\n") || !json.Valid([]byte(r.stdout)) {
+				t.Errorf("-o json: stderr %q, stdout valid JSON %v", r.stderr, json.Valid([]byte(r.stdout)))
+			}
+			if r := run(t, testDeps(), "", args...); strings.Contains(r.stdout+r.stderr, developmentNotice) {
+				t.Errorf("a release build says %q", r.stdout+r.stderr)
+			}
+		})
+	}
+	if !SystemDeps().DevelopmentBuild {
+		t.Error("this test binary trusts the development key, but SystemDeps does not say so")
+	}
+}

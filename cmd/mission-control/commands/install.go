@@ -124,7 +124,7 @@ func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Glob
 	}
 	summary := newInstallSummary(done)
 	summary.verb = o.name()
-	return o.output.Print(streams.Out, summary, summary.writeText)
+	return printResult(streams, deps, o.output, summary, summary.writeText)
 }
 
 // runDryRunInstall runs the install's own code path against a recorder and prints its plan.
@@ -139,7 +139,7 @@ func runDryRunInstall(ctx context.Context, streams cli.Streams, deps Deps, env i
 		return err
 	}
 	plan := newDryRunPlan(done, rec.Ops())
-	return o.output.Print(streams.Out, plan, plan.writeText)
+	return printResult(streams, deps, o.output, plan, plan.writeText)
 }
 
 func installQuestion(verb string, found installer.Findings) string {

@@ -54,7 +54,7 @@ func runPreflight(ctx context.Context, streams cli.Streams, deps Deps, o *prefli
 	if err != nil {
 		return err
 	}
-	if err := o.out.Print(streams.Out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
+	if err := printResult(streams, deps, o.out, report, func(w io.Writer) error { return writeTable(w, report) }); err != nil {
 		return err
 	}
 	if len(report.Failed()) > 0 {

@@ -5,6 +5,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/datastax/mission-control/internal/host"
 	"github.com/datastax/mission-control/internal/network"
 	"github.com/datastax/mission-control/internal/progress"
+	"github.com/datastax/mission-control/internal/releasekey"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/supportbundle"
 )
@@ -44,6 +46,30 @@ type Deps struct {
 	WaitTimeout time.Duration
 	// JoinCluster reads the cluster a join token names.
 	JoinCluster installer.JoinCluster
+	// DevelopmentBuild is whether this build trusts the development key (releasekey.IsDevelopment).
+	DevelopmentBuild bool
+}
+
+// developmentNotice is what a build that trusts the development key says with every install,
+// join, preflight and status result: its private half is published, so anyone can sign for it.
+const developmentNotice = "development build: licenses and bundles signed with the published development key are accepted"
+
+// printResult prints a command's result in the format asked for. A development build says so
+// first: on the text result's first line, or on stderr beside JSON or YAML.
+func printResult(streams cli.Streams, deps Deps, out cli.Output, v any, text func(io.Writer) error) error {
+	if !deps.DevelopmentBuild {
+		return out.Print(streams.Out, v, text)
+	}
+	if out != cli.OutputText {
+		fmt.Fprintln(streams.Err, "Warning: "+developmentNotice)
+		return out.Print(streams.Out, v, text)
+	}
+	return out.Print(streams.Out, v, func(w io.Writer) error {
+		if _, err := fmt.Fprintln(w, developmentNotice); err != nil {
+			return err
+		}
+		return text(w)
+	})
 }
 
 // SystemDeps is this machine.
@@ -62,6 +88,8 @@ func SystemDeps() Deps {
 		Self:          os.Executable,
 		WaitTimeout:   5 * time.Minute,
 		JoinCluster:   installer.LiveJoinCluster,
+
+		DevelopmentBuild: releasekey.IsDevelopment(),
 	}
 }
 

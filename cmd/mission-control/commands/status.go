@@ -53,7 +53,7 @@ func runStatus(ctx context.Context, streams cli.Streams, deps Deps, o *statusOpt
 	if err != nil {
 		return err
 	}
-	if err := o.out.Print(streams.Out, st, func(w io.Writer) error { return writeStatus(w, st) }); err != nil {
+	if err := printResult(streams, deps, o.out, st, func(w io.Writer) error { return writeStatus(w, st) }); err != nil {
 		return err
 	}
 	switch {

@@ -18,6 +18,7 @@ type versionInfo struct {
 	Go                string `json:"go"`
 	Kubernetes        string `json:"kubernetes"`
 	LicenseKey        string `json:"licenseKey"`
+	BundleKey         string `json:"bundleKey"`
 	DevelopmentLicKey bool   `json:"developmentLicenseKey"`
 }
 
@@ -31,15 +32,16 @@ func newVersionCmd(streams cli.Streams) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			v := versionInfo{
 				Version: version.Version, Commit: version.Commit, Go: version.GoVersion(),
-				Kubernetes: k0s.KubernetesVersion, LicenseKey: releasekey.ID(releasekey.Trusted()),
+				Kubernetes: k0s.KubernetesVersion, LicenseKey: releasekey.ID(releasekey.Trusted()), BundleKey: releasekey.ID(releasekey.TrustedBundles()),
 				DevelopmentLicKey: releasekey.IsDevelopment(),
 			}
 			return out.Print(streams.Out, v, func(w io.Writer) error {
-				key := v.LicenseKey
 				if v.DevelopmentLicKey {
-					key += " (DEVELOPMENT key: this build accepts demo licenses; not for production)"
+					if _, err := fmt.Fprintln(w, developmentNotice+" (not for production)"); err != nil {
+						return err
+					}
 				}
-				_, err := fmt.Fprintf(w, "mission-control %s (commit %s, %s)\nkubernetes:  %s\nlicense key: %s\n", v.Version, v.Commit, v.Go, v.Kubernetes, key)
+				_, err := fmt.Fprintf(w, "mission-control %s (commit %s, %s)\nkubernetes:  %s\nlicense key: %s\nbundle key:  %s\n", v.Version, v.Commit, v.Go, v.Kubernetes, v.LicenseKey, v.BundleKey)
 				return err
 			})
 		},
