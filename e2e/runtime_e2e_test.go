@@ -389,7 +389,7 @@ func checkMissionControlCluster(t *testing.T) {
 	// mcctl (built beside mission-control) reads the installed control plane: no data planes yet.
 	mcctl := filepath.Join(filepath.Dir(binary(t)), "mcctl")
 	out, err := exec.CommandContext(within(t, time.Minute), mcctl, "dataplanes", "--dest-kubeconfig", filepath.Join(dataDir, "kubeconfig"), "--dest-context", "CP_EAST").CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "NAME  CONTEXT  SERVER  REACHABLE" {
+	if err != nil || strings.TrimSpace(string(out)) != "NAME  CONTEXT  SERVER  NAMESPACES  TOKEN EXPIRES  REACHABLE" {
 		t.Errorf("mcctl dataplanes: %v\n%s", err, out)
 	}
 	kubectl(t, "", "create", "namespace", "demo")

@@ -457,12 +457,15 @@ func (m mountedDataDir) ReadFile(path string) ([]byte, error) {
 	return data, err
 }
 
-// TestResetEmptiesADataDirThatIsAMount: install takes a mounted data dir holding only lost+found;
-// reset empties it and leaves it mounted (no unmount, no removal of the mount point), and the next
-// install takes it again.
+// TestResetEmptiesADataDirThatIsAMount: install takes a mounted data dir holding only lost+found
+// (mode 0755: install makes it 0700); reset empties it, gives its mode back and leaves it mounted
+// (no unmount, no removal of the mount point), and the next install takes it again.
 func TestResetEmptiesADataDirThatIsAMount(t *testing.T) {
 	f := newFixture(t)
 	if err := os.MkdirAll(filepath.Join(f.cfg.DataDir, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(f.cfg.DataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	f.rec = host.NewRecorder(mountedDataDir{dataDir: f.cfg.DataDir})
@@ -482,6 +485,9 @@ func TestResetEmptiesADataDirThatIsAMount(t *testing.T) {
 	names, err := f.rec.ReadDir(f.cfg.DataDir)
 	if err != nil || !slices.Equal(names, []string{"lost+found"}) {
 		t.Errorf("the data dir after reset holds %v (%v), want only lost+found", names, err)
+	}
+	if mode, err := dirMode(f.rec, f.cfg.DataDir); mode != 0o755 || err != nil {
+		t.Errorf("the data dir's mode after reset is %v (%v), want it given back: 0755", mode, err)
 	}
 	if _, err := f.install(t); err != nil {
 		t.Fatalf("install into the emptied data dir: %v", err)
@@ -749,5 +755,8 @@ func TestExistingDataDirIsTightened(t *testing.T) {
 	}
 	if want := "prepare-data-dir: chmod " + f.cfg.DataDir + " (0700)"; !slices.Equal(chmods, []string{want}) {
 		t.Errorf("chmods %v, want [%s]", chmods, want)
+	}
+	if kept, err := f.rec.ReadFile(filepath.Join(f.cfg.DataDir, "mode-before-install")); string(kept) != "0755\n" || err != nil {
+		t.Errorf("the mode before install kept as %q (%v), want 0755", kept, err)
 	}
 }

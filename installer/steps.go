@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,18 +239,18 @@ func removeEntries(ctx context.Context, h host.Host, dir string, match func(name
 	return errors.Join(errs...)
 }
 
-// modeIs reports whether the directory at path has mode perm.
-func modeIs(h host.Reader, path string, perm fs.FileMode) (bool, error) {
+// dirMode is the permission bits of the directory at path.
+func dirMode(h host.Reader, path string) (fs.FileMode, error) {
 	f, err := h.Open(path)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	return info.Mode().Perm() == perm, nil
+	return info.Mode().Perm(), nil
 }
 
 func prepareDataDir() Step {
@@ -258,13 +259,24 @@ func prepareDataDir() Step {
 		Name:  "prepare-data-dir",
 		Title: "Prepare the data directory",
 		Run: func(ctx context.Context, sc *StepContext) error {
+			// A data dir that existed keeps its mode through MkdirAll: it holds the cluster's
+			// keys and the admin kubeconfig, so only root may enter it. Its mode before is kept
+			// for reset, which leaves a mounted data dir in place.
+			before, err := dirMode(sc.Host, sc.Paths.DataDir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return fmt.Errorf("read the mode of %s: %w", sc.Paths.DataDir, err)
+			case before != 0o700:
+				if err := sc.Host.WriteFile(ctx, sc.Paths.ModeBeforeFile(), fmt.Appendf(nil, "%#o\n", before), 0o600); err != nil {
+					return err
+				}
+			}
 			for _, d := range dirs(sc) {
 				if err := sc.Host.MkdirAll(ctx, d, 0o700); err != nil {
 					return err
 				}
 			}
-			// A data dir that existed keeps its mode through MkdirAll: it holds the cluster's
-			// keys and the admin kubeconfig, so only root may enter it.
 			if err := sc.Host.Chmod(ctx, sc.Paths.DataDir, 0o700); err != nil {
 				return err
 			}
@@ -277,7 +289,8 @@ func prepareDataDir() Step {
 					return false, err
 				}
 			}
-			return modeIs(sc.Host, sc.Paths.DataDir, 0o700)
+			mode, err := dirMode(sc.Host, sc.Paths.DataDir)
+			return mode == 0o700, err
 		},
 		// Reset undoes steps in reverse, so this runs last and takes whatever is left with it. A
 		// data dir that is a mount point (a disk of its own) is emptied and stays mounted, ready
@@ -293,7 +306,21 @@ func prepareDataDir() Step {
 				return sc.Host.RemoveAll(ctx, dir)
 			}
 			sc.Detail("emptied %s, which stays mounted", dir)
-			return removeEntries(ctx, sc.Host, dir, func(name string) bool { return !isFilesystemEntry(name) })
+			before, err := sc.Host.ReadFile(sc.Paths.ModeBeforeFile())
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if err := removeEntries(ctx, sc.Host, dir, func(name string) bool { return !isFilesystemEntry(name) }); err != nil {
+				return err
+			}
+			if len(before) == 0 {
+				return nil
+			}
+			mode, err := strconv.ParseUint(strings.TrimSpace(string(before)), 0, 32)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a mode: %w", sc.Paths.ModeBeforeFile(), before, err)
+			}
+			return sc.Host.Chmod(ctx, dir, fs.FileMode(mode).Perm())
 		},
 	}
 }

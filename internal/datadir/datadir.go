@@ -123,6 +123,10 @@ func (l Layout) Kubeconfig() string { return filepath.Join(l.DataDir, "kubeconfi
 // HostStateFile records the host as it was before the runtime changed it, for reset.
 func (l Layout) HostStateFile() string { return filepath.Join(l.DataDir, "host-before.json") }
 
+// ModeBeforeFile records the data dir's mode when install found it in place with another (a
+// mounted disk, say), so that reset, which leaves such a dir, gives it back.
+func (l Layout) ModeBeforeFile() string { return filepath.Join(l.DataDir, "mode-before-install") }
+
 // KeptNetnsDir is where reset keeps other programs' network namespaces while k0s resets: its path
 // must not hold "run/netns", or k0s would take them there too.
 func (l Layout) KeptNetnsDir() string { return filepath.Join(l.RunDir(), "kept-namespaces") }

@@ -221,7 +221,7 @@ func (f memFile) Name() string               { return f.name }
 func (f memFile) Size() int64                { return f.Reader.Size() }
 func (f memFile) Mode() fs.FileMode          { return f.mode }
 func (memFile) ModTime() time.Time           { return time.Time{} }
-func (memFile) IsDir() bool                  { return false }
+func (f memFile) IsDir() bool                { return f.mode.IsDir() }
 func (memFile) Sys() any                     { return nil }
 
 // Exists implements Reader.

@@ -29,10 +29,10 @@ telemetry_status() {
 	local address
 	address=$(host_address "$CP"):30600
 	testhost "$CP" hold-port 30600 >"$BATS_FILE_TMPDIR/holder"
-	run telemetry_status "http://$address"
+	run --separate-stderr telemetry_status "http://$address"
 	on "$CP" kill "$(cat "$BATS_FILE_TMPDIR/holder")"
 	assert_output "pass reached $address"
-	run telemetry_status "http://$address"
+	run --separate-stderr telemetry_status "http://$address"
 	assert_output --partial "warn $address does not answer: dial tcp $address: connect: connection refused"
 }
 
