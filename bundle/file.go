@@ -126,6 +126,48 @@ func ReadImageList(r host.Reader, path string) ([]string, error) {
 	return refs, nil
 }
 
+// PinImageList rewrites the image list at path with every NAME:TAG pinned by pin, keeping its
+// comments and layout, and returns the lines it pinned. Nothing is written when one fails.
+func PinImageList(ctx context.Context, h host.Host, path string, pin func(context.Context, string) (string, error)) ([]string, error) {
+	data, err := h.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var pinned []string
+	for i, line := range lines {
+		ref, comment, _ := strings.Cut(line, "#")
+		if ref = strings.TrimSpace(ref); ref == "" || strings.Contains(ref, "@") {
+			continue
+		}
+		p, err := pin(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, i+1, err)
+		}
+		lines[i] = p
+		if comment != "" {
+			lines[i] += " #" + comment
+		}
+		pinned = append(pinned, p)
+	}
+	if len(pinned) == 0 {
+		return nil, nil
+	}
+	info, err := h.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	stat, err := info.Stat()
+	info.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := h.WriteFile(ctx, path, []byte(strings.Join(lines, "\n")), stat.Mode().Perm()); err != nil {
+		return nil, err
+	}
+	return pinned, nil
+}
+
 // Created is when a bundle is recorded as made: flag if given (RFC 3339), else
 // $SOURCE_DATE_EPOCH (reproducible builds' convention, sourceDateEpoch), else now.
 func Created(flag, sourceDateEpoch string, now time.Time) (time.Time, error) {

@@ -146,6 +146,37 @@ func ParseImageRef(s string) (known, fetch name.Reference, err error) {
 	return d, d, nil
 }
 
+// resolve is ref by digest: a tag is asked of its registry once (the digest of what it names for
+// every platform, an index when there are several).
+func resolve(ref name.Reference, opts ...remote.Option) (name.Reference, error) {
+	if _, isTag := ref.(name.Tag); !isTag {
+		return ref, nil
+	}
+	desc, err := remote.Head(ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return ref.Context().Digest(desc.Digest.String()), nil
+}
+
+// Pin is ref pinned as NAME:TAG@sha256:DIGEST, the digest its registry gives for the tag now; a
+// pinned ref is returned as it is.
+func Pin(ctx context.Context, ref string, opts ...remote.Option) (string, error) {
+	_, fetch, err := ParseImageRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if _, isTag := fetch.(name.Tag); !isTag {
+		return ref, nil
+	}
+	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)
+	pinned, err := resolve(fetch, opts...)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	return ref + "@" + pinned.Identifier(), nil // the name as the list writes it
+}
+
 // Pull fetches an image (see ParseImageRef) for linux/arch from its registry and writes it to
 // w as an OCI image layout tarball. Every object is fetched by digest: a tag is resolved to its
 // digest once, and each blob is checked against its digest as it streams. Credentials come from
@@ -157,12 +188,8 @@ func Pull(ctx context.Context, ref, arch string, w io.Writer, opts ...remote.Opt
 	}
 	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})}, opts...)
-	if _, isTag := fetch.(name.Tag); isTag {
-		desc, err := remote.Head(fetch, opts...)
-		if err != nil {
-			return Image{}, fmt.Errorf("resolve %s: %w", ref, err)
-		}
-		fetch = fetch.Context().Digest(desc.Digest.String())
+	if fetch, err = resolve(fetch, opts...); err != nil {
+		return Image{}, fmt.Errorf("resolve %s: %w", ref, err)
 	}
 	img, err := remote.Image(fetch, opts...)
 	if err != nil {

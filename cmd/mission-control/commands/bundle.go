@@ -33,7 +33,7 @@ func newBundleCmd(streams cli.Streams, deps Deps, g *cli.GlobalFlags) *cobra.Com
 images), signed with the release bundle key this binary trusts (not the license key: see internal/releasekey). See
 bundle/README.md for the format.`,
 	}
-	c.AddCommand(newBundleBuildCmd(streams, deps, g), newBundleVerifyCmd(streams, deps, g), newBundleInspectCmd(streams, deps, g))
+	c.AddCommand(newBundleBuildCmd(streams, deps, g), newBundlePinCmd(streams, deps), newBundleVerifyCmd(streams, deps, g), newBundleInspectCmd(streams, deps, g))
 	return c
 }
 
@@ -103,6 +103,33 @@ func runBundleBuild(ctx context.Context, streams cli.Streams, deps Deps, g *cli.
 	}
 	_, err = fmt.Fprintf(streams.Out, "Built %s: mission-control %s, %d images, %s uncompressed.\n", o.out, m.Version, len(m.Images), progress.Size(m.Size()))
 	return err
+}
+
+func newBundlePinCmd(streams cli.Streams, deps Deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pin LIST",
+		Short: "Pin every NAME:TAG of an image list to the digest its registry gives now",
+		Long: `pin asks each image's registry (credentials from ~/.docker/config.json) for the digest its tag names
+now and rewrites the list's line as NAME:TAG@sha256:DIGEST, comments kept. A release bundles pinned
+images only (bundle build --pull-list refuses a tag alone): run it where the registries answer,
+review the digests, and commit the list. Nothing is written when one image cannot be resolved.`,
+		Example: "  mission-control bundle pin bundle/images.txt",
+		Args:    cli.ExactArgs("LIST", "the image list to pin, e.g. bundle/images.txt"),
+		RunE: func(c *cobra.Command, args []string) error {
+			pinned, err := bundle.PinImageList(c.Context(), deps.Host, args[0], func(ctx context.Context, ref string) (string, error) {
+				return bundle.Pin(ctx, ref)
+			})
+			if err != nil {
+				return err
+			}
+			if len(pinned) == 0 {
+				_, err = fmt.Fprintf(streams.Out, "Every image of %s is pinned already.\n", args[0])
+				return err
+			}
+			_, err = fmt.Fprintf(streams.Out, "Pinned %d images in %s:\n  %s\n", len(pinned), args[0], strings.Join(pinned, "\n  "))
+			return err
+		},
+	}
 }
 
 // signingKey reads the release private key from file, else from $MC_BUNDLE_SIGNING_KEY.

@@ -109,6 +109,32 @@ func TestBundleBuildPulls(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--pull-list "+list+" line 2: image \"k8ssandra/medusa\": want NAME:TAG") {
 		t.Errorf("a list with an untagged image: %+v", r)
 	}
+	// bundle pin resolves a tag alone against its registry, keeping comments; then the list builds.
+	pinList := filepath.Join(t.TempDir(), "pin.txt")
+	if err := os.WriteFile(pinList, []byte("# the database images\n"+ref+" # medusa\n"+ref+"@"+digest.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, testDeps(), "", "bundle", "pin", pinList)
+	if r.code != 0 || !strings.Contains(r.stdout, "Pinned 1 images in "+pinList+":\n  "+ref+"@"+digest.String()) {
+		t.Errorf("pin: %+v", r)
+	}
+	if got, _ := os.ReadFile(pinList); string(got) != "# the database images\n"+ref+"@"+digest.String()+" # medusa\n"+ref+"@"+digest.String()+"\n" {
+		t.Errorf("pinned list:\n%s", got)
+	}
+	if r := run(t, testDeps(), "", "bundle", "pin", pinList); r.code != 0 || !strings.Contains(r.stdout, "is pinned already") {
+		t.Errorf("pin again: %+v", r)
+	}
+	missing := strings.Replace(ref, "medusa", "nothing-here", 1)
+	if err := os.WriteFile(pinList, []byte(missing+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, testDeps(), "", "bundle", "pin", pinList); r.code != 1 || !strings.Contains(r.stderr, pinList+" line 1: resolve "+missing) {
+		t.Errorf("pin of an image the registry lacks: %+v", r)
+	}
+	if got, _ := os.ReadFile(pinList); string(got) != missing+"\n" {
+		t.Errorf("a failed pin wrote the list: %q", got)
+	}
+
 	if err := os.WriteFile(list, []byte(ref+"@"+digest.String()+"\n"+ref+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
