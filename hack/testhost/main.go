@@ -54,8 +54,13 @@ func run(ctx context.Context, args []string) error {
 		}
 		return json.NewEncoder(os.Stdout).Encode(s)
 	case "diff":
-		if len(args) != 2 {
-			return fmt.Errorf("usage: testhost diff BEFORE AFTER")
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		running := fs.String("running", "", "the data dir of a runtime running in both: its live state is not compared, e.g. /var/lib/mission-control")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if args = fs.Args(); len(args) != 2 {
+			return fmt.Errorf("usage: testhost diff [--running DATADIR] BEFORE AFTER")
 		}
 		var before, after testhost.Snapshot
 		for i, s := range []*testhost.Snapshot{&before, &after} {
@@ -66,6 +71,9 @@ func run(ctx context.Context, args []string) error {
 			if err := json.Unmarshal(data, s); err != nil {
 				return fmt.Errorf("%s: %w", args[i], err)
 			}
+		}
+		if *running != "" {
+			before, after = before.WithoutRuntimeState(*running), after.WithoutRuntimeState(*running)
 		}
 		if diff := before.Diff(after); len(diff) > 0 {
 			fmt.Println(strings.Join(diff, "\n"))

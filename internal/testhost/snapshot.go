@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/host"
 )
 
@@ -239,6 +241,20 @@ func listFiles(dir string, depth int) []string {
 		return nil
 	})
 	sort.Strings(out)
+	return out
+}
+
+// WithoutRuntimeState is the snapshot without the files a running runtime keeps changing: its own
+// data, logs and run state under the data dir (pods, etcd, containerd, logs), the CNI's leases and
+// its /run state. It compares a host while the runtime runs (e.g. around a refused second install);
+// the data dir's install records stay compared.
+func (s Snapshot) WithoutRuntimeState(dataDir string) Snapshot {
+	l := datadir.Layout{DataDir: dataDir}
+	live := []string{l.K0sDataDir(), l.LogDir(), l.RunDir(), l.CNIStateDir(), l.StorageDir(), "/run/k0s", "/run/containerd", "/run/netns", "/var/lib/cni"}
+	out := maps.Clone(s)
+	out["files"] = slices.DeleteFunc(slices.Clone(s["files"]), func(line string) bool {
+		return slices.ContainsFunc(live, func(dir string) bool { return strings.HasPrefix(line, dir+"/") })
+	})
 	return out
 }
 

@@ -24,6 +24,15 @@ func TestDiff(t *testing.T) {
 	}
 }
 
+func TestWithoutRuntimeState(t *testing.T) {
+	s := Snapshot{"files": {"/var/lib/mc drwx------", "/var/lib/mc/install.yaml -rw------- 430 bytes", "/var/lib/mc/log/k0s.log -rw------- 9 bytes",
+		"/var/lib/mc/k0s/kubelet/pods/x drwxr-x---", "/run/containerd/x srw-rw----", "/etc/k0s drwxr-xr-x"}, "links": {"lo:"}}
+	want := Snapshot{"files": {"/var/lib/mc drwx------", "/var/lib/mc/install.yaml -rw------- 430 bytes", "/etc/k0s drwxr-xr-x"}, "links": {"lo:"}}
+	if got := s.WithoutRuntimeState("/var/lib/mc"); len(got.Diff(want)) != 0 || len(s["files"]) != 6 {
+		t.Errorf("WithoutRuntimeState = %v (the original now %d files)", got, len(s["files"]))
+	}
+}
+
 // TestSnapshotOfThisHost reads this machine: what needs root (nft, iptables) is in the e2e tests.
 func TestSnapshotOfThisHost(t *testing.T) {
 	// nft and iptables-save read rulesets as root only: skipped without root, failed under CI=true.

@@ -266,10 +266,11 @@ snapshot() {
 	on "$1" sh -c "$(printf '%q ' "${take[@]}") >$(printf '%q' "$MC_STAGE/$2.json")"
 }
 
-# unchanged_since HOST NAME: the host is as the snapshot NAME recorded it; else the differences.
+# unchanged_since HOST NAME [--running DATADIR]: the host is as the snapshot NAME recorded it;
+# else the differences. --running: the runtime of DATADIR runs in both, its live state not compared.
 unchanged_since() {
 	snapshot "$1" now
-	on "$1" "$MC_STAGE/testhost" diff "$MC_STAGE/$2.json" "$MC_STAGE/now.json"
+	on "$1" "$MC_STAGE/testhost" diff "${@:3}" "$MC_STAGE/$2.json" "$MC_STAGE/now.json"
 }
 
 # stop_runtime HOST: stop the runtime as a reboot would: its systemd unit, or the supervisor.

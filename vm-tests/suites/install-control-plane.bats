@@ -67,5 +67,5 @@ teardown_file() {
 	assert_failure 1
 	assert_output --partial "is already installed in $DATA_DIR"
 	assert_output --partial "mission-control reset"
-	unchanged_since "$CP" installed
+	unchanged_since "$CP" installed --running "$DATA_DIR"
 }
