@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -619,6 +620,20 @@ func verifyCredential(ctx context.Context, kubeconfig []byte, contextName, names
 	}
 	if !review.Status.Allowed {
 		return fmt.Errorf("not allowed to create K8ssandraClusters in namespace %s (%s)", namespace, review.Status.Reason)
+	}
+	// The admission policy is in force only once the API server has loaded it: the control plane
+	// gets the credential after a Secret not the operator's is refused to it (a dry run).
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: "mission-control-probe-"}}
+		last = c.Create(ctx, probe, client.DryRunAll)
+		return last != nil && strings.Contains(last.Error(), "ValidatingAdmissionPolicy"), nil
+	})
+	switch {
+	case err != nil && last == nil:
+		return errors.New("the admission policy that keeps it to the operator's Secrets is not in force: a Secret not the operator's was accepted")
+	case err != nil:
+		return fmt.Errorf("the admission policy that keeps it to the operator's Secrets could not be checked: %w", last)
 	}
 	return nil
 }
