@@ -153,13 +153,8 @@ bench: build ## time a bare k0s against install, and reset (root; installs for r
 standin-images: ## the Cassandra stand-ins' images (test doubles, never in the payload) in bin/standin/, under the references cass-operator computes for 4.0.11
 	hack/standin-images.sh bin/standin
 
-fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 20s) beyond its seeds
-	@for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz' . | sort); do \
-	  for target in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$file | cut -d' ' -f2); do \
-	    echo "fuzz $$target ($$(dirname $$file), $(FUZZTIME))"; \
-	    timeout -k 30s 5m $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./$$(dirname $$file) || exit 1; \
-	  done; \
-	done
+fuzz: ## run every fuzz target (each func Fuzz* of the tests) for FUZZTIME (default 20s) beyond its seeds (hack/fuzz.sh)
+	GO=$(GO) hack/fuzz.sh $(FUZZTIME)
 
 $(CONTROLLER_GEN):
 	mkdir -p $(TOOLS)
