@@ -491,7 +491,8 @@ func kindOf(obj client.Object) string {
 // revoke removes what gave the control plane access beyond the registration just written: the
 // Secrets of its earlier tokens (which revokes them), its Roles and bindings in namespaces no
 // longer covered, and a binding to the cluster-wide role registrations made before. keep is the
-// current token's Secret; nil namespaces revoke everything. It returns how many tokens it revoked.
+// current token's Secret; nil namespaces revoke everything. It returns how many tokens it revoked
+// (an earlier registration's fixed-name token Secret, when there was one, is deleted uncounted).
 func revoke(ctx context.Context, src *cluster, n names, keep string, namespaces []string) (int, error) {
 	var tokens corev1.SecretList
 	if err := src.client.List(ctx, &tokens, client.InNamespace(src.Namespace), client.MatchingLabels{labelToken: n.serviceAccount}); err != nil {
@@ -526,7 +527,10 @@ func revoke(ctx context.Context, src *cluster, n names, keep string, namespaces 
 		stale = append(stale, binding, policy,
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount, Namespace: src.Namespace}})
 	}
-	stale = append(stale, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.legacyBinding}})
+	// What registrations made before namespaced Roles: a cluster-wide binding, and a token Secret
+	// of a fixed name (unlabelled), whose token goes with it.
+	stale = append(stale, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: n.legacyBinding}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.serviceAccount + "-token", Namespace: src.Namespace}})
 	for _, obj := range stale {
 		if err := client.IgnoreNotFound(src.client.Delete(ctx, obj)); err != nil {
 			return 0, fmt.Errorf("--source-context %s: delete %s %s: %w", src.Context, kindOf(obj), describe(obj), err)

@@ -491,6 +491,20 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 
 	t.Run("register again: other namespaces, and the earlier token revoked", func(t *testing.T) {
 		old := registeredKubeconfig(t, p.cp)
+		// What a registration made before namespaced Roles left: a cluster-wide role and binding
+		// and a token Secret of a fixed name. Registering again removes them.
+		legacy := []client.Object{
+			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mission-control-data-plane", Labels: map[string]string{"app.kubernetes.io/managed-by": "mcctl"}}},
+			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mission-control-data-plane-mission-control-control-plane-cp-east", Labels: map[string]string{"app.kubernetes.io/managed-by": "mcctl"}},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "mission-control-data-plane"},
+				Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "control-plane-cp-east", Namespace: "mission-control"}}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "control-plane-cp-east-token", Namespace: "mission-control"}},
+		}
+		for _, o := range legacy {
+			if err := p.dp.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
 		r := mcctl("register", "--source-context", "DP_WEST", "--dest-context", "CP_EAST", "--database-namespaces", "db,default")
 		if r.code != 0 || !strings.Contains(r.stdout, "Revoked the earlier token of mission-control/control-plane-cp-east.") {
 			t.Fatalf("register again: %+v", r)
@@ -498,6 +512,11 @@ func TestRegisterAgainstTwoAPIServers(t *testing.T) {
 		waitRevoked(t, old)
 		if !works(registeredKubeconfig(t, p.cp)) {
 			t.Error("the new token does not work")
+		}
+		for _, o := range legacy {
+			if err := p.dp.Get(ctx, client.ObjectKeyFromObject(o), o); !apierrors.IsNotFound(err) {
+				t.Errorf("the earlier registration's %T %s is still there (%v)", o, o.GetName(), err)
+			}
 		}
 		if got, want := allowed(t, p.dp, "db", "default"), operatorRights("db", "default"); !slices.Equal(got, want) {
 			t.Errorf("the control plane's service account may\n%s\nwant exactly\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
