@@ -19,7 +19,7 @@ teardown_file() {
 @test "mcctl lists no data planes yet" {
 	run on "$CP" "$MC_STAGE/mcctl" dataplanes --dest-kubeconfig "$DATA_DIR/kubeconfig" --dest-context CP_EAST
 	assert_success
-	assert_output --regexp '^NAME +CONTEXT +SERVER +REACHABLE$'
+	assert_output --regexp '^NAME +CONTEXT +SERVER +NAMESPACES +TOKEN EXPIRES +REACHABLE$'
 }
 
 @test "apply the docs' example" {
