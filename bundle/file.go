@@ -153,16 +153,11 @@ func PinImageList(ctx context.Context, h host.Host, path string, pin func(contex
 	if len(pinned) == 0 {
 		return nil, nil
 	}
-	info, err := h.Open(path)
+	info, err := host.Stat(h, path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	stat, err := info.Stat()
-	info.Close()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := h.WriteFile(ctx, path, []byte(strings.Join(lines, "\n")), stat.Mode().Perm()); err != nil {
+	if err := h.WriteFile(ctx, path, []byte(strings.Join(lines, "\n")), info.Mode().Perm()); err != nil {
 		return nil, err
 	}
 	return pinned, nil

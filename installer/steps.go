@@ -241,12 +241,7 @@ func removeEntries(ctx context.Context, h host.Host, dir string, match func(name
 
 // dirMode is the permission bits of the directory at path.
 func dirMode(h host.Reader, path string) (fs.FileMode, error) {
-	f, err := h.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
+	info, err := host.Stat(h, path)
 	if err != nil {
 		return 0, err
 	}

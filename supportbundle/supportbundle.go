@@ -208,12 +208,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 
 // size is the size of the file at path.
 func size(r host.Reader, path string) (int64, error) {
-	f, err := r.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
+	info, err := host.Stat(r, path)
 	if err != nil {
 		return 0, err
 	}

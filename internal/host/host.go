@@ -35,6 +35,16 @@ type Reader interface {
 	IPSets() ([]string, error)
 }
 
+// Stat describes the file or directory at path, read through r.
+func Stat(r Reader, path string) (fs.FileInfo, error) {
+	f, err := r.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
 // Host reads and changes the machine. Every change takes the step's context, so that a Recorder
 // can attribute it (see WithStep) and long commands can be cancelled. All changes are idempotent
 // where the operation allows it: repeating one leaves the host as the first call did.

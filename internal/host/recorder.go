@@ -331,12 +331,7 @@ func (r *Recorder) MkdirAll(ctx context.Context, path string, perm fs.FileMode) 
 // Chmod implements Host: it records a change of mode; a directory's same mode again is none.
 func (r *Recorder) Chmod(ctx context.Context, path string, perm fs.FileMode) error {
 	p := filepath.Clean(path)
-	f, err := r.Open(p)
-	if err != nil {
-		return fmt.Errorf("change the mode of %s: %w", p, err)
-	}
-	info, err := f.Stat()
-	_ = f.Close()
+	info, err := Stat(r, p)
 	if err != nil {
 		return fmt.Errorf("change the mode of %s: %w", p, err)
 	}

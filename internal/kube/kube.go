@@ -20,6 +20,14 @@ import (
 // isContext accepts, or its current context when none does or isContext is nil. Each request is
 // bounded by timeout; 0 leaves requests to their contexts' deadlines.
 func RESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout time.Duration) (*rest.Config, error) {
+	raw, err := load(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return restConfig(raw, isContext, timeout)
+}
+
+func load(kubeconfig []byte) (*clientcmdapi.Config, error) {
 	if len(kubeconfig) == 0 {
 		return nil, errors.New("the kubeconfig is empty")
 	}
@@ -27,7 +35,7 @@ func RESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout tim
 	if err != nil {
 		return nil, fmt.Errorf("parse kubeconfig: %w", err)
 	}
-	return restConfig(raw, isContext, timeout)
+	return raw, nil
 }
 
 // RegistrationRESTConfig is RESTConfig of a kubeconfig that reaches another cluster for the
@@ -35,12 +43,9 @@ func RESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout tim
 // the server. A kubeconfig with any of the fields that would run a command, reach an identity
 // provider, read a file on this host or skip verification is refused, the field named.
 func RegistrationRESTConfig(kubeconfig []byte, isContext func(name string) bool, timeout time.Duration) (*rest.Config, error) {
-	if len(kubeconfig) == 0 {
-		return nil, errors.New("the kubeconfig is empty")
-	}
-	raw, err := clientcmd.Load(kubeconfig)
+	raw, err := load(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("parse kubeconfig: %w", err)
+		return nil, err
 	}
 	if err := CheckSelfContained(raw); err != nil {
 		return nil, err

@@ -56,32 +56,22 @@ func TestSnapshotOfThisHost(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	file, link := filepath.Join(dir, "file"), filepath.Join(dir, "link")
-	if err := os.WriteFile(file, []byte("one"), 0o600); err != nil {
-		t.Fatal(err)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Symlink("/etc/hostname", link); err != nil {
-		t.Fatal(err)
-	}
+	must(os.WriteFile(file, []byte("one"), 0o600))
+	must(os.Symlink("/etc/hostname", link))
 	before, err := TakeSnapshot(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, []byte("three"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(file, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/hosts", link); err != nil {
-		t.Fatal(err)
-	}
+	must(err)
+	must(os.WriteFile(file, []byte("three"), 0o644))
+	must(os.Chmod(file, 0o644))
+	must(os.Remove(link))
+	must(os.Symlink("/etc/hosts", link))
 	after, err := TakeSnapshot(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(err)
 	want := []string{
 		"files: added: " + file + " -rw-r--r-- 5 bytes", "files: added: " + link + " Lrwxrwxrwx -> /etc/hosts",
 		"files: gone:  " + file + " -rw------- 3 bytes", "files: gone:  " + link + " Lrwxrwxrwx -> /etc/hostname",
