@@ -124,8 +124,9 @@ generate: $(CONTROLLER_GEN) ## regenerate the API's deepcopy code and the chart'
 # failed, timed-out or panicked run, hack/e2e-cleanup.sh resets what it left.
 E2E_TIMEOUT ?= 40m
 RUN         ?= .
-unit: ## the Go tests: unit and dry-run, then the end-to-end tests (make e2e) with bin/mission-control from make build
-	$(GO) test -tags e2e -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$')
+unit: ## the Go tests: unit and dry-run (the UI's screenshots kept in bin/test-artifacts), then the end-to-end tests (make e2e) with bin/mission-control from make build
+	@rm -rf bin/test-artifacts && mkdir -p bin/test-artifacts
+	$(GO) test -tags e2e -count=1 -timeout 10m -artifacts -outputdir $(CURDIR)/bin/test-artifacts $$($(GO) list ./... | grep -v '/e2e$$')
 	cd $(STANDIN) && $(GO) test -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory e2e
 

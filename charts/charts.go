@@ -46,6 +46,7 @@ type Images struct {
 	CassOperator           string
 	K8ssandraOperator      string
 	MissionControlOperator string
+	MissionControlAPI      string
 	LocalPathProvisioner   string
 	VolumeHelper           string
 }
@@ -56,11 +57,20 @@ type WebhookTLS struct {
 	CABundle, Cert, Key []byte
 }
 
+// APIServing is the Mission Control API's serving certificate and key, PEM, from the cluster's CA.
+type APIServing struct {
+	Cert, Key []byte
+}
+
+// APINodePort is where the Mission Control API and UI are reached on every node (https).
+const APINodePort = 30443
+
 // Values are what install decides for the chart.
 type Values struct {
 	Mode    string // control-plane or data-plane
 	Images  Images
 	Webhook WebhookTLS
+	API     APIServing
 	// LocalContext is the cluster's own context name (install --context-name).
 	LocalContext string
 	// Airgap: the database images were imported from an air-gap bundle and are never pulled.
@@ -76,7 +86,9 @@ func (v Values) helm() map[string]any {
 			"cassOperator":           v.Images.CassOperator,
 			"k8ssandraOperator":      v.Images.K8ssandraOperator,
 			"missionControlOperator": v.Images.MissionControlOperator,
+			"missionControlAPI":      v.Images.MissionControlAPI,
 		},
+		"api": map[string]any{"nodePort": APINodePort, "tlsCert": string(v.API.Cert), "tlsKey": string(v.API.Key)},
 		"webhook": map[string]any{
 			"caBundle": string(v.Webhook.CABundle),
 			"tlsCert":  string(v.Webhook.Cert),

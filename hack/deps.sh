@@ -15,8 +15,8 @@ build=(make git gcc libc6-dev containerd runc containernetworking-plugins iptabl
 # air-gapped install's network namespace); zstd (tar --zstd, make bench's baseline); bats with its
 # assert libraries and jq (the vm-tests suites), ruby (the Vagrantfile's syntax check), shellcheck
 # (the shell scripts' linter); podman and mmdebstrap (the vm-tests suites' hosts are system
-# containers).
-test=(nftables iproute2 procps util-linux zstd bats bats-support bats-assert jq ruby shellcheck podman mmdebstrap)
+# containers); chromium (the web UI's tests drive it headless).
+test=(nftables iproute2 procps util-linux zstd bats bats-support bats-assert jq ruby shellcheck podman mmdebstrap chromium)
 
 case ${1:-} in
 build) wanted=("${build[@]}") ;;

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/datastax/mission-control/internal/license"
 	"github.com/datastax/mission-control/internal/license/licensetest"
 	"github.com/datastax/mission-control/internal/network"
+	"github.com/datastax/mission-control/internal/pki"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/payload"
 	"github.com/datastax/mission-control/runtime/payload/payloadtest"
@@ -149,7 +151,7 @@ func TestInstallPlan(t *testing.T) {
 	installWants(t, f, "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=ok write-install-state=ok write-license=ok write-preflight-results=ok "+
 		"record-host-state=ok stage-runtime=ok write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok start-runtime=ok "+
 		"wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok "+
-		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok")
+		"issue-webhook-certificates=ok issue-api-certificate=ok apply-crds=ok install-release=ok wait-for-operators=ok")
 	gotOps := opLines(f.rec.Ops(), f.cfg.DataDir)
 	wantOps := []string{
 		"prepare-data-dir: mkdir $DATA 0700", // by the journal's first record
@@ -194,6 +196,9 @@ func TestInstallPlan(t *testing.T) {
 		"issue-webhook-certificates: write $DATA/pki/webhook/ca.crt 0644",
 		"issue-webhook-certificates: write $DATA/pki/webhook/tls.key 0600",
 		"issue-webhook-certificates: write $DATA/pki/webhook/tls.crt 0644",
+		"issue-api-certificate: mkdir $DATA/pki/api 0700",
+		"issue-api-certificate: write $DATA/pki/api/tls.key 0600",
+		"issue-api-certificate: write $DATA/pki/api/tls.crt 0644",
 	}
 	if !reflect.DeepEqual(gotOps, wantOps) {
 		t.Errorf("ops:\n%s\nwant\n%s", strings.Join(gotOps, "\n"), strings.Join(wantOps, "\n"))
@@ -356,7 +361,7 @@ func TestResumeAfterFailure(t *testing.T) {
 	want := "verify-license=ok plan-network=ok check-install-state=ok host-preflights=ok prepare-data-dir=skipped write-install-state=ok write-license=skipped write-preflight-results=skipped " +
 		"record-host-state=skipped stage-runtime=skipped write-runtime-config=ok write-containerd-config=ok write-cni-config=ok write-network-manifest=ok write-join-manifest=ok " +
 		"start-runtime=ok wait-for-api=ok write-kubeconfig=ok wait-for-node=ok wait-for-system=ok " +
-		"issue-webhook-certificates=ok apply-crds=ok install-release=ok wait-for-operators=ok"
+		"issue-webhook-certificates=ok issue-api-certificate=ok apply-crds=ok install-release=ok wait-for-operators=ok"
 	if got := outcomes(results); got != want {
 		t.Errorf("resumed run:\n%s\nwant\n%s", got, want)
 	}
@@ -428,7 +433,7 @@ func TestReinstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outcomes(results); got != "issue-webhook-certificates=ok wait-for-node=ok write-kubeconfig=ok start-runtime=ok write-join-manifest=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
+	if got := outcomes(results); got != "issue-api-certificate=ok issue-webhook-certificates=ok wait-for-node=ok write-kubeconfig=ok start-runtime=ok write-join-manifest=ok write-network-manifest=ok write-cni-config=ok write-containerd-config=ok write-runtime-config=ok stage-runtime=ok record-host-state=ok write-preflight-results=ok write-license=ok write-install-state=ok prepare-data-dir=ok" {
 		t.Errorf("reset: %s", got)
 	}
 	if e, _ := f.rec.Exists(f.cfg.DataDir); e {
@@ -636,7 +641,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = Inspect(context.Background(), f.rec, f.cfg.DataDir)
-	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 16 {
+	if err != nil || !st.Installed || !st.Complete || st.State.NodeAddress != "192.0.2.2" || len(st.Steps) != 17 {
 		t.Fatalf("status after install = %+v, %v", st, err)
 	}
 	if st.Steps[0].Step != "prepare-data-dir" || st.Steps[0].State != Succeeded || !st.Steps[0].Time.Equal(testNow) {
@@ -649,6 +654,17 @@ type fakeCluster struct{ PlannedCluster }
 
 func (fakeCluster) AdminKubeconfig(*StepContext) ([]byte, error) {
 	return []byte("apiVersion: v1\nkind: Config\n"), nil
+}
+
+// fakeClusterCA is the fake runtime's CA: one for the whole test binary, as a runtime keeps its
+// own across runs.
+var fakeClusterCA = sync.OnceValues(func() (pki.CA, error) {
+	return pki.NewCA("kubernetes-ca", 10*365*24*time.Hour, time.Now())
+})
+
+func (fakeCluster) ClusterCA(*StepContext) ([]byte, []byte, error) {
+	ca, err := fakeClusterCA()
+	return ca.CertPEM, ca.KeyPEM, err
 }
 
 func TestShell(t *testing.T) {

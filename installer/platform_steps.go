@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/datastax/mission-control/charts"
+	"github.com/datastax/mission-control/internal/contract"
 	"github.com/datastax/mission-control/internal/pki"
 )
 
@@ -21,9 +23,78 @@ const (
 	webhookCertRenewBefore = 90 * 24 * time.Hour
 )
 
-// platformSteps install the operators of the mode onto the running runtime.
-func platformSteps() []Step {
-	return []Step{issueWebhookCertificates(), applyCRDs(), installRelease(), waitForOperators()}
+// platformSteps install the operators of the mode onto the running runtime (and, on a control
+// plane, the API and UI with their certificate).
+func platformSteps(cfg Config) []Step {
+	steps := []Step{issueWebhookCertificates()}
+	if cfg.Mode == ModeControlPlane {
+		steps = append(steps, issueAPICertificate())
+	}
+	return append(steps, applyCRDs(), installRelease(), waitForOperators())
+}
+
+// The API's serving certificate, from the cluster's CA: an admin whose kubeconfig trusts the
+// cluster's API trusts the UI with the same CA.
+const (
+	apiCertValidity    = 365 * 24 * time.Hour
+	apiCertRenewBefore = 30 * 24 * time.Hour
+)
+
+// apiNames are the names the API and UI are reached by: the node's address (the node port), the
+// in-cluster Service, and loopback on the node itself.
+func apiNames(sc *StepContext) []string {
+	svc := contract.MissionControlAPI + "." + charts.Namespace + ".svc"
+	return []string{sc.Node.Address.String(), svc, svc + ".cluster.local", "localhost", "127.0.0.1"}
+}
+
+// APIURL is where a control plane's UI and API are opened from the admin's workstation.
+func APIURL(node netip.Addr) string {
+	return fmt.Sprintf("https://%s/", netip.AddrPortFrom(node, charts.APINodePort))
+}
+
+func issueAPICertificate() Step {
+	return Step{
+		Name:  "issue-api-certificate",
+		Title: "Issue the Mission Control API's serving certificate from the cluster's CA",
+		Run: func(ctx context.Context, sc *StepContext) error {
+			caCert, caKey, err := sc.Cluster.ClusterCA(sc)
+			if err != nil {
+				return err
+			}
+			cert, key, err := pki.IssueServingFrom(caCert, caKey, apiNames(sc), apiCertValidity, sc.Now())
+			if err != nil {
+				return fmt.Errorf("the API's serving certificate: %w", err)
+			}
+			certFile, keyFile := sc.Paths.APIServing()
+			if err := sc.Host.MkdirAll(ctx, filepath.Dir(certFile), 0o700); err != nil {
+				return err
+			}
+			if err := sc.Host.WriteFile(ctx, keyFile, key, 0o600); err != nil {
+				return err
+			}
+			sc.Detail("for %s, valid until %s", strings.Join(apiNames(sc), ", "), sc.Now().Add(apiCertValidity).UTC().Format(time.DateOnly))
+			return sc.Host.WriteFile(ctx, certFile, cert, 0o644)
+		},
+		Done: func(_ context.Context, sc *StepContext) (bool, error) {
+			certFile, _ := sc.Paths.APIServing()
+			cert, err := sc.Host.ReadFile(certFile)
+			if errors.Is(err, fs.ErrNotExist) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			caCert, _, err := sc.Cluster.ClusterCA(sc)
+			if err != nil {
+				return false, err
+			}
+			return pki.CheckServingFrom(caCert, cert, apiNames(sc), sc.Now(), apiCertRenewBefore) == nil, nil
+		},
+		Undo: func(ctx context.Context, sc *StepContext) error {
+			certFile, _ := sc.Paths.APIServing()
+			return sc.Host.RemoveAll(ctx, filepath.Dir(certFile))
+		},
+	}
 }
 
 // webhookDNSNames are the names the API server calls the webhooks by.
@@ -132,6 +203,7 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 		CassOperator:           p.Manifest.Images["cass-operator"],
 		K8ssandraOperator:      p.Manifest.Images["k8ssandra-operator"],
 		MissionControlOperator: p.Manifest.Images["mission-control-operator"],
+		MissionControlAPI:      p.Manifest.Images["mission-control-api"],
 		LocalPathProvisioner:   p.Manifest.Images["local-path-provisioner"],
 		VolumeHelper:           p.Manifest.Images["volume-helper"],
 	}, Storage: charts.Storage{Path: sc.Paths.StorageDir(), DefaultClass: sc.Config.StorageClassName}}
@@ -142,6 +214,15 @@ func chartValues(sc *StepContext) (charts.Values, error) {
 	}{{f.CACert, &v.Webhook.CABundle}, {f.Cert, &v.Webhook.Cert}, {f.Key, &v.Webhook.Key}} {
 		if *file.into, err = sc.Host.ReadFile(file.path); err != nil {
 			return charts.Values{}, fmt.Errorf("read the webhook certificate: %w", err)
+		}
+	}
+	if sc.Config.Mode == ModeControlPlane {
+		certFile, keyFile := sc.Paths.APIServing()
+		if v.API.Cert, err = sc.Host.ReadFile(certFile); err != nil {
+			return charts.Values{}, fmt.Errorf("read the API's serving certificate: %w", err)
+		}
+		if v.API.Key, err = sc.Host.ReadFile(keyFile); err != nil {
+			return charts.Values{}, fmt.Errorf("read the API's serving certificate: %w", err)
 		}
 	}
 	return v, nil
@@ -186,5 +267,5 @@ func installRelease() Step {
 }
 
 func waitForOperators() Step {
-	return waitStep("wait-for-operators", "Wait for the operators and the volume provisioner to be Available", Cluster.WaitOperators)
+	return waitStep("wait-for-operators", "Wait for the platform's Deployments (operators, volume provisioner, API) to be Available", Cluster.WaitOperators)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/datastax/mission-control/internal/datadir"
 	"github.com/datastax/mission-control/internal/filelist"
 	"github.com/datastax/mission-control/internal/host"
+	"github.com/datastax/mission-control/internal/pki"
 	"github.com/datastax/mission-control/internal/progress"
 	"github.com/datastax/mission-control/runtime/k0s"
 	"github.com/datastax/mission-control/runtime/payload"
@@ -45,6 +46,8 @@ type Cluster interface {
 	WaitOperators(ctx context.Context, sc *StepContext) (detail string, err error)
 	// LeaveCluster drains this joined node and deletes its Node.
 	LeaveCluster(ctx context.Context, sc *StepContext) (detail string, err error)
+	// ClusterCA returns the runtime's CA (certificate and key, PEM), once the runtime has made it.
+	ClusterCA(sc *StepContext) (cert, key []byte, err error)
 }
 
 // stageRuntimeSteps and startRuntimeSteps bring up the embedded Kubernetes (air-gap images are
@@ -575,6 +578,20 @@ func (LiveCluster) AdminKubeconfig(sc *StepContext) ([]byte, error) {
 	return k0s.AdminKubeconfig(sc.Host, sc.Paths, sc.Node.Address, sc.Config.ContextName)
 }
 
+// ClusterCA implements Cluster: the files k0s made.
+func (LiveCluster) ClusterCA(sc *StepContext) ([]byte, []byte, error) {
+	certFile, keyFile := sc.Paths.ClusterCA()
+	cert, err := sc.Host.ReadFile(certFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the cluster's CA: %w", err)
+	}
+	key, err := sc.Host.ReadFile(keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the cluster's CA key: %w", err)
+	}
+	return cert, key, nil
+}
+
 func (c LiveCluster) charts(sc *StepContext) charts.Client {
 	return charts.Client{Kubeconfig: sc.Paths.AdminKubeconfig(), Timeout: c.Timeout, Log: func(format string, args ...any) {
 		sc.Log.Debug(fmt.Sprintf(format, args...), "component", "helm")
@@ -653,6 +670,13 @@ func (c PlannedCluster) WaitSystem(context.Context, *StepContext) (string, error
 
 // AdminKubeconfig implements Cluster: there is none before the runtime runs.
 func (PlannedCluster) AdminKubeconfig(*StepContext) ([]byte, error) { return nil, nil }
+
+// ClusterCA implements Cluster: a throwaway CA stands in for the one the runtime will make, so
+// that the plan shows the certificates signed with it.
+func (PlannedCluster) ClusterCA(sc *StepContext) ([]byte, []byte, error) {
+	ca, err := pki.NewCA("kubernetes-ca (made by the runtime when it starts)", time.Hour, sc.Now())
+	return ca.CertPEM, ca.KeyPEM, err
+}
 
 // ApplyCRDs implements Cluster.
 func (PlannedCluster) ApplyCRDs(context.Context, *StepContext) (string, error) {

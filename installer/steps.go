@@ -38,7 +38,7 @@ func Plan(cfg Config) []Step {
 		steps = append(steps, stageAirgapImages()) // before the runtime starts and imports them
 	}
 	steps = append(steps, startRuntimeSteps()...)
-	return append(steps, platformSteps()...)
+	return append(steps, platformSteps(cfg)...)
 }
 
 func verifyLicense() Step {

@@ -287,6 +287,13 @@ helper_tag="sha-$(sha256sum "$mco_dir/.volume-helper" | cut -c1-12)"
 	-label "$src_label" -label "org.opencontainers.image.title=volume-helper" -label "org.opencontainers.image.version=$helper_tag" \
 	"/volume-helper=$mco_dir/.volume-helper"
 log "volume-helper: built $helper_tag"
+# The Mission Control API and web UI (control planes): one static binary, the UI's files embedded.
+(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$mco_dir/.mission-control-api" ./cmd/mission-control-api)
+api_tag="sha-$(sha256sum "$mco_dir/.mission-control-api" | cut -c1-12)"
+"$imagebuild" -name "localhost/mission-control/mission-control-api:$api_tag" -out "$mco_dir/mission-control-api.tar" -entrypoint /mission-control-api \
+	-user 65532 -label "$src_label" -label "org.opencontainers.image.title=mission-control-api" -label "org.opencontainers.image.version=$api_tag" \
+	"/mission-control-api=$mco_dir/.mission-control-api"
+log "mission-control-api: built $api_tag"
 # The pod network's peering agent keeps traffic to registered clusters' pods out of kube-router's
 # masquerade with iptables (nft, as kube-router's) and withdraws routes with ip: its binary, and
 # those with their libraries.
@@ -326,11 +333,12 @@ pack_payload() {
 		-image "mission-control-operator=localhost/mission-control/mission-control-operator:$mco_tag" \
 		-image "local-path-provisioner=localhost/mission-control/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
 		-image "volume-helper=localhost/mission-control/volume-helper:$helper_tag" \
+		-image "mission-control-api=localhost/mission-control/mission-control-api:$api_tag" \
 		-image "kube-router=localhost/mission-control/kube-router:$KUBE_ROUTER_VERSION" \
 		-image "pod-network-peering=localhost/mission-control/pod-network-peering:$peering_tag")
 	rm -rf "$stage"
 }
-inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $network_dir $mco_tag $helper_tag $peering_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
+inputs="$k0s_dir ${k8s_dir:-} ${etcd_dir:-} $node_dir $images_dir $operators_dir $storage_dir $network_dir $mco_tag $helper_tag $api_tag $peering_tag $(sha256sum "$repo/runtime/payload/payload.go" "$repo/hack/payload/main.go" "$repo/runtime/k0s/versions.env" | cut -c1-64)"
 payload_dir=$(component payload "$(sha256sum <<<"$inputs" | cut -c1-16)" pack_payload)
 cp "$payload_dir/payload.tar.zst" "$payload_dir/payload.json" "$out/"
 log "payload: $(du -h "$out/payload.tar.zst" | cut -f1) compressed, in $out"

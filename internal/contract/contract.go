@@ -49,10 +49,18 @@ const VolumeProvisioner = "missioncontrol.datastax.com/local-volume"
 // LocalPathProvisioner is the volume provisioner's Deployment, in Namespace, in every mode.
 const LocalPathProvisioner = "local-path-provisioner"
 
-// Deployments are what a healthy cluster of the mode runs in Namespace: its operators and the
-// volume provisioner.
+// MissionControlAPI is the Deployment that serves the Mission Control API and web UI, in
+// Namespace, on control planes.
+const MissionControlAPI = "mission-control-api"
+
+// Deployments are what a healthy cluster of the mode runs in Namespace: its operators, the
+// volume provisioner and, on a control plane, the API and UI.
 func Deployments(controlPlane bool) []string {
-	return append(Operators(controlPlane), LocalPathProvisioner)
+	d := append(Operators(controlPlane), LocalPathProvisioner)
+	if controlPlane {
+		d = append(d, MissionControlAPI)
+	}
+	return d
 }
 
 // Operators are the operators a cluster runs: a control plane all three, a data plane all but

@@ -41,6 +41,18 @@ func (l Layout) Webhook() WebhookFiles {
 	return WebhookFiles{CACert: filepath.Join(dir, "ca.crt"), CAKey: filepath.Join(dir, "ca.key"), Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}
 }
 
+// ClusterCA is the runtime's own CA, which k0s makes when it first starts (certificate, key).
+func (l Layout) ClusterCA() (cert, key string) {
+	dir := filepath.Join(l.K0sDataDir(), "pki")
+	return filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+}
+
+// APIServing places the Mission Control API's serving certificate and key, signed by ClusterCA.
+func (l Layout) APIServing() (cert, key string) {
+	dir := filepath.Join(l.DataDir, "pki", "api")
+	return filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+}
+
 // EtcDir holds the configuration files mission-control writes for the runtime.
 func (l Layout) EtcDir() string { return filepath.Join(l.DataDir, "etc") }
 

@@ -43,10 +43,11 @@ func TestOnlySystemChangesTheHost(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		// system.go is the real host; the supervisor is the runtime's service manager (it runs k0s,
 		// it does not install anything); golden rewrites testdata files under go test -update only;
-		// apiservertest, a test helper, caches the test API servers' binaries in the user's cache.
+		// apiservertest, a test helper, caches the test API servers' binaries in the user's cache;
+		// webtest, another, saves the UI tests' screenshots among the test's artifacts.
 		switch rel {
 		case filepath.Join("internal", "host", "system.go"), filepath.Join("runtime", "k0s", "supervisor.go"), filepath.Join("internal", "golden", "golden.go"),
-			filepath.Join("runtime", "apiservertest", "apiservertest.go"):
+			filepath.Join("runtime", "apiservertest", "apiservertest.go"), filepath.Join("web", "webtest", "webtest.go"):
 			return nil
 		}
 		f, err := parser.ParseFile(fset, path, nil, 0)

@@ -22,21 +22,22 @@ var layers = [][]string{
 	// and test support that needs nothing of ours.
 	{"internal/host", "internal/pki", "internal/releasekey", "internal/check", "internal/progress", "internal/version",
 		"internal/datadir", "internal/kube", "internal/contract", "internal/network", "internal/filelist",
-		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask",
+		"internal/golden", "internal/testenv", "internal/layering", "internal/pemtest", "supportbundle/mask", "web",
 		"operators/missioncontrol/api/v1beta1"},
 	// Foundations built on them: licenses, troubleshoot specs, the CLI helpers, the volumes'
 	// layout, the runtime, the payload format, and their test support.
-	{"internal/license", "internal/tsspec", "internal/cli", "internal/host/hosttest", "internal/testhost",
+	{"internal/license", "internal/tsspec", "internal/cli", "internal/host/hosttest", "internal/testhost", "web/webtest",
 		"internal/localvolume", "runtime/payload", "runtime/k0s"},
 	{"internal/license/licensetest", "internal/cli/clitest", "runtime/apiservertest", "runtime/payload/payloadtest", "runtime/k0s/jointest", "bundle"},
 	// Domain packages.
 	{"charts", "bundle/bundletest", "installer/preflight", "operators/missioncontrol", "operators/peering", "registration"},
 	{"installer", "installer/preflight/hostpreflight"},
-	{"supportbundle", "installer/preflight/preflighttest"},
+	{"supportbundle", "installer/preflight/preflighttest", "api"},
+	{"api/apitest"},
 	// One command tree per binary, beside its main.
 	{"cmd/mission-control/commands", "cmd/mcctl/commands", "cmd/mclicense/commands"},
 	// Mains, build tools, and tests' own programs.
-	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator", "cmd/volume-helper", "cmd/pod-network-peering",
+	{"cmd/mission-control", "cmd/mcctl", "cmd/mclicense", "cmd/mission-control-operator", "cmd/mission-control-api", "cmd/volume-helper", "cmd/pod-network-peering",
 		"hack/generate", "hack/imagebuild", "hack/payload", "hack/runtime/pause", "hack/testhost", "e2e/hello", "vm-tests"},
 }
 
@@ -47,9 +48,9 @@ var layers = [][]string{
 var floors = [][]string{
 	{"internal"},
 	{"runtime", "bundle"},
-	{"charts"},
+	{"charts", "web"},
 	{"installer", "registration", "operators"},
-	{"supportbundle"},
+	{"supportbundle", "api"},
 	{"cmd"},
 	{"e2e", "hack", "vm-tests"},
 }

@@ -13,7 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"slices"
+	"net"
 	"time"
 
 	certutil "k8s.io/client-go/util/cert"
@@ -117,6 +117,38 @@ func (ca CA) Issue(dnsNames []string, usages []x509.ExtKeyUsage, validity time.D
 // IssueClient signs, with the CA given as PEM (any key type: the runtime's own CA is RSA), a
 // client certificate for the Kubernetes user in groups, valid from now for validity.
 func IssueClient(caCertPEM, caKeyPEM []byte, user string, groups []string, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	return signWithPEM(caCertPEM, caKeyPEM, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
+		NotBefore:   now.Add(-time.Minute),
+		NotAfter:    now.Add(validity),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// IssueServingFrom signs, with the CA given as PEM (any key type), a serving certificate for the
+// names (DNS names, and IP addresses where a name is one), valid from now for validity but never
+// beyond the CA's own expiry.
+func IssueServingFrom(caCertPEM, caKeyPEM []byte, names []string, validity time.Duration, now time.Time) (certPEM, keyPEM []byte, err error) {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: names[0]},
+		NotBefore:   now.Add(-time.Minute),
+		NotAfter:    now.Add(validity),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	return signWithPEM(caCertPEM, caKeyPEM, tmpl)
+}
+
+// signWithPEM signs tmpl (given a serial and a new key here) with the CA given as PEM.
+func signWithPEM(caCertPEM, caKeyPEM []byte, tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
 	certs, err := certutil.ParseCertsPEM(caCertPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse CA certificate: %w", err)
@@ -133,17 +165,13 @@ func IssueClient(caCertPEM, caKeyPEM []byte, user string, groups []string, valid
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate key: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: user, Organization: groups},
-		NotBefore:    now.Add(-time.Minute),
-		NotAfter:     now.Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	tmpl.SerialNumber = serial()
+	if tmpl.NotAfter.After(certs[0].NotAfter) {
+		tmpl.NotAfter = certs[0].NotAfter // a certificate cannot outlive its CA
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, certs[0], &key.PublicKey, signer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sign client certificate for %s: %w", user, err)
+		return nil, nil, fmt.Errorf("sign the certificate for %s: %w", tmpl.Subject.CommonName, err)
 	}
 	if keyPEM, err = keyutil.MarshalPrivateKeyToPEM(key); err != nil {
 		return nil, nil, err
@@ -154,16 +182,30 @@ func IssueClient(caCertPEM, caKeyPEM []byte, user string, groups []string, valid
 // CheckServing reports why a serving certificate cannot be used at now for the DNS names
 // until at least renewBefore from now: not signed by the CA, a name missing, or expiring.
 func (ca CA) CheckServing(certPEM []byte, dnsNames []string, now time.Time, renewBefore time.Duration) error {
+	return checkServing(ca.Cert, certPEM, dnsNames, now, renewBefore)
+}
+
+// CheckServingFrom is CheckServing with the CA's certificate given as PEM, and names that may be
+// IP addresses (see IssueServingFrom).
+func CheckServingFrom(caCertPEM, certPEM []byte, names []string, now time.Time, renewBefore time.Duration) error {
+	certs, err := certutil.ParseCertsPEM(caCertPEM)
+	if err != nil {
+		return fmt.Errorf("parse CA certificate: %w", err)
+	}
+	return checkServing(certs[0], certPEM, names, now, renewBefore)
+}
+
+func checkServing(ca *x509.Certificate, certPEM []byte, names []string, now time.Time, renewBefore time.Duration) error {
 	certs, err := certutil.ParseCertsPEM(certPEM)
 	if err != nil {
 		return err
 	}
 	cert := certs[0]
-	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
+	if err := cert.CheckSignatureFrom(ca); err != nil {
 		return fmt.Errorf("not signed by the CA: %w", err)
 	}
-	for _, n := range dnsNames {
-		if !slices.Contains(cert.DNSNames, n) {
+	for _, n := range names {
+		if cert.VerifyHostname(n) != nil {
 			return fmt.Errorf("does not name %s", n)
 		}
 	}

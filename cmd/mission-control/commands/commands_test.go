@@ -252,3 +252,22 @@ func TestDevelopmentBuildSaysSo(t *testing.T) {
 		t.Error("this test binary trusts the development key, but SystemDeps does not say so")
 	}
 }
+
+func TestAdminTokenRefusals(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "mc")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin-token", "--data-dir", dataDir}, "Error: mission-control is not installed in " + dataDir + ": run admin-token on the cluster's controller, or pass its --data-dir\n"},
+		{[]string{"admin-token", "--data-dir", dataDir, "--duration", "1m"}, "Error: --duration 1m0s: give between 10m and 168h (e.g. --duration 8h)\n"},
+	} {
+		r := run(t, testDeps(), "", c.args...)
+		if r.code != 1 || r.stderr != c.want || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", c.args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if exists(dataDir) {
+		t.Fatal("admin-token created the data dir")
+	}
+}

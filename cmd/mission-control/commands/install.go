@@ -124,6 +124,9 @@ func runInstall(ctx context.Context, streams cli.Streams, deps Deps, g *cli.Glob
 	}
 	summary := newInstallSummary(done)
 	summary.verb = o.name()
+	if summary.verb == "join" {
+		summary.UI = "" // the UI's certificate names the first controller: admin-token says where
+	}
 	return printResult(streams, deps, o.output, summary, summary.writeText)
 }
 
@@ -260,15 +263,21 @@ func (p dryRunPlan) writeText(w io.Writer) error {
 
 // installSummary is what a finished install prints.
 type installSummary struct {
-	Installed bool               `json:"installed"`
-	Mode      string             `json:"mode"`
-	DataDir   string             `json:"dataDir"`
-	Steps     []installer.Result `json:"steps"`
-	verb      string
+	Installed bool   `json:"installed"`
+	Mode      string `json:"mode"`
+	DataDir   string `json:"dataDir"`
+	// UI is where a control plane's Mission Control UI and API are opened.
+	UI    string             `json:"ui,omitempty"`
+	Steps []installer.Result `json:"steps"`
+	verb  string
 }
 
 func newInstallSummary(done installer.Findings) installSummary {
-	return installSummary{Installed: true, Mode: done.Mode, DataDir: done.DataDir, Steps: done.Steps}
+	s := installSummary{Installed: true, Mode: done.Mode, DataDir: done.DataDir, Steps: done.Steps}
+	if done.Mode == installer.ModeControlPlane && done.Node.Address.IsValid() {
+		s.UI = installer.APIURL(done.Node.Address)
+	}
+	return s
 }
 
 func (s installSummary) writeText(w io.Writer) error {
@@ -285,7 +294,14 @@ func (s installSummary) writeText(w io.Writer) error {
 	if s.verb == "join" {
 		verb = "Join"
 	}
-	_, err := fmt.Fprintf(w, "%s (%s) complete: %d steps changed the host, %d were already done. Data dir: %s\nSee it with: mission-control status --data-dir %s\n",
-		verb, s.Mode, ran, skipped, s.DataDir, s.DataDir)
+	if _, err := fmt.Fprintf(w, "%s (%s) complete: %d steps changed the host, %d were already done. Data dir: %s\nSee it with: mission-control status --data-dir %s\n",
+		verb, s.Mode, ran, skipped, s.DataDir, s.DataDir); err != nil {
+		return err
+	}
+	if s.UI == "" {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "Mission Control UI and API: %s (its certificate is signed by the cluster's CA, as the Kubernetes API's)\nThe first administrator signs in with the token this prints: sudo mission-control admin-token --data-dir %s\n",
+		s.UI, s.DataDir)
 	return err
 }

@@ -274,7 +274,7 @@ func stableCerts(t *testing.T, format, plan string) string {
 	t.Helper()
 	if format == "text" {
 		plan = regexp.MustCompile(`(?s)-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----`).ReplaceAllString(plan, "<generated certificate>")
-		return regexp.MustCompile(`(pki/webhook/[a-z.]+ \(06[04]4), \d+ bytes`).ReplaceAllString(plan, "$1, <generated> bytes")
+		return regexp.MustCompile(`(pki/(?:webhook|api)/[a-z.]+ \(06[04]4), \d+ bytes`).ReplaceAllString(plan, "$1, <generated> bytes")
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal([]byte(plan), &doc); err != nil {
