@@ -131,9 +131,9 @@ unit: ## the Go tests: unit and dry-run (the UI's screenshots kept in bin/test-a
 	$(MAKE) --no-print-directory e2e
 
 e2e: ## the end-to-end tests alone, as root (they install and reset for real), e.g. make e2e RUN=TestAirgap
-	@rm -f bin/e2e-holders
+	@rm -f bin/e2e-holders && mkdir -p bin/test-artifacts
 	@MC_E2E=1 MC_BINARY=$(CURDIR)/bin/mission-control MC_E2E_HOLDERS=$(CURDIR)/bin/e2e-holders \
-	  $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(RUN)' -v ./e2e/ 2>&1 | \
+	  $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(RUN)' -v -artifacts -outputdir $(CURDIR)/bin/test-artifacts ./e2e/ 2>&1 | \
 	  grep -E --line-buffered '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go:|^        ' | grep -v --line-buffered ' level='; \
 	  status=$${PIPESTATUS[0]}; \
 	  if [ $$status -ne 0 ]; then hack/e2e-cleanup.sh $(CURDIR)/bin/mission-control $(CURDIR)/bin/e2e-holders; fi; \

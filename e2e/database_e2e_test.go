@@ -35,7 +35,7 @@ spec:
 // MissionControlCluster becomes a CassandraDatacenter that reaches Ready, its pods in a ring over
 // mutual TLS on 7001 with their volumes bound, the superuser Secret made; a CassandraTask
 // restarts it pod by pod; stopped keeps the volumes and starting again finds the same data;
-// deleting the cluster cleans up.
+// deleting the cluster cleans up. The control plane's UI shows the datacenter Ready.
 func TestDatabase(t *testing.T) {
 	testenv.Require(t, testenv.E2E, testenv.Root)
 	const cidr = "10.50.0.0/16"
@@ -52,6 +52,7 @@ func TestDatabase(t *testing.T) {
 	waitKubectl(t, "the superuser Secret", "demo-superuser", "-n", "db", "get", "secret", "demo-superuser", "-o", "jsonpath={.metadata.name}")
 	waitKubectl(t, "the MissionControlCluster's status", "dc1 2 2", "-n", "db", "get", "missioncontrolcluster", "demo", "-o",
 		"jsonpath={.status.datacenters[0].name} {.status.datacenters[0].size} {.status.datacenters[0].readyReplicas}")
+	checkUI(t, "db", "demo", "dc1", 2)
 
 	checkInternodePolicy(t, helloImage(t))
 

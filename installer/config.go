@@ -68,6 +68,43 @@ type Config struct {
 	Joined bool
 	// JoinToken is join's argument: a join token, or a file holding one.
 	JoinToken string
+	// OIDC* make a control plane's Kubernetes API, and so the Mission Control UI, accept ID tokens
+	// of an OpenID Connect issuer (--oidc-issuer-url, --oidc-client-id, --oidc-username-claim,
+	// --oidc-groups-claim, --oidc-ca-file).
+	OIDCIssuerURL, OIDCClientID, OIDCUsernameClaim, OIDCGroupsClaim, OIDCCAFile string
+}
+
+// DefaultOIDCUsernameClaim is the ID token claim users are known by to RBAC.
+const DefaultOIDCUsernameClaim = "email"
+
+var claimName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// validateOIDC checks the --oidc-* flags without touching the host.
+func (c Config) validateOIDC(add func(format string, args ...any)) {
+	if c.OIDCIssuerURL == "" {
+		if c.OIDCClientID != "" || c.OIDCGroupsClaim != "" || c.OIDCCAFile != "" || (c.OIDCUsernameClaim != "" && c.OIDCUsernameClaim != DefaultOIDCUsernameClaim) {
+			add("--oidc-* flags need --oidc-issuer-url: give the issuer's URL, e.g. --oidc-issuer-url https://sso.example.com/realms/ops")
+		}
+		return
+	}
+	if c.Mode != ModeControlPlane {
+		add("--oidc-issuer-url %q: only a control plane signs users in (its Mission Control UI); leave it out of a data plane's install", c.OIDCIssuerURL)
+	}
+	u, err := url.Parse(c.OIDCIssuerURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		add("--oidc-issuer-url %q is not an issuer: give its https:// URL exactly as its ID tokens' iss claim, e.g. --oidc-issuer-url https://sso.example.com/realms/ops", c.OIDCIssuerURL)
+	}
+	if c.OIDCClientID == "" {
+		add("--oidc-issuer-url needs --oidc-client-id: the client ID the issuer's ID tokens name as audience, e.g. --oidc-client-id mission-control")
+	}
+	for flag, claim := range map[string]string{"--oidc-username-claim": c.OIDCUsernameClaim, "--oidc-groups-claim": c.OIDCGroupsClaim} {
+		if claim != "" && !claimName.MatchString(claim) {
+			add("%s %q is not a claim name: give one like email or groups", flag, claim)
+		}
+	}
+	if c.OIDCCAFile != "" && !safePath.MatchString(c.OIDCCAFile) {
+		add("--oidc-ca-file %q: give a path of letters, digits, '/', '.', '_' and '-', e.g. --oidc-ca-file /etc/ssl/sso-ca.pem", c.OIDCCAFile)
+	}
 }
 
 func (c Config) joins() bool { return c.Joined || c.role() == k0s.RoleWorker }
@@ -126,6 +163,7 @@ var (
 func (c Config) Validate() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	c.validateOIDC(add)
 	if c.LicenseFile == "" {
 		add("--license is required: pass the license file you were issued, e.g. --license license.yaml")
 	}

@@ -776,3 +776,48 @@ func TestExistingDataDirIsTightened(t *testing.T) {
 		t.Errorf("the mode before install kept as %q (%v), want 0755", kept, err)
 	}
 }
+
+// TestInstallTrustsTheOIDCIssuer: --oidc-* flags reach the API server's configuration, the CA is
+// kept in the data dir, and joining controllers learn the issuer from the join facts.
+func TestInstallTrustsTheOIDCIssuer(t *testing.T) {
+	f := newFixture(t)
+	ca, err := fakeClusterCA() // any CA's certificate serves as the issuer's
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "sso-ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.OIDCIssuerURL, f.cfg.OIDCClientID, f.cfg.OIDCUsernameClaim, f.cfg.OIDCGroupsClaim, f.cfg.OIDCCAFile = "https://sso.example.com/realms/ops", "mission-control", "email", "groups", caFile
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	paths := f.cfg.Paths()
+	if got, err := f.rec.ReadFile(paths.OIDCCAFile()); err != nil || string(got) != string(ca.CertPEM) {
+		t.Errorf("the issuer's CA in the data dir: %v", err)
+	}
+	config, err := f.rec.ReadFile(paths.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"oidc-issuer-url: https://sso.example.com/realms/ops", "oidc-client-id: mission-control", "oidc-ca-file: " + paths.OIDCCAFile(), "oidc-groups-claim: groups"} {
+		if !strings.Contains(string(config), want) {
+			t.Errorf("k0s.yaml lacks %q", want)
+		}
+	}
+	manifest, err := f.rec.ReadFile(paths.JoinManifest())
+	if err != nil || !strings.Contains(string(manifest), `oidc: '{"issuerURL":"https://sso.example.com/realms/ops"`) {
+		t.Errorf("the join facts do not carry the issuer (%v):\n%s", err, manifest)
+	}
+	// A second run finds it all in place.
+	results, err := f.install(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Step == "write-runtime-config" && r.Outcome != OutcomeSkipped {
+			t.Errorf("the second run wrote the runtime config again: %s", r.Outcome)
+		}
+	}
+}

@@ -127,6 +127,7 @@ func checkJoinCluster() Step {
 			}
 			sc.Config.Mode, sc.Config.CIDR, sc.Config.PodCIDR, sc.Config.ServiceCIDR = facts.Mode, "", facts.PodCIDR, facts.ServiceCIDR
 			sc.JoinFacts, sc.ClusterNodes = &facts, nodes
+			sc.OIDC = facts.OIDC // a joining controller's API trusts the cluster's issuer too
 			sc.Detail("%s, license %s, pods %s, services %s, %d nodes", facts.Mode, facts.LicenseID, facts.PodCIDR, facts.ServiceCIDR, len(nodes))
 			if sc.Join.Role == k0s.RoleController {
 				if warning := k0s.QuorumWarning(controllers(nodes) + 1); warning != "" {

@@ -275,11 +275,45 @@ func digest(sc *StepContext, path string) (string, error) {
 	return hex.EncodeToString(sum.Sum(nil)), nil
 }
 
+// writeRuntimeConfig writes k0s' configuration and, when the API trusts an OIDC issuer with a CA
+// of its own, that CA beside it.
 func writeRuntimeConfig() Step {
-	return writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.ConfigFile() },
+	s := writeFile("write-runtime-config", "Write the runtime configuration", func(sc *StepContext) string { return sc.Paths.ConfigFile() },
 		func(sc *StepContext) ([]byte, error) {
-			return k0s.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address}.Render()
+			return k0s.Config{PodCIDR: sc.Plan.PodCIDR, ServiceCIDR: sc.Plan.ServiceCIDR, NodeAddress: sc.Node.Address,
+				OIDC: sc.OIDC, OIDCCAFile: sc.Paths.OIDCCAFile()}.Render()
 		})
+	oidcCA := func(sc *StepContext) []byte {
+		if sc.OIDC == nil {
+			return nil
+		}
+		return []byte(sc.OIDC.CA)
+	}
+	run, done := s.Run, s.Done
+	s.Run = func(ctx context.Context, sc *StepContext) error {
+		if ca := oidcCA(sc); len(ca) > 0 {
+			if err := sc.Host.WriteFile(ctx, sc.Paths.OIDCCAFile(), ca, 0o644); err != nil {
+				return err
+			}
+		}
+		return run(ctx, sc)
+	}
+	s.Done = func(ctx context.Context, sc *StepContext) (bool, error) {
+		if ca := oidcCA(sc); len(ca) > 0 {
+			if same, err := sameBytes(sc, sc.Paths.OIDCCAFile(), ca); !same || err != nil {
+				return false, err
+			}
+		}
+		return done(ctx, sc)
+	}
+	undo := s.Undo
+	s.Undo = func(ctx context.Context, sc *StepContext) error {
+		if err := sc.Host.RemoveAll(ctx, sc.Paths.OIDCCAFile()); err != nil {
+			return err
+		}
+		return undo(ctx, sc)
+	}
+	return s
 }
 
 func writeContainerdConfig() Step {
@@ -332,7 +366,7 @@ func writeJoinManifest() Step {
 	s := writeFile("write-join-manifest", "Write what joining nodes check", func(sc *StepContext) string { return sc.Paths.JoinManifest() },
 		func(sc *StepContext) ([]byte, error) {
 			facts := k0s.JoinFacts{LicenseID: sc.License.Spec.LicenseID, Mode: sc.Config.Mode,
-				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version}
+				PodCIDR: sc.Plan.PodCIDR.String(), ServiceCIDR: sc.Plan.ServiceCIDR.String(), Version: sc.Version, OIDC: sc.OIDC}
 			if sc.Bundle != nil {
 				facts.Bundle = sc.Bundle.ID()
 			}

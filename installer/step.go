@@ -70,6 +70,9 @@ type StepContext struct {
 	Node       network.Node
 	Preflights check.Report
 	Bundle     *bundle.Manifest // the verified --airgap-bundle's
+	// OIDC is the issuer the API trusts: install's --oidc-* flags (checked by check-sign-in), or
+	// the cluster's for a joining controller.
+	OIDC *k0s.OIDC
 	// A join's: its token, and the cluster's facts and nodes read with it.
 	Join         *k0s.JoinToken
 	JoinFacts    *k0s.JoinFacts

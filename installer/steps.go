@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/datastax/mission-control/installer/preflight"
 	"github.com/datastax/mission-control/internal/check"
@@ -32,6 +35,9 @@ func Plan(cfg Config) []Step {
 	if cfg.AirgapBundle != "" {
 		steps = append(steps, verifyAirgapBundle())
 	}
+	if cfg.OIDCIssuerURL != "" {
+		steps = append(steps, checkSignIn())
+	}
 	steps = append(steps, prepareDataDir(), writeInstallState(), recordLicense(), writePreflightResults())
 	steps = append(steps, stageRuntimeSteps()...)
 	if cfg.AirgapBundle != "" {
@@ -39,6 +45,33 @@ func Plan(cfg Config) []Step {
 	}
 	steps = append(steps, startRuntimeSteps()...)
 	return append(steps, platformSteps(cfg)...)
+}
+
+// checkSignIn reads the OIDC issuer's CA (--oidc-ca-file) before anything changes, so that a
+// missing or unreadable file is refused while the host is as it was.
+func checkSignIn() Step {
+	return Step{
+		Name:  "check-sign-in",
+		Title: "Check the OIDC issuer users sign in with",
+		Check: true,
+		Run: func(_ context.Context, sc *StepContext) error {
+			c := sc.Config
+			o := &k0s.OIDC{IssuerURL: c.OIDCIssuerURL, ClientID: c.OIDCClientID, UsernameClaim: cmp.Or(c.OIDCUsernameClaim, DefaultOIDCUsernameClaim), GroupsClaim: c.OIDCGroupsClaim}
+			if c.OIDCCAFile != "" {
+				data, err := sc.Host.ReadFile(c.OIDCCAFile)
+				if err != nil {
+					return fmt.Errorf("--oidc-ca-file: %w", err)
+				}
+				if certs, err := certutil.ParseCertsPEM(data); err != nil || len(certs) == 0 {
+					return fmt.Errorf("--oidc-ca-file %s holds no PEM certificate: give the CA that signed the issuer's certificate", c.OIDCCAFile)
+				}
+				o.CA = string(data)
+			}
+			sc.OIDC = o
+			sc.Detail("%s, client %s; users are %s<%s>", o.IssuerURL, o.ClientID, k0s.OIDCPrefix, o.UsernameClaim)
+			return nil
+		},
+	}
 }
 
 func verifyLicense() Step {

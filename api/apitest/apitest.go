@@ -84,7 +84,7 @@ func Start(t *testing.T) *Env {
 	for _, ns := range []string{contract.Namespace, "demo", "elsewhere"} {
 		must(t, cp.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	}
-	applyChartRoles(t, cp)
+	ApplyChartRoles(t, cp)
 	e := &Env{CP: cp, Tokens: map[string]string{}}
 	e.Tokens["admin"] = serviceAccountToken(t, cpCfg, "mission-control-admin", "mission-control-admin")
 	e.Tokens["viewer"] = serviceAccountToken(t, cpCfg, "alice", "mission-control-viewer")
@@ -115,9 +115,9 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// applyChartRoles creates what the chart gives the API and its users: the user roles, and the
+// ApplyChartRoles creates what the chart gives the API and its users: the user roles, and the
 // server's own Role and binding.
-func applyChartRoles(t *testing.T, c client.Client) {
+func ApplyChartRoles(t *testing.T, c client.Client) {
 	t.Helper()
 	ch, err := charts.Load("v0.0.0-test")
 	must(t, err)

@@ -8,17 +8,22 @@
 //	testhost isolate ADDR/LEN           make a network namespace with no route off the machine, print its holder's PID
 //	testhost hold-port PORT             listen on PORT in the background, print the listener's PID
 //	testhost free-range SPACE BITS      print the first range of /BITS in SPACE that no route or address of this host overlaps
+//	testhost https-get CA URL [TOKEN]   GET URL over TLS verified with the CA file (bearer TOKEN if given); print the status, then the body
 //
 // A background process it starts ends with kill PID.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -107,6 +112,11 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Println(free)
 		return nil
+	case "https-get":
+		if len(args) != 2 && len(args) != 3 {
+			return errors.New("usage: testhost https-get CA-FILE URL [TOKEN]")
+		}
+		return httpsGet(ctx, args[0], args[1], args[2:])
 	case "hold-port":
 		if len(args) != 1 {
 			return fmt.Errorf("usage: testhost hold-port PORT")
@@ -152,5 +162,38 @@ func holdPort(ctx context.Context, port string) error {
 		return fmt.Errorf("the listener (pid %d) is not listening on %s after 10s", pid, port)
 	}
 	fmt.Println(pid)
+	return nil
+}
+
+// httpsGet GETs url as a workstation would: TLS verified with the CA in caFile only.
+func httpsGet(ctx context.Context, caFile, url string, token []string) error {
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if len(token) == 1 {
+		req.Header.Set("Authorization", "Bearer "+token[0])
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d\n%s\n", res.StatusCode, body)
 	return nil
 }

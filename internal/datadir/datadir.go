@@ -56,6 +56,9 @@ func (l Layout) APIServing() (cert, key string) {
 // EtcDir holds the configuration files mission-control writes for the runtime.
 func (l Layout) EtcDir() string { return filepath.Join(l.DataDir, "etc") }
 
+// OIDCCAFile is the CA the API server verifies the OIDC issuer with (install --oidc-ca-file).
+func (l Layout) OIDCCAFile() string { return filepath.Join(l.EtcDir(), "oidc-ca.crt") }
+
 // ConfigFile is k0s' cluster configuration.
 func (l Layout) ConfigFile() string { return filepath.Join(l.EtcDir(), "k0s.yaml") }
 

@@ -46,6 +46,22 @@ func Start(t testing.TB, crdDirs ...string) *Server {
 // StartN starts n API servers at once (a control plane and a data plane take two), as Start.
 func StartN(t testing.TB, n int, crdDirs ...string) []*Server {
 	t.Helper()
+	return startN(t, n, nil, crdDirs)
+}
+
+// StartWithArgs starts an API server, as Start, with these flags of kube-apiserver set too (e.g.
+// oidc-issuer-url).
+func StartWithArgs(t testing.TB, args map[string]string, crdDirs ...string) *Server {
+	t.Helper()
+	servers := startN(t, 1, args, crdDirs)
+	if servers == nil {
+		return nil
+	}
+	return servers[0]
+}
+
+func startN(t testing.TB, n int, args map[string]string, crdDirs []string) []*Server {
+	t.Helper()
 	binOnce.Do(func() { binDir, binErr = extractBinaries() })
 	if errors.Is(binErr, fs.ErrNotExist) {
 		testenv.Unmet(t, "needs kube-apiserver and etcd from the runtime payload: run make runtime (make test does)")
@@ -60,6 +76,9 @@ func StartN(t testing.TB, n int, crdDirs ...string) []*Server {
 	for i := range n {
 		wg.Go(func() {
 			env := &envtest.Environment{BinaryAssetsDirectory: binDir, CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
+			for k, v := range args {
+				env.ControlPlane.GetAPIServer().Configure().Set(k, v)
+			}
 			cfg, err := env.Start()
 			if err != nil {
 				// Start can fail after etcd and the API server run (installing the CRDs, say):

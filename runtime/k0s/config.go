@@ -36,17 +36,54 @@ type Config struct {
 	PodCIDR     netip.Prefix
 	ServiceCIDR netip.Prefix
 	NodeAddress netip.Addr
+	// OIDC, when set, makes the API accept the issuer's ID tokens; its CA is read from OIDCCAFile.
+	OIDC       *OIDC
+	OIDCCAFile string
+}
+
+// OIDCPrefix starts the user and group names of OIDC identities in RBAC (oidc:alice@example.com),
+// so that no ID token can pass for a ServiceAccount or a system user.
+const OIDCPrefix = "oidc:"
+
+// OIDC makes the Kubernetes API accept ID tokens of an OpenID Connect issuer as bearer tokens:
+// the Mission Control UI signs users in with them.
+type OIDC struct {
+	IssuerURL string `json:"issuerURL"`
+	// ClientID is the audience the ID tokens must name.
+	ClientID string `json:"clientID"`
+	// UsernameClaim and GroupsClaim name the claims RBAC sees (after OIDCPrefix).
+	UsernameClaim string `json:"usernameClaim"`
+	GroupsClaim   string `json:"groupsClaim,omitempty"`
+	// CA is the PEM the issuer's certificate is verified with; empty: the host's trust store.
+	CA string `json:"ca,omitempty"`
+}
+
+// APIServerArgs are the API server's flags for o, its CA in caFile.
+func (o *OIDC) APIServerArgs(caFile string) map[string]string {
+	args := map[string]string{"oidc-issuer-url": o.IssuerURL, "oidc-client-id": o.ClientID,
+		"oidc-username-claim": o.UsernameClaim, "oidc-username-prefix": OIDCPrefix}
+	if o.GroupsClaim != "" {
+		args["oidc-groups-claim"], args["oidc-groups-prefix"] = o.GroupsClaim, OIDCPrefix
+	}
+	if o.CA != "" {
+		args["oidc-ca-file"] = caFile
+	}
+	return args
 }
 
 // file is the configuration mission-control writes: only what it decides. k0s fills in the rest
 // with its defaults when it reads the file, exactly as Render checks below.
 func (c Config) file() *k0sapi.ClusterConfig {
 	addr := c.NodeAddress.String()
+	api := &k0sapi.APISpec{Address: addr, SANs: []string{addr, "127.0.0.1", "localhost"}}
+	if c.OIDC != nil {
+		api.ExtraArgs = c.OIDC.APIServerArgs(c.OIDCCAFile)
+	}
 	return &k0sapi.ClusterConfig{
 		TypeMeta:   metav1.TypeMeta{APIVersion: k0sapi.GroupVersion.String(), Kind: "ClusterConfig"},
 		ObjectMeta: metav1.ObjectMeta{Name: "k0s"},
 		Spec: &k0sapi.ClusterSpec{
-			API: &k0sapi.APISpec{Address: addr, SANs: []string{addr, "127.0.0.1", "localhost"}},
+			API: api,
 			Network: &k0sapi.Network{
 				Provider:    "custom", // mission-control sets up pod networking itself
 				PodCIDR:     c.PodCIDR.String(),

@@ -66,3 +66,28 @@ func TestLayout(t *testing.T) {
 		t.Errorf("layout = %s, %s", l.ConfigFile(), l.K0sDataDir())
 	}
 }
+
+func TestRenderTrustsTheOIDCIssuer(t *testing.T) {
+	c := Config{PodCIDR: netip.MustParsePrefix("10.0.0.0/17"), ServiceCIDR: netip.MustParsePrefix("10.0.128.0/17"), NodeAddress: netip.MustParseAddr("192.0.2.2"),
+		OIDC: &OIDC{IssuerURL: "https://sso.example.com", ClientID: "mc", UsernameClaim: "email", GroupsClaim: "groups", CA: "PEM"}, OIDCCAFile: "/var/lib/mc/etc/oidc-ca.crt"}
+	out, err := c.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"oidc-issuer-url: https://sso.example.com", "oidc-client-id: mc", "oidc-username-claim: email", "oidc-username-prefix: 'oidc:'",
+		"oidc-groups-claim: groups", "oidc-groups-prefix: 'oidc:'", "oidc-ca-file: /var/lib/mc/etc/oidc-ca.crt"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the config does not have %q:\n%s", want, out)
+		}
+	}
+	c.OIDC.CA, c.OIDC.GroupsClaim = "", ""
+	out, _ = c.Render()
+	if strings.Contains(string(out), "oidc-ca-file") || strings.Contains(string(out), "oidc-groups") {
+		t.Errorf("without a CA and groups the config still names them:\n%s", out)
+	}
+	facts := JoinFacts{LicenseID: "L", Mode: "control-plane", PodCIDR: "10.0.0.0/17", ServiceCIDR: "10.0.128.0/17", Version: "v1", OIDC: c.OIDC}
+	back, err := JoinFactsFrom(facts.Data())
+	if err != nil || *back.OIDC != *c.OIDC {
+		t.Errorf("the join facts' issuer read back: %+v, %v", back.OIDC, err)
+	}
+}

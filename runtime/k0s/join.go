@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -46,6 +47,8 @@ type JoinFacts struct {
 	Version     string `json:"version"` // mission-control's, which a joining node must match
 	// Bundle is the ID of the air-gap bundle the cluster was installed from; empty when online.
 	Bundle string `json:"bundle,omitempty"`
+	// OIDC is the issuer the cluster's API trusts, which a joining controller's API trusts too.
+	OIDC *OIDC `json:"oidc,omitempty"`
 }
 
 // Data is the ConfigMap's data.
@@ -53,6 +56,10 @@ func (f JoinFacts) Data() map[string]string {
 	data := map[string]string{"licenseID": f.LicenseID, "mode": f.Mode, contract.PodCIDRKey: f.PodCIDR, contract.ServiceCIDRKey: f.ServiceCIDR, "version": f.Version}
 	if f.Bundle != "" {
 		data["bundle"] = f.Bundle
+	}
+	if f.OIDC != nil {
+		raw, _ := json.Marshal(f.OIDC) // strings only: cannot fail
+		data["oidc"] = string(raw)
 	}
 	return data
 }
@@ -62,6 +69,12 @@ func JoinFactsFrom(data map[string]string) (JoinFacts, error) {
 	f := JoinFacts{LicenseID: data["licenseID"], Mode: data["mode"], PodCIDR: data[contract.PodCIDRKey], ServiceCIDR: data[contract.ServiceCIDRKey], Version: data["version"], Bundle: data["bundle"]}
 	if f.LicenseID == "" || f.Mode == "" || f.PodCIDR == "" || f.ServiceCIDR == "" || f.Version == "" {
 		return JoinFacts{}, fmt.Errorf("the cluster's %s ConfigMap is incomplete: reinstall its controller with this version", JoinConfigMap)
+	}
+	if raw := data["oidc"]; raw != "" {
+		f.OIDC = &OIDC{}
+		if err := json.Unmarshal([]byte(raw), f.OIDC); err != nil {
+			return JoinFacts{}, fmt.Errorf("the cluster's %s ConfigMap has an unreadable oidc entry: %w", JoinConfigMap, err)
+		}
 	}
 	return f, nil
 }

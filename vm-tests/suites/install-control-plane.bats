@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # install-control-plane: a control plane installs with its context name, reports itself healthy,
 # runs its three operators and the CRDs of the documented API, runs pods on the chosen ranges,
-# and refuses a second install without touching the first. It installs the shared pair's control
+# serves the Mission Control UI and API on its node port, and refuses a second install without
+# touching the first. It installs the shared pair's control
 # plane on a fresh host, so the suites after it use this install rather than making their own.
 # shellcheck disable=SC2034
+SUITE_HOSTS="cp-east dp-west" # read by run.sh and lib/suite.bash: dp-west plays the admin's workstation
 SUITE_SHARED=pair:1 # read by run.sh: runs on the shared pair, first: it makes the install
 load ../lib/suite
 
@@ -21,11 +23,11 @@ teardown_file() {
 	assert_output --partial "Install (control-plane) complete"
 }
 
-@test "status reports it complete and healthy, with its three operators Available" {
+@test "status reports it complete and healthy, with its three operators and the API Available" {
 	run --separate-stderr mc "$CP" status -o json
 	assert_success
 	jq -e '.complete and .healthy and .runtime.healthy and (.runtime.nodes | length) == 1' <<<"$output"
-	for op in mission-control-operator k8ssandra-operator cass-operator; do
+	for op in mission-control-operator k8ssandra-operator cass-operator mission-control-api; do
 		jq -e --arg op "$op" 'any(.components[]; .name == $op and .available)' <<<"$output" || fail "$op is not Available"
 	done
 }
@@ -39,6 +41,28 @@ teardown_file() {
 	for ip in $(kubectl_on "$CP" -n kube-system get pods -l k8s-app=kube-dns -o 'jsonpath={.items[*].status.podIP}'); do
 		in_range "$ip" 10.108.0.0/17 || fail "CoreDNS pod address $ip is not in 10.108.0.0/17"
 	done
+}
+
+@test "the Mission Control UI and API answer on node port 30443 of its address, verified with the cluster's CA" {
+	# As from the admin's workstation: the other host of the pair, the CA copied from the install.
+	run --separate-stderr mc "$CP" admin-token -o json
+	assert_success
+	local url token
+	url=$(jq -r .url <<<"$output")
+	token=$(jq -r .token <<<"$output")
+	[[ $url == "https://$(host_address "$CP"):30443/" ]] || fail "admin-token's URL is $url"
+	on "$CP" cat "$DATA_DIR/k0s/pki/ca.crt" | on "$DP" sh -c 'cat > /tmp/cluster-ca.crt'
+	wait_until "the UI's health" 180 testhost "$DP" https-get /tmp/cluster-ca.crt "${url}healthz"
+	run testhost "$DP" https-get /tmp/cluster-ca.crt "${url}api/v1/clusters"
+	assert_success
+	assert_line --index 0 401
+	run testhost "$DP" https-get /tmp/cluster-ca.crt "${url}api/v1/session" "$token"
+	assert_success
+	assert_line --index 0 200
+	assert_output --partial '"user":"system:serviceaccount:mission-control:mission-control-admin"'
+	run testhost "$DP" https-get /tmp/cluster-ca.crt "${url}login"
+	assert_line --index 0 200
+	assert_output --partial "Kubernetes token"
 }
 
 @test "the documented API's CRDs are Established" {

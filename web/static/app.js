@@ -77,7 +77,7 @@ function clusterCard(c) {
     h("a", { class: "button", href: `#/clusters/${encodeURIComponent(c.namespace)}/${encodeURIComponent(c.name)}` }, "Modify"),
     h("button", { type: "button", disabled: c.deleting, onclick: () => setStopped(c, !c.stopped) }, c.stopped ? "Start" : "Stop"),
     h("button", { type: "button", class: "danger", disabled: c.deleting, onclick: () => deleteCluster(c) }, "Delete"));
-  const conditions = c.conditions.filter((x) => x.status !== "True" || x.type === "Ready");
+  const conditions = c.conditions;
   return h("article", { class: "cluster", "data-cluster": id, "aria-label": `Cluster ${id}` },
     h("header", {},
       h("h3", {}, c.name, h("span", { class: "ns" }, ` in ${c.namespace}`)),
