@@ -84,7 +84,7 @@ func TestAPI(t *testing.T) {
 			e.expect(t, 401, "not signed in", "", "GET", path, nil)
 		}
 		e.expect(t, 401, "not signed in", "", "POST", "/api/v1/clusters", api.NewCluster{})
-		e.expect(t, 401, "Kubernetes: Unauthorized", "not-a-token", "GET", "/api/v1/clusters", nil)
+		e.expect(t, 401, "Kubernetes refused the token (unknown, expired or revoked): sign in again", "not-a-token", "GET", "/api/v1/clusters", nil)
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		for path, want := range map[string]int{"/healthz": 200, "/login": 200, "/static/login.js": 200, "/static/style.css": 200,
 			"/": 303, "/static/app.js": 303, "/static/index.html": 303} {

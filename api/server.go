@@ -360,7 +360,10 @@ func writeError(w http.ResponseWriter, err error) {
 	code := status(err)
 	msg := err.Error()
 	var ks apierrors.APIStatus
-	if errors.As(err, &ks) && ks.Status().Message != "" {
+	switch {
+	case code == http.StatusUnauthorized && errors.As(err, &ks):
+		msg = "Kubernetes refused the token (unknown, expired or revoked): sign in again with a new one, e.g. from `mission-control admin-token`"
+	case errors.As(err, &ks) && ks.Status().Message != "":
 		msg = "Kubernetes: " + ks.Status().Message
 	}
 	writeJSON(w, code, Error{Status: code, Error: msg})

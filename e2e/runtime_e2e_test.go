@@ -320,7 +320,8 @@ func tail(path string, n int) string {
 // knows whether it is the control plane, and database pods' internode ports are restricted.
 func checkOperators(t *testing.T, mode string, st statusReport) {
 	t.Helper()
-	want := map[string]bool{"cass-operator": true, "k8ssandra-operator": true, "mission-control-operator": mode == "control-plane", "local-path-provisioner": true}
+	want := map[string]bool{"cass-operator": true, "k8ssandra-operator": true, "mission-control-operator": mode == "control-plane", "local-path-provisioner": true,
+		"mission-control-api": mode == "control-plane"}
 	for name, expected := range want {
 		found := false
 		for _, c := range st.Components {

@@ -227,7 +227,7 @@ func Inspect(ctx context.Context, h host.Host, dataDir string) (Status, error) {
 	default:
 		st.Installed, st.State = true, &state
 		cfg := DefaultConfig()
-		cfg.Role, cfg.Joined = state.Role, state.Joined
+		cfg.Role, cfg.Joined, cfg.Mode = state.Role, state.Joined, state.Mode // the plan's steps depend on them
 		st.Complete = journal.Complete(Plan(cfg))
 	}
 	if st.Installed {

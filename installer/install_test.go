@@ -821,3 +821,22 @@ func TestInstallTrustsTheOIDCIssuer(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusOfADataPlane: a data plane's install is complete without the control plane's steps
+// (the API's certificate).
+func TestStatusOfADataPlane(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Mode = ModeDataPlane
+	if _, err := f.install(t); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Inspect(context.Background(), f.rec, f.cfg.DataDir)
+	if err != nil || !st.Installed || !st.Complete || st.State.Mode != ModeDataPlane {
+		t.Fatalf("status of a data plane after install = %+v, %v", st, err)
+	}
+	for _, s := range st.Steps {
+		if s.Step == "issue-api-certificate" {
+			t.Error("a data plane issued the API's certificate")
+		}
+	}
+}

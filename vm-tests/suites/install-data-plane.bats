@@ -50,7 +50,7 @@ telemetry_status() {
 	jq -e --arg url "http://$(host_address "$CP"):30600" '.state.telemetryAggregatorURL == $url' <<<"$output"
 	jq -e 'any(.components[]; .name == "k8ssandra-operator" and .available)' <<<"$output"
 	jq -e 'any(.components[]; .name == "cass-operator" and .available)' <<<"$output"
-	jq -e 'all(.components[]; .name != "mission-control-operator")' <<<"$output"
+	jq -e 'all(.components[]; .name != "mission-control-operator" and .name != "mission-control-api")' <<<"$output"
 }
 
 @test "cass-operator makes the StatefulSet a CassandraDatacenter asks for" {
