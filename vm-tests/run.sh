@@ -71,6 +71,12 @@ podman)
 	command -v podman >/dev/null || die "podman is not installed: apt-get install podman"
 	command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed: apt-get install mmdebstrap"
 	[[ $EUID -eq 0 ]] || die "the podman target runs privileged system containers: run as root"
+	# The hosts' kubelets share this machine's disk and evict pods when less than 15% of it is free
+	# (their nodefs.available); the suites write up to about 10 GiB more. Refuse to start where
+	# pods would be evicted midway, which fails suites far from the cause.
+	read -r disk_size disk_free < <(df --output=size,avail -B1 /var/lib | tail -1)
+	disk_need=$((disk_size * 15 / 100 + 10 * 1024 ** 3))
+	((disk_free >= disk_need)) || die "$((disk_free / 1024 ** 3)) GiB free on this machine's disk: the hosts' kubelets evict pods below $((disk_size * 15 / 100 / 1024 ** 3)) GiB (15%) and the suites need about 10 GiB more; free $(((disk_need - disk_free) / 1024 ** 3 + 1)) GiB (e.g. old payloads in ~/.cache/mission-control/runtime, go clean -cache)"
 	;;
 lima) command -v limactl >/dev/null || die "limactl is not installed: see https://lima-vm.io" ;;
 vagrant) command -v vagrant >/dev/null || die "vagrant is not installed: see https://developer.hashicorp.com/vagrant" ;;
