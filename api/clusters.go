@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/datastax/mission-control/internal/contract"
+	"github.com/datastax/mission-control/internal/kube"
 	"github.com/datastax/mission-control/operators/missioncontrol"
 	"github.com/datastax/mission-control/operators/missioncontrol/api/v1beta1"
 )
@@ -35,27 +36,37 @@ func newCluster() *unstructured.Unstructured {
 }
 
 func (s *Server) listClusters(r *request) (any, error) {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(clusterListGVK)
+	items, _, err := list(r)
+	if err != nil {
+		return nil, err
+	}
+	return ClusterList{Items: items}, nil
+}
+
+// list reads the clusters the user may list (in ?namespace= when given), sorted, each with its
+// stored object.
+func list(r *request) ([]Cluster, []*unstructured.Unstructured, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(clusterListGVK)
 	var opts []client.ListOption
 	if ns := r.URL.Query().Get("namespace"); ns != "" {
 		opts = append(opts, client.InNamespace(ns))
 	}
-	if err := r.user.List(r.Context(), list, opts...); err != nil {
-		return nil, err
+	if err := r.user.List(r.Context(), l, opts...); err != nil {
+		return nil, nil, err
 	}
-	out := ClusterList{Items: []Cluster{}}
-	for i := range list.Items {
-		c, err := clusterOf(&list.Items[i])
-		if err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, c)
-	}
-	slices.SortFunc(out.Items, func(a, b Cluster) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	slices.SortFunc(l.Items, func(a, b unstructured.Unstructured) int {
+		return strings.Compare(a.GetNamespace()+"/"+a.GetName(), b.GetNamespace()+"/"+b.GetName())
 	})
-	return out, nil
+	items, objs := []Cluster{}, make([]*unstructured.Unstructured, len(l.Items))
+	for i := range l.Items {
+		c, err := clusterOf(&l.Items[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		items, objs[i] = append(items, c), &l.Items[i]
+	}
+	return items, objs, nil
 }
 
 func (s *Server) getCluster(r *request) (any, error) {
@@ -312,20 +323,15 @@ func clusterOf(u *unstructured.Unstructured) (Cluster, error) {
 // listOperations derives the work in flight from the clusters the user may list: a delete not
 // yet finished, a change the operator has not picked up, datacenters stopping or short of nodes.
 func (s *Server) listOperations(r *request) (any, error) {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(clusterListGVK)
-	if err := r.user.List(r.Context(), list); err != nil {
+	clusters, objs, err := list(r)
+	if err != nil {
 		return nil, err
 	}
 	out := OperationList{Items: []Operation{}}
-	for i := range list.Items {
-		u := &list.Items[i]
-		c, err := clusterOf(u)
-		if err != nil {
-			return nil, err
-		}
+	for i, c := range clusters {
+		u := objs[i]
 		op := Operation{Namespace: c.Namespace, Cluster: c.Name}
-		progressing := findCondition(c.Conditions, missioncontrol.ConditionProgressing)
+		progressing, isProgressing := kube.Condition(c.Conditions, func(c Condition) bool { return c.Type == missioncontrol.ConditionProgressing })
 		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 		switch {
 		case c.Deleting:
@@ -340,7 +346,7 @@ func (s *Server) listOperations(r *request) (any, error) {
 			for _, dc := range reg.Datacenters {
 				dop := op
 				dop.Datacenter, dop.Message = dc.Name, fmt.Sprintf("%d of %d nodes ready, %s", dc.NodesReady, dc.Size, dc.Progress)
-				if progressing != nil {
+				if isProgressing {
 					dop.Since = progressing.LastTransitionTime
 				}
 				switch {
@@ -358,13 +364,4 @@ func (s *Server) listOperations(r *request) (any, error) {
 		}
 	}
 	return out, nil
-}
-
-func findCondition(conds []Condition, kind string) *Condition {
-	for i := range conds {
-		if conds[i].Type == kind {
-			return &conds[i]
-		}
-	}
-	return nil
 }

@@ -75,9 +75,10 @@ func (iss *issuer) idToken(t *testing.T, key *rsa.PrivateKey, claims map[string]
 // RBAC bound to that group decides; tokens of another key or audience are refused.
 func TestOIDCSignIn(t *testing.T) {
 	iss := newIssuer(t)
-	caFile := filepath.Join(t.TempDir(), "oidc-ca.crt")
-	must(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Certificate().Raw}), 0o644))
-	oidc := &k0s.OIDC{IssuerURL: iss.URL, ClientID: "mission-control", UsernameClaim: "email", GroupsClaim: "groups", CA: "set"}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Certificate().Raw})
+	caFile := filepath.Join(t.TempDir(), "oidc-ca.crt") // where install keeps oidc.CA
+	must(t, os.WriteFile(caFile, ca, 0o644))
+	oidc := &k0s.OIDC{IssuerURL: iss.URL, ClientID: "mission-control", UsernameClaim: "email", GroupsClaim: "groups", CA: string(ca)}
 	srv := apiservertest.StartWithArgs(t, oidc.APIServerArgs(caFile), "../charts/mission-control/crds")
 	if srv == nil {
 		return

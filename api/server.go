@@ -275,6 +275,11 @@ func (s *Server) review(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
+	return whoami(ctx, c)
+}
+
+// whoami is the session of the client's user, as Kubernetes authenticates it.
+func whoami(ctx context.Context, c client.Client) (Session, error) {
 	review := &authenticationv1.SelfSubjectReview{}
 	if err := c.Create(ctx, review); err != nil {
 		return Session{}, err
@@ -309,11 +314,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSession(r *request) (any, error) {
-	review := &authenticationv1.SelfSubjectReview{}
-	if err := r.user.Create(r.Context(), review); err != nil {
-		return nil, err
-	}
-	return Session{User: review.Status.UserInfo.Username, Groups: review.Status.UserInfo.Groups}, nil
+	return whoami(r.Context(), r.user)
 }
 
 // signOut forgets the session cookie. The token stays valid: it is the user's, not ours.

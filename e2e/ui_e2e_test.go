@@ -56,7 +56,7 @@ func checkUI(t *testing.T, namespace, cluster, datacenter string, nodes int) {
 			if res.StatusCode == 200 && json.Unmarshal(body, &got) == nil && got.Ready {
 				break
 			}
-			err = &httpStatusError{res.StatusCode, string(body)}
+			err = fmt.Errorf("%d: %s", res.StatusCode, body)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("GET the cluster through the UI's API at %s: %v", uiURL, err)
@@ -81,10 +81,3 @@ func checkUI(t *testing.T, namespace, cluster, datacenter string, nodes int) {
 		webtest.WaitText(card+" header", "Ready"))
 	webtest.Screenshot(t, ctx, "overview-datacenter-ready")
 }
-
-type httpStatusError struct {
-	code int
-	body string
-}
-
-func (e *httpStatusError) Error() string { return http.StatusText(e.code) + ": " + e.body }

@@ -122,15 +122,15 @@ func TestUI(t *testing.T) {
 
 	// A phone's screen: nothing wider than the screen.
 	webtest.Do(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(e.URL+"/#/clusters"), chromedp.WaitVisible(chromedp.CSS(card)))
-	for _, page := range []string{"#/clusters", "#/clusters/new", "#/dataplanes"} {
-		webtest.Do(t, ctx, "open "+page, chromedp.Navigate(e.URL+"/"+page), chromedp.Sleep(500*time.Millisecond))
+	for page, shown := range map[string]string{"#/clusters": card, "#/clusters/new": "#cluster-form", "#/dataplanes": `[data-dataplane="DP_WEST"]`} {
+		webtest.Do(t, ctx, "open "+page, chromedp.Navigate(e.URL+"/"+page), chromedp.WaitVisible(chromedp.CSS(shown)))
 		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if err != nil || wide {
 			webtest.Screenshot(t, ctx, "failed-phone")
 			t.Errorf("%s on a 390 px screen is wider than the screen (err %v)", page, err)
 		}
+		webtest.Screenshot(t, ctx, "08-phone-"+strings.NewReplacer("#/", "", "/", "-").Replace(page))
 	}
-	webtest.Screenshot(t, ctx, "08-phone-data-planes")
 	webtest.Do(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(e.URL+"/#/clusters"), chromedp.WaitVisible(chromedp.CSS(card)))
 
 	webtest.Do(t, ctx, "delete", chromedp.Click(chromedp.CSS(card+` button.danger`)), webtest.WaitGone(card), webtest.WaitText("#clusters", "No clusters yet"))
